@@ -1,0 +1,28 @@
+#pragma once
+// Each subcommand lives in its own cmd_*.cpp and registers itself here; the
+// front ends only parse flags and call the library.
+#include <functional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+namespace pneumoscan::cli {
+
+// Adds a subcommand to `app`; returns the function to run when it is chosen.
+// The function returns the process exit code.
+using CommandFactory = std::function<std::function<int()>(CLI::App& app)>;
+
+struct CommandRegistrar {
+  CommandRegistrar(const std::string& name, CommandFactory factory);
+};
+
+// Options every subcommand shares.
+struct CommonOptions {
+  int threads = 0;  // 0 = one per core
+};
+CommonOptions& common_options();
+
+}  // namespace pneumoscan::cli
+
+#define PNEUMOSCAN_COMMAND(name, factory) \
+  static const ::pneumoscan::cli::CommandRegistrar pneumoscan_command_registrar_##name(#name, factory)

@@ -1,0 +1,64 @@
+// pneumoscan: the command-line front end. Parses flags, runs the chosen
+// subcommand, and turns library errors into one-line messages.
+#include <iostream>
+#include <map>
+#include <memory>
+
+#include "cli/command.h"
+#include "core/errors.h"
+#include "core/runtime.h"
+
+namespace pneumoscan::cli {
+namespace {
+std::map<std::string, CommandFactory>& registry() {
+  static std::map<std::string, CommandFactory> commands;
+  return commands;
+}
+}  // namespace
+
+CommandRegistrar::CommandRegistrar(const std::string& name, CommandFactory factory) {
+  registry().emplace(name, std::move(factory));
+}
+
+CommonOptions& common_options() {
+  static CommonOptions options;
+  return options;
+}
+
+}  // namespace pneumoscan::cli
+
+int main(int argc, char** argv) {
+  using namespace pneumoscan;
+  tune_allocator();  // before any tensor exists
+  CLI::App app{"PneumoScan: pneumonia detection on chest X-rays with CNNs"};
+  app.set_version_flag("--version", std::string("pneumoscan ") + PNEUMOSCAN_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough();
+  app.add_option("--threads", cli::common_options().threads, "CPU threads for tensor work (0 = all cores)")
+      ->check(CLI::NonNegativeNumber);
+
+  std::map<CLI::App*, std::function<int()>> runners;
+  for (auto& [name, factory] : cli::registry()) {
+    (void)name;
+    std::function<int()> run = factory(app);
+    runners.emplace(app.get_subcommands({}).back(), std::move(run));
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  set_threads(cli::common_options().threads);
+  try {
+    for (auto& [sub, run] : runners)
+      if (sub->parsed()) return run();
+  } catch (const Error& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+  return 1;
+}

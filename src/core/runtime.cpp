@@ -1,0 +1,33 @@
+#include "core/runtime.h"
+
+#include <malloc.h>
+
+#include <climits>
+#include <cstdlib>
+#include <thread>
+
+#include <ATen/Parallel.h>
+
+namespace pneumoscan {
+
+void tune_allocator() {
+  mallopt(M_MMAP_MAX, 0);
+  mallopt(M_TRIM_THRESHOLD, INT_MAX);
+}
+
+void set_threads(int threads) {
+  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  at::set_num_threads(threads);
+}
+
+void configure_runtime(int threads) {
+  tune_allocator();
+  set_threads(threads);
+}
+
+std::string shared_dir() {
+  if (const char* env = std::getenv("PNEUMOSCAN_SHARED"); env != nullptr && *env != '\0') return env;
+  return PNEUMOSCAN_DEFAULT_SHARED_DIR;
+}
+
+}  // namespace pneumoscan

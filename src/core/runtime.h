@@ -1,0 +1,23 @@
+#pragma once
+// Process-wide settings that decide speed on CPU (see docs/performance.md):
+// allocator behaviour and the ATen thread count.
+#include <string>
+
+namespace pneumoscan {
+
+// Keeps glibc malloc from mapping/unmapping large tensors on every iteration
+// (measured 2-5x training slowdown from page faults otherwise). Call first
+// thing in main(), before any tensor is allocated. Safe to call twice.
+void tune_allocator();
+
+// Sets ATen's intra-op thread count; 0 means one per available core.
+// Debian's LibTorch starts with one thread on these machines.
+void set_threads(int threads);
+
+// tune_allocator() + set_threads(threads).
+void configure_runtime(int threads = 0);
+
+// The shared data folder: $PNEUMOSCAN_SHARED, else the path configured at build time.
+std::string shared_dir();
+
+}  // namespace pneumoscan

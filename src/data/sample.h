@@ -1,0 +1,48 @@
+#pragma once
+// A labelled X-ray on disk, and the readers that list them.
+#include <array>
+#include <string>
+#include <vector>
+
+namespace pneumoscan {
+
+// Class indices are fixed for the whole program: 0 = NORMAL, 1 = PNEUMONIA.
+inline constexpr int kNormal = 0;
+inline constexpr int kPneumonia = 1;
+inline const std::array<std::string, 2> kClassNames = {"NORMAL", "PNEUMONIA"};
+
+struct Sample {
+  std::string path;     // absolute or relative to the working directory
+  int label = -1;       // kNormal or kPneumonia; -1 when unknown
+  std::string patient;  // patient key for grouping ("" when unknown)
+  std::string split;    // "train", "val", "test" or "" when unassigned
+};
+
+// Label from a class name, case-insensitive ("normal", "PNEUMONIA", "0", "1");
+// -1 when not recognised.
+int label_from_name(const std::string& name);
+
+// Patient key from a Kermany file name: person100_bacteria_475 -> person100,
+// IM-0001-0001 -> IM-0001, NORMAL2-IM-0012-0001 -> NORMAL2-IM-0012.
+// Other names: the file stem (one image = one patient, the safe assumption).
+std::string patient_from_filename(const std::string& path);
+
+// Standard layout: ROOT/{train,val,test}/{NORMAL,PNEUMONIA}/*, or ROOT/{NORMAL,PNEUMONIA}/*
+// (split left ""). Files are listed in sorted order; hidden files skipped.
+std::vector<Sample> read_folder(const std::string& root);
+
+// CSV manifest with a header: path,label[,patient][,split] (columns in any
+// order). Relative paths are resolved against the manifest's folder. Missing
+// patient -> from the file name. Throws InputError naming file and line.
+std::vector<Sample> read_manifest(const std::string& csv_path);
+
+// Writes a manifest (path,label,patient,split) atomically; labels as class names.
+void write_manifest(const std::string& csv_path, const std::vector<Sample>& samples);
+
+// A folder (standard layout) or a .csv manifest.
+std::vector<Sample> read_dataset(const std::string& folder_or_manifest);
+
+// Only the samples of one split.
+std::vector<Sample> select_split(const std::vector<Sample>& samples, const std::string& split);
+
+}  // namespace pneumoscan

@@ -1,0 +1,50 @@
+#pragma once
+// Helpers shared by the test files: locating ../shared and temporary folders.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "core/runtime.h"
+
+namespace pneumoscan::testing {
+
+inline bool running_under_ci() {
+  const char* ci = std::getenv("CI");
+  return ci != nullptr && std::string(ci) == "true";
+}
+
+// Path inside the shared data folder, or "" when it is absent.
+inline std::string shared_path(const std::string& relative) {
+  const std::filesystem::path path = std::filesystem::path(shared_dir()) / relative;
+  return std::filesystem::exists(path) ? path.string() : std::string();
+}
+
+// A fresh empty folder under the system temp dir, removed by the destructor.
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    path = std::filesystem::temp_directory_path() /
+           ("pneumoscan-test-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +
+            std::to_string(reinterpret_cast<uintptr_t>(this)));
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  std::string operator/(const std::string& name) const { return (path / name).string(); }
+};
+
+}  // namespace pneumoscan::testing
+
+// Resolves a path in ../shared into `var`; skips the test when it is absent,
+// but fails under CI (CI=true), where ../shared is always present.
+#define PNEUMOSCAN_REQUIRE_SHARED(var, relative)                                              \
+  const std::string var = ::pneumoscan::testing::shared_path(relative);                       \
+  if (var.empty()) {                                                                           \
+    if (::pneumoscan::testing::running_under_ci()) FAIL() << "shared data missing: " << relative; \
+    GTEST_SKIP() << "shared data not found (" << relative << "); set PNEUMOSCAN_SHARED";       \
+  }
