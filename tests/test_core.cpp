@@ -10,7 +10,7 @@
 using namespace pneumoscan;
 
 TEST(AtomicFile, WritesAndReplaces) {
-  testing::TempDir dir;
+  test::TempDir dir;
   const std::string path = dir / "report.json";
   write_file_atomically(path, "first");
   EXPECT_EQ(read_file(path), "first");
@@ -19,7 +19,7 @@ TEST(AtomicFile, WritesAndReplaces) {
 }
 
 TEST(AtomicFile, FailedWriteKeepsOldContentAndLeavesNoTemporary) {
-  testing::TempDir dir;
+  test::TempDir dir;
   const std::string path = dir / "model.bin";
   write_file_atomically(path, "good");
   EXPECT_THROW(write_atomically(path,

@@ -8,7 +8,7 @@
 
 #include "core/runtime.h"
 
-namespace pneumoscan::testing {
+namespace pneumoscan::test {
 
 inline bool running_under_ci() {
   const char* ci = std::getenv("CI");
@@ -38,13 +38,13 @@ struct TempDir {
   std::string operator/(const std::string& name) const { return (path / name).string(); }
 };
 
-}  // namespace pneumoscan::testing
+}  // namespace pneumoscan::test
 
 // Resolves a path in ../shared into `var`; skips the test when it is absent,
 // but fails under CI (CI=true), where ../shared is always present.
 #define PNEUMOSCAN_REQUIRE_SHARED(var, relative)                                              \
-  const std::string var = ::pneumoscan::testing::shared_path(relative);                       \
+  const std::string var = ::pneumoscan::test::shared_path(relative);                       \
   if (var.empty()) {                                                                           \
-    if (::pneumoscan::testing::running_under_ci()) FAIL() << "shared data missing: " << relative; \
+    if (::pneumoscan::test::running_under_ci()) FAIL() << "shared data missing: " << relative; \
     GTEST_SKIP() << "shared data not found (" << relative << "); set PNEUMOSCAN_SHARED";       \
   }
