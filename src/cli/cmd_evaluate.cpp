@@ -1,0 +1,63 @@
+// pneumoscan evaluate: a model's clinical metrics on a labelled data set.
+#include <cstdio>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/command.h"
+#include "core/atomic_file.h"
+#include "data/sample.h"
+#include "eval/evaluate.h"
+#include "infer/predictor.h"
+
+namespace pneumoscan::cli {
+namespace {
+
+struct EvaluateArgs {
+  std::string model, data, split, json;
+  double threshold = -1;
+};
+
+int run_evaluate(EvaluateArgs& args) {
+  const std::string model_path = args.model.empty() ? default_model_path() : args.model;
+  LoadedModel model = load_model(model_path);
+  std::vector<Sample> samples = read_dataset(args.data);
+  if (!args.split.empty()) samples = select_split(samples, args.split);
+  Evaluation evaluation = evaluate_model(model, samples, 32, common_options().threads, args.threshold);
+  for (const auto& failure : evaluation.failures) std::cerr << "warning: skipped " << failure << "\n";
+  const BinaryMetrics& m = evaluation.metrics;
+  std::printf("model      %s (%s, %s)\n", model_path.c_str(), model.metadata.name.c_str(),
+              model.metadata.spec.architecture.c_str());
+  std::printf("images     %lld (%zu unreadable skipped)\nthreshold  %.4f\n\n", static_cast<long long>(m.n),
+              evaluation.failures.size(), m.threshold);
+  std::printf("recall (sensitivity) %.4f\nspecificity          %.4f\nprecision            %.4f\n", m.recall,
+              m.specificity, m.precision);
+  std::printf("F1                   %.4f\naccuracy             %.4f\nROC AUC              %.4f\nPR AUC               %.4f\n\n",
+              m.f1, m.accuracy, m.roc_auc, m.pr_auc);
+  std::printf("                 predicted NORMAL  predicted PNEUMONIA\n");
+  std::printf("true NORMAL      %16lld  %19lld\n", static_cast<long long>(m.tn), static_cast<long long>(m.fp));
+  std::printf("true PNEUMONIA   %16lld  %19lld\n", static_cast<long long>(m.fn), static_cast<long long>(m.tp));
+  if (!args.json.empty()) {
+    write_file_atomically(args.json, to_json(m).dump(2) + "\n");
+    std::printf("\nwrote %s\n", args.json.c_str());
+  }
+  return 0;
+}
+
+std::function<int()> add_evaluate(CLI::App& app) {
+  auto args = std::make_shared<EvaluateArgs>();
+  CLI::App* cmd = app.add_subcommand("evaluate", "Accuracy, precision, recall, specificity, F1, ROC/PR AUC");
+  cmd->add_option("--model", args->model, "Model file (default: the bundled model)");
+  cmd->add_option("--data", args->data, "Labelled data folder or CSV manifest")->required();
+  cmd->add_option("--split", args->split, "Only this split of the data (train, val, test)");
+  cmd->add_option("--threshold", args->threshold, "Override the model's stored threshold")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--json", args->json, "Write the metrics as JSON to this file");
+  return [args] { return run_evaluate(*args); };
+}
+
+}  // namespace
+
+PNEUMOSCAN_COMMAND(evaluate, add_evaluate);
+
+}  // namespace pneumoscan::cli

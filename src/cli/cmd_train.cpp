@@ -1,0 +1,113 @@
+// pneumoscan train: fit a network on a data set and write one model file.
+#include <cstdio>
+#include <iostream>
+
+#include "cli/command.h"
+#include "core/errors.h"
+#include "data/qc.h"
+#include "data/train_val.h"
+#include "train/progress.h"
+#include "train/trainer.h"
+
+namespace pneumoscan::cli {
+namespace {
+
+struct TrainArgs {
+  std::string data, val, out, exclude_qc, normalization = "image_zscore";
+  double val_fraction = 0.15;
+  int64_t limit = 0;
+  bool resume = false, no_augment = false, no_progress = false;
+  TrainConfig config;
+};
+
+int run_train(TrainArgs& args) {
+  TrainConfig& config = args.config;
+  config.normalization = normalization_from_string(args.normalization);
+  if (args.no_augment) config.augment.enabled = false;
+  config.show_progress = !args.no_progress;
+  config.loader_threads = common_options().threads;
+
+  TrainValSplit split = resolve_train_val(args.data, args.val, args.val_fraction, config.seed);
+  size_t excluded = 0;
+  if (!args.exclude_qc.empty()) {
+    const auto paths = read_qc_exclusions(args.exclude_qc);
+    const size_t before = split.train.size() + split.val.size();
+    split.train = without_paths(split.train, paths);
+    split.val = without_paths(split.val, paths);
+    excluded = before - split.train.size() - split.val.size();
+    std::printf("excluded %zu images flagged by %s\n", excluded, args.exclude_qc.c_str());
+  }
+  if (args.limit > 0) {
+    const double fraction = static_cast<double>(args.limit) / split.train.size();
+    split.train = stratified_subset(split.train, args.limit, config.seed);
+    split.val = stratified_subset(split.val, std::llround(fraction * split.val.size()), config.seed);
+  }
+  std::printf("training on %zu images, validating on %zu: %s\n", split.train.size(), split.val.size(),
+              split.how.c_str());
+  config.data_summary = {{"source", args.data}, {"validation", split.how}, {"excluded_by_qc", excluded}};
+  if (args.limit > 0) config.data_summary["limit"] = args.limit;
+
+  const TrainResult result = train_model(split.train, split.val, config, args.out, args.resume);
+  const BinaryMetrics& m = result.validation;
+  std::printf(
+      "\nbest epoch %d of %zu, %s\nvalidation at threshold %.4f (target sensitivity %.2f): recall %.4f  "
+      "specificity %.4f  precision %.4f  F1 %.4f  ROC AUC %.4f  PR AUC %.4f\nwrote %s\n",
+      result.best_epoch, result.history.size(), format_duration(result.seconds).c_str(), m.threshold,
+      config.target_sensitivity, m.recall, m.specificity, m.precision, m.f1, m.roc_auc, m.pr_auc, args.out.c_str());
+  return 0;
+}
+
+std::function<int()> add_train(CLI::App& app) {
+  auto args = std::make_shared<TrainArgs>();
+  TrainConfig& c = args->config;
+  CLI::App* cmd = app.add_subcommand("train", "Train a network and write a model file (weights + metadata)");
+  cmd->add_option("--arch", c.spec.architecture, "Architecture (see `pneumoscan models`)")->capture_default_str();
+  cmd->add_option("--data", args->data, "Data folder (train/NORMAL|PNEUMONIA ...) or CSV manifest")->required();
+  cmd->add_option("--val", args->val, "Validation folder or manifest (default: carved from --data by patient)");
+  cmd->add_option("--val-fraction", args->val_fraction, "Share of patients carved for validation")
+      ->check(CLI::Range(0.01, 0.9))
+      ->capture_default_str();
+  cmd->add_option("--out", args->out, "Model file to write")->required();
+  cmd->add_option("--epochs", c.epochs, "Maximum epochs")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--batch-size", c.batch_size, "Batch size")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--optimizer", c.optimizer, "adam or sgd")
+      ->check(CLI::IsMember({"adam", "sgd"}))
+      ->capture_default_str();
+  cmd->add_option("--lr", c.learning_rate, "Initial learning rate")->capture_default_str();
+  cmd->add_option("--weight-decay", c.weight_decay, "Weight decay")->capture_default_str();
+  cmd->add_option("--momentum", c.momentum, "SGD momentum")->capture_default_str();
+  cmd->add_option("--image-size", c.spec.input_size, "Input side in pixels (0 = architecture default)")
+      ->capture_default_str();
+  cmd->add_option("--outputs", c.spec.num_outputs, "1 = sigmoid, 2 = softmax (0 = architecture default)")
+      ->check(CLI::Range(0, 2))
+      ->capture_default_str();
+  cmd->add_option("--normalization", args->normalization, "image_zscore, equalize_zscore or fixed")
+      ->check(CLI::IsMember({"image_zscore", "equalize_zscore", "fixed"}))
+      ->capture_default_str();
+  cmd->add_flag("--no-augment", args->no_augment, "Turn augmentation off");
+  cmd->add_flag("--hflip", c.augment.horizontal_flip, "Allow horizontal flips (off: X-rays have a side)");
+  cmd->add_option("--patience", c.early_stopping_patience, "Early stopping patience (epochs)")
+      ->capture_default_str();
+  cmd->add_option("--plateau-patience", c.plateau_patience, "Epochs without improvement before LR is halved")
+      ->capture_default_str();
+  cmd->add_option("--target-sensitivity", c.target_sensitivity,
+                  "Sensitivity the decision threshold must reach on validation")
+      ->check(CLI::Range(0.5, 1.0))
+      ->capture_default_str();
+  cmd->add_flag("!--no-class-weights", c.class_weighting, "Plain (unweighted) cross-entropy");
+  cmd->add_option("--seed", c.seed, "Random seed (split, initialisation, shuffling, augmentation)")
+      ->capture_default_str();
+  cmd->add_option("--exclude-qc", args->exclude_qc, "qc JSON whose flagged images are left out");
+  cmd->add_option("--limit", args->limit, "Use a stratified subset of this many training images");
+  cmd->add_flag("--resume", args->resume, "Continue from OUT.ckpt after an interruption");
+  cmd->add_option("--device", c.device, "cpu or cuda")->capture_default_str();
+  cmd->add_option("--name", c.model_name, "Model name stored in the file");
+  cmd->add_flag("--no-progress", args->no_progress, "No progress bar");
+  return [args] { return run_train(*args); };
+}
+
+}  // namespace
+
+PNEUMOSCAN_COMMAND(train, add_train);
+
+}  // namespace pneumoscan::cli

@@ -1,0 +1,35 @@
+#pragma once
+// Training-time augmentation of the cached 8-bit model-size images:
+// geometry (rotation, shift, zoom) and acquisition (exposure, contrast,
+// tone curve, blur, noise). Horizontal flips are off by default: chest
+// X-rays have a side (the heart is on the left).
+#include <cstdint>
+#include <random>
+
+#include <nlohmann/json_fwd.hpp>
+#include <opencv2/core.hpp>
+
+namespace pneumoscan {
+
+struct AugmentConfig {
+  bool enabled = true;
+  double max_rotation_deg = 10.0;
+  double max_shift = 0.08;      // fraction of the side
+  double max_zoom = 0.10;       // scale in [1 - z, 1 + z]
+  double max_brightness = 0.10; // additive, [0,1] units
+  double max_contrast = 0.25;   // multiplicative around the mean, [1 - c, 1 + c]
+  double max_gamma = 0.35;      // gamma in [1/(1+g), 1+g]
+  double blur_probability = 0.2;  // Gaussian blur with sigma in [0.3, 1.2] px
+  double max_noise = 0.02;      // Gaussian noise sigma in [0, max]
+  bool horizontal_flip = false;
+};
+
+nlohmann::json to_json(const AugmentConfig& config);
+
+// Returns a CV_32F image in [0, 1] of the same size. Deterministic for a given rng state.
+cv::Mat augment(const cv::Mat& image_u8, const AugmentConfig& config, std::mt19937_64& rng);
+
+// A per-(seed, epoch, sample) generator, so results do not depend on threads or batch order.
+std::mt19937_64 augment_rng(uint64_t seed, int epoch, size_t sample_index);
+
+}  // namespace pneumoscan

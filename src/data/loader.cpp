@@ -1,0 +1,120 @@
+#include "data/loader.h"
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <numeric>
+#include <random>
+#include <thread>
+
+#include "core/errors.h"
+#include "image/image.h"
+
+namespace pneumoscan {
+
+ImageCache::ImageCache(const std::vector<Sample>& samples, const PreprocessConfig& config, int threads,
+                       const Progress& progress)
+    : config_(config) {
+  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<cv::Mat> decoded(samples.size());
+  std::vector<std::string> errors(samples.size());
+  std::atomic<size_t> next{0}, done{0};
+  std::mutex progress_mutex;
+  auto work = [&] {
+    for (size_t i = next++; i < samples.size(); i = next++) {
+      try {
+        decoded[i] = resize_for_model(decode_image(samples[i].path), config_);
+      } catch (const Error& e) {
+        errors[i] = e.what();
+      } catch (const std::exception& e) {
+        errors[i] = samples[i].path + ": " + e.what();
+      }
+      const size_t finished = ++done;
+      if (progress) {
+        std::lock_guard<std::mutex> lock(progress_mutex);
+        progress(finished, samples.size());
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (auto& thread : pool) thread.join();
+
+  for (size_t i = 0; i < samples.size(); ++i) {
+    if (!errors[i].empty()) {
+      failures_.push_back(errors[i]);
+      continue;
+    }
+    samples_.push_back(samples[i]);
+    images_.push_back(std::move(decoded[i]));
+  }
+}
+
+std::vector<int> ImageCache::labels() const {
+  std::vector<int> labels;
+  labels.reserve(samples_.size());
+  for (const auto& s : samples_) labels.push_back(s.label);
+  return labels;
+}
+
+Batch make_batch(const ImageCache& cache, const std::vector<size_t>& indices, const BatchOptions& options,
+                 int epoch) {
+  const PreprocessConfig& config = cache.config();
+  const int64_t n = static_cast<int64_t>(indices.size());
+  const int64_t side = config.input_size;
+  Batch batch;
+  batch.indices = indices;
+  batch.images = torch::empty({n, config.channels, side, side}, torch::kFloat32);
+  batch.labels = torch::empty({n}, torch::kInt64);
+  float* images = batch.images.data_ptr<float>();
+  int64_t* labels = batch.labels.data_ptr<int64_t>();
+  const int64_t per_image = config.channels * side * side;
+  for (int64_t b = 0; b < n; ++b) {
+    const size_t index = indices[b];
+    if (options.augment) {
+      auto rng = augment_rng(options.seed, epoch, index);
+      normalize_into(augment(cache.image(index), options.augment_config, rng), config, images + b * per_image);
+    } else {
+      normalize_into(cache.image(index), config, images + b * per_image);
+    }
+    labels[b] = cache.sample(index).label;
+  }
+  if (options.channels_last) batch.images = batch.images.contiguous(torch::MemoryFormat::ChannelsLast);
+  return batch;
+}
+
+BatchStream::BatchStream(const ImageCache& cache, const BatchOptions& options, int epoch)
+    : cache_(cache), options_(options), epoch_(epoch) {
+  TORCH_CHECK(options.batch_size > 0, "batch size must be positive");
+  std::vector<size_t> order(cache.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  if (options.shuffle) {
+    std::mt19937_64 rng(options.seed * 1000003ull + static_cast<uint64_t>(epoch));
+    std::shuffle(order.begin(), order.end(), rng);
+  }
+  for (size_t start = 0; start < order.size(); start += options.batch_size) {
+    const size_t end = std::min(order.size(), start + options.batch_size);
+    batches_.emplace_back(order.begin() + start, order.begin() + end);
+  }
+  prefetch();
+}
+
+BatchStream::~BatchStream() {
+  if (pending_.valid()) pending_.wait();
+}
+
+void BatchStream::prefetch() {
+  if (next_index_ >= batches_.size()) return;
+  const std::vector<size_t>& indices = batches_[next_index_++];
+  pending_ = std::async(std::launch::async, [this, &indices] { return make_batch(cache_, indices, options_, epoch_); });
+}
+
+std::optional<Batch> BatchStream::next() {
+  if (!pending_.valid()) return std::nullopt;
+  Batch batch = pending_.get();
+  prefetch();
+  return batch;
+}
+
+}  // namespace pneumoscan

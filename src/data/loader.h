@@ -1,0 +1,83 @@
+#pragma once
+// Feeding images to a network: a decoded, resized in-memory cache (decoded
+// once, in parallel) and a stream of batches assembled in a background thread
+// while the previous batch trains.
+#include <functional>
+#include <future>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+#include <torch/types.h>
+
+#include "data/augment.h"
+#include "data/sample.h"
+#include "image/preprocess.h"
+
+namespace pneumoscan {
+
+class ImageCache {
+ public:
+  // Called as files are decoded: (done, total).
+  using Progress = std::function<void(size_t, size_t)>;
+
+  // Decodes every sample with `threads` threads (0 = one per core). Files that
+  // cannot be decoded are left out and listed in failures() as "path: problem".
+  ImageCache(const std::vector<Sample>& samples, const PreprocessConfig& config, int threads = 0,
+             const Progress& progress = nullptr);
+
+  size_t size() const { return images_.size(); }
+  const cv::Mat& image(size_t i) const { return images_[i]; }  // CV_8U, input_size^2
+  const Sample& sample(size_t i) const { return samples_[i]; }
+  const std::vector<Sample>& samples() const { return samples_; }
+  std::vector<int> labels() const;
+  const std::vector<std::string>& failures() const { return failures_; }
+  const PreprocessConfig& config() const { return config_; }
+
+ private:
+  PreprocessConfig config_;
+  std::vector<Sample> samples_;
+  std::vector<cv::Mat> images_;
+  std::vector<std::string> failures_;
+};
+
+struct BatchOptions {
+  int batch_size = 32;
+  bool shuffle = false;
+  bool augment = false;
+  AugmentConfig augment_config;
+  uint64_t seed = 42;
+  bool channels_last = true;
+};
+
+struct Batch {
+  torch::Tensor images;  // float [B, C, S, S]
+  torch::Tensor labels;  // int64 [B]
+  std::vector<size_t> indices;  // into the cache
+};
+
+// Assembles one batch from cache entries `indices` (augmenting with the
+// per-(seed, epoch, index) generator when asked).
+Batch make_batch(const ImageCache& cache, const std::vector<size_t>& indices, const BatchOptions& options,
+                 int epoch);
+
+// One epoch's batches in order, the next one prepared while the caller works.
+class BatchStream {
+ public:
+  BatchStream(const ImageCache& cache, const BatchOptions& options, int epoch);
+  ~BatchStream();
+  std::optional<Batch> next();
+  size_t num_batches() const { return batches_.size(); }
+
+ private:
+  void prefetch();
+  const ImageCache& cache_;
+  BatchOptions options_;
+  int epoch_;
+  std::vector<std::vector<size_t>> batches_;
+  size_t next_index_ = 0;
+  std::future<Batch> pending_;
+};
+
+}  // namespace pneumoscan

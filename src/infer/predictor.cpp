@@ -1,0 +1,81 @@
+#include "infer/predictor.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+
+#include <torch/torch.h>
+
+#include "core/errors.h"
+#include "image/preprocess.h"
+#include "train/losses.h"
+
+namespace pneumoscan {
+namespace fs = std::filesystem;
+
+Predictor::Predictor(const std::string& model_path, c10::Device device)
+    : Predictor(load_model(model_path, device), device) {}
+
+Predictor::Predictor(LoadedModel model, c10::Device device) : model_(std::move(model)), device_(device) {
+  model_.net->to(device_);
+  model_.net->eval();
+  to_channels_last(*model_.net);
+}
+
+torch::Tensor Predictor::input_batch(const std::vector<Image>& images) const {
+  const PreprocessConfig& config = model_.metadata.preprocess;
+  const int64_t side = config.input_size;
+  torch::Tensor batch =
+      torch::empty({static_cast<int64_t>(images.size()), config.channels, side, side}, torch::kFloat32);
+  const int64_t per_image = config.channels * side * side;
+  for (size_t i = 0; i < images.size(); ++i)
+    normalize_into(resize_for_model(images[i], config), config, batch.data_ptr<float>() + i * per_image);
+  return batch.contiguous(torch::MemoryFormat::ChannelsLast).to(device_);
+}
+
+torch::Tensor Predictor::input_tensor(const Image& image) const { return input_batch({image}); }
+
+std::vector<double> Predictor::probabilities(const std::vector<Image>& images) {
+  if (images.empty()) return {};
+  c10::InferenceMode inference;
+  const torch::Tensor probability = pneumonia_probability(model_.net->forward(input_batch(images))).to(torch::kCPU);
+  std::vector<double> result(images.size());
+  for (size_t i = 0; i < images.size(); ++i) result[i] = probability[i].item<double>();
+  return result;
+}
+
+std::string Predictor::label_for(double probability) const {
+  return probability >= model_.metadata.threshold ? model_.metadata.class_names[1] : model_.metadata.class_names[0];
+}
+
+Prediction Predictor::predict_file(const std::string& path) {
+  const auto start = std::chrono::steady_clock::now();
+  const Image image = decode_image(path);
+  Prediction prediction;
+  prediction.path = path;
+  prediction.probability = probability(image);
+  prediction.label = label_for(prediction.probability);
+  prediction.threshold = model_.metadata.threshold;
+  prediction.milliseconds =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return prediction;
+}
+
+std::string default_model_path() {
+  if (const char* env = std::getenv("PNEUMOSCAN_MODEL"); env != nullptr && *env != '\0') return env;
+  std::vector<fs::path> candidates;
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    candidates.push_back(exe.parent_path().parent_path() / "models" / "default.psmodel");
+    candidates.push_back(exe.parent_path() / "models" / "default.psmodel");
+  }
+  candidates.push_back(fs::path(PNEUMOSCAN_SOURCE_DIR) / "models" / "default.psmodel");
+  for (const auto& candidate : candidates)
+    if (fs::exists(candidate)) return candidate.string();
+  throw UsageError("no default model found (looked for models/default.psmodel); pass --model");
+}
+
+}  // namespace pneumoscan

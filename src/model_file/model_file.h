@@ -1,0 +1,60 @@
+#pragma once
+// One model = one file: the weights plus everything needed to use them
+// correctly (architecture, preprocessing, classes, threshold, training
+// summary). Loading validates all of it against the weights and refuses a
+// mismatch, so a model can never be run with the wrong preprocessing.
+#include <string>
+#include <vector>
+
+#include <c10/core/Device.h>
+#include <nlohmann/json.hpp>
+
+#include "image/preprocess.h"
+#include "models/registry.h"
+
+namespace pneumoscan {
+
+inline constexpr int kModelFormatVersion = 1;
+
+struct ModelMetadata {
+  std::string name = "pneumoscan";  // human-readable model name
+  ModelSpec spec;
+  PreprocessConfig preprocess;
+  std::vector<std::string> class_names = {"NORMAL", "PNEUMONIA"};
+  double threshold = 0.5;  // P(pneumonia) >= threshold -> PNEUMONIA
+  nlohmann::json training = nlohmann::json::object();  // data, epochs, validation figures, ...
+  std::string created_at;                               // ISO 8601 UTC
+  std::string pneumoscan_version = PNEUMOSCAN_VERSION;
+  int format_version = kModelFormatVersion;
+};
+
+nlohmann::json to_json(const ModelMetadata& metadata);
+// Validates every field; throws ModelFileError(source, ...).
+ModelMetadata metadata_from_json(const nlohmann::json& json, const std::string& source);
+
+struct LoadedModel {
+  ModelMetadata metadata;
+  Classifier net;  // in eval mode, on the requested device
+};
+
+// Writes atomically. Weights are stored contiguous and in float32.
+void save_model(const std::string& path, const ModelMetadata& metadata, ClassifierImpl& net);
+
+// Throws ModelFileError naming the file for: not a PneumoScan model, newer
+// format, unknown architecture, inconsistent preprocessing, missing,
+// unexpected or wrongly shaped weights.
+LoadedModel load_model(const std::string& path, c10::Device device = c10::Device(c10::kCPU));
+
+// Metadata only (cheap).
+ModelMetadata read_model_metadata(const std::string& path);
+
+// The named parameters and buffers of a module as one flat state dict
+// (torchvision-style names: "layer1.0.conv1.weight").
+std::vector<std::pair<std::string, torch::Tensor>> state_dict(torch::nn::Module& module);
+
+// Copies `tensors` into the module's parameters and buffers by name. Every
+// module entry must be present with the same shape; extra entries are an error.
+void load_state_dict(torch::nn::Module& module, const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
+                     const std::string& source);
+
+}  // namespace pneumoscan

@@ -1,0 +1,38 @@
+#pragma once
+// The interface every network of the zoo implements: an image batch
+// [N, C, H, W] -> logits [N, K]. It is split at the last convolutional feature
+// map so that Grad-CAM and embedding search can reach it without hooks.
+#include <memory>
+#include <string>
+
+#include <torch/nn/module.h>
+#include <torch/types.h>
+
+namespace pneumoscan {
+
+class ClassifierImpl : public torch::nn::Module {
+ public:
+  // Last convolutional feature map [N, C', h, w].
+  virtual torch::Tensor forward_features(torch::Tensor images) = 0;
+  // Logits [N, K] from forward_features' output.
+  virtual torch::Tensor forward_head(torch::Tensor features) = 0;
+
+  torch::Tensor forward(torch::Tensor images) { return forward_head(forward_features(images)); }
+};
+
+using Classifier = std::shared_ptr<ClassifierImpl>;
+
+// Checks x is [N, channels, H, W] and names the module in the message (ggml's habit).
+void check_image_batch(const torch::Tensor& x, int64_t channels, const char* module_name);
+
+// Converts every 4-D parameter and buffer to channels-last in place (oneDNN's
+// fast layout). A [C, 1, k, k] weight is already both layouts and would stay
+// on the slow path, so the copy is forced.
+void to_channels_last(torch::nn::Module& module);
+
+// Number of trainable parameters, and of parameters + buffers (BatchNorm
+// running statistics, as Keras counts them).
+int64_t count_parameters(torch::nn::Module& module);
+int64_t count_parameters_and_buffers(torch::nn::Module& module);
+
+}  // namespace pneumoscan

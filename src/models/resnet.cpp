@@ -1,0 +1,115 @@
+#include "models/resnet.h"
+
+#include <torch/nn/functional/activation.h>
+#include <torch/nn/functional/pooling.h>
+#include <torch/nn/init.h>
+
+namespace pneumoscan {
+namespace nn = torch::nn;
+namespace F = torch::nn::functional;
+
+ResNetOptions resnet18_options() { return {{2, 2, 2, 2}, false}; }
+ResNetOptions resnet34_options() { return {{3, 4, 6, 3}, false}; }
+ResNetOptions resnet50_options() { return {{3, 4, 6, 3}, true}; }
+
+namespace {
+nn::Conv2d conv3x3(int64_t in, int64_t out, int64_t stride) {
+  return nn::Conv2d(nn::Conv2dOptions(in, out, 3).stride(stride).padding(1).bias(false));
+}
+nn::Conv2d conv1x1(int64_t in, int64_t out, int64_t stride = 1) {
+  return nn::Conv2d(nn::Conv2dOptions(in, out, 1).stride(stride).bias(false));
+}
+nn::Sequential make_downsample(int64_t in, int64_t out, int64_t stride) {
+  if (stride == 1 && in == out) return nullptr;
+  return nn::Sequential(conv1x1(in, out, stride), nn::BatchNorm2d(out));
+}
+}  // namespace
+
+BasicBlockImpl::BasicBlockImpl(int64_t in_planes, int64_t planes, int64_t stride)
+    : conv1(register_module("conv1", conv3x3(in_planes, planes, stride))),
+      conv2(register_module("conv2", conv3x3(planes, planes, 1))),
+      bn1(register_module("bn1", nn::BatchNorm2d(planes))),
+      bn2(register_module("bn2", nn::BatchNorm2d(planes))),
+      downsample(make_downsample(in_planes, planes * kExpansion, stride)) {
+  if (downsample) register_module("downsample", downsample);
+}
+
+torch::Tensor BasicBlockImpl::forward(torch::Tensor x) {
+  torch::Tensor identity = downsample ? downsample->forward(x) : x;
+  torch::Tensor out = F::relu(bn1->forward(conv1->forward(x)), F::ReLUFuncOptions(true));
+  out = bn2->forward(conv2->forward(out));
+  return F::relu(out + identity, F::ReLUFuncOptions(true));
+}
+
+BottleneckImpl::BottleneckImpl(int64_t in_planes, int64_t planes, int64_t stride)
+    : conv1(register_module("conv1", conv1x1(in_planes, planes))),
+      conv2(register_module("conv2", conv3x3(planes, planes, stride))),
+      conv3(register_module("conv3", conv1x1(planes, planes * kExpansion))),
+      bn1(register_module("bn1", nn::BatchNorm2d(planes))),
+      bn2(register_module("bn2", nn::BatchNorm2d(planes))),
+      bn3(register_module("bn3", nn::BatchNorm2d(planes * kExpansion))),
+      downsample(make_downsample(in_planes, planes * kExpansion, stride)) {
+  if (downsample) register_module("downsample", downsample);
+}
+
+torch::Tensor BottleneckImpl::forward(torch::Tensor x) {
+  torch::Tensor identity = downsample ? downsample->forward(x) : x;
+  torch::Tensor out = F::relu(bn1->forward(conv1->forward(x)), F::ReLUFuncOptions(true));
+  out = F::relu(bn2->forward(conv2->forward(out)), F::ReLUFuncOptions(true));
+  out = bn3->forward(conv3->forward(out));
+  return F::relu(out + identity, F::ReLUFuncOptions(true));
+}
+
+ResNetImpl::ResNetImpl(const ResNetOptions& options_in) : options(options_in) {
+  TORCH_CHECK(options.blocks_per_stage.size() == 4, "resnet: expected 4 stages");
+  conv1 = register_module(
+      "conv1", nn::Conv2d(nn::Conv2dOptions(options.in_channels, 64, 7).stride(2).padding(3).bias(false)));
+  bn1 = register_module("bn1", nn::BatchNorm2d(64));
+  int64_t in_planes = 64;
+  layer1 = register_module("layer1", make_stage(in_planes, 64, options.blocks_per_stage[0], 1));
+  layer2 = register_module("layer2", make_stage(in_planes, 128, options.blocks_per_stage[1], 2));
+  layer3 = register_module("layer3", make_stage(in_planes, 256, options.blocks_per_stage[2], 2));
+  layer4 = register_module("layer4", make_stage(in_planes, 512, options.blocks_per_stage[3], 2));
+  fc = register_module("fc", nn::Linear(in_planes, options.num_classes));
+
+  // torchvision's initialisation: Kaiming for convolutions, BN weight 1 bias 0.
+  for (auto& module : modules(false)) {
+    if (auto* conv = module->as<nn::Conv2d>())
+      nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanOut, torch::kReLU);
+    else if (auto* bn = module->as<nn::BatchNorm2d>()) {
+      nn::init::ones_(bn->weight);
+      nn::init::zeros_(bn->bias);
+    }
+  }
+}
+
+nn::Sequential ResNetImpl::make_stage(int64_t& in_planes, int64_t planes, int64_t blocks, int64_t stride) {
+  nn::Sequential stage;
+  for (int64_t i = 0; i < blocks; ++i) {
+    const int64_t block_stride = i == 0 ? stride : 1;
+    if (options.bottleneck) {
+      stage->push_back(Bottleneck(in_planes, planes, block_stride));
+      in_planes = planes * BottleneckImpl::kExpansion;
+    } else {
+      stage->push_back(BasicBlock(in_planes, planes, block_stride));
+      in_planes = planes * BasicBlockImpl::kExpansion;
+    }
+  }
+  return stage;
+}
+
+torch::Tensor ResNetImpl::forward_features(torch::Tensor x) {
+  check_image_batch(x, options.in_channels, "resnet");
+  x = F::relu(bn1->forward(conv1->forward(x)), F::ReLUFuncOptions(true));
+  x = F::max_pool2d(x, F::MaxPool2dFuncOptions(3).stride(2).padding(1));
+  return layer4->forward(layer3->forward(layer2->forward(layer1->forward(x))));
+}
+
+torch::Tensor ResNetImpl::forward_head(torch::Tensor x) {
+  TORCH_CHECK(x.dim() == 4 && x.size(1) == fc->options.in_features(), "resnet head: expected [N, ",
+              fc->options.in_features(), ", h, w], got ", x.sizes());
+  x = F::adaptive_avg_pool2d(x, F::AdaptiveAvgPool2dFuncOptions(1)).flatten(1);
+  return fc->forward(x);
+}
+
+}  // namespace pneumoscan

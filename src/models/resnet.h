@@ -1,0 +1,65 @@
+#pragma once
+// ResNet-18/34/50 in torchvision's layout and parameter names (conv1, bn1,
+// layer1..layer4 with BasicBlock/Bottleneck, downsample.0/1, fc), so
+// torchvision state dicts load by name. `in_channels` = 1 for gray X-rays.
+#include <vector>
+
+#include <torch/nn/modules/batchnorm.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/linear.h>
+
+#include "models/classifier.h"
+
+namespace pneumoscan {
+
+struct ResNetOptions {
+  std::vector<int64_t> blocks_per_stage = {2, 2, 2, 2};
+  bool bottleneck = false;  // BasicBlock (18, 34) or Bottleneck (50)
+  int64_t in_channels = 1;
+  int64_t num_classes = 2;
+};
+
+ResNetOptions resnet18_options();
+ResNetOptions resnet34_options();
+ResNetOptions resnet50_options();
+
+class BasicBlockImpl : public torch::nn::Module {
+ public:
+  static constexpr int64_t kExpansion = 1;
+  BasicBlockImpl(int64_t in_planes, int64_t planes, int64_t stride);
+  torch::Tensor forward(torch::Tensor x);
+  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};
+  torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
+  torch::nn::Sequential downsample{nullptr};
+};
+TORCH_MODULE(BasicBlock);
+
+class BottleneckImpl : public torch::nn::Module {
+ public:
+  static constexpr int64_t kExpansion = 4;
+  BottleneckImpl(int64_t in_planes, int64_t planes, int64_t stride);
+  torch::Tensor forward(torch::Tensor x);
+  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
+  torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
+  torch::nn::Sequential downsample{nullptr};
+};
+TORCH_MODULE(Bottleneck);
+
+class ResNetImpl : public ClassifierImpl {
+ public:
+  explicit ResNetImpl(const ResNetOptions& options);
+  torch::Tensor forward_features(torch::Tensor images) override;
+  torch::Tensor forward_head(torch::Tensor features) override;
+
+  const ResNetOptions options;
+  torch::nn::Conv2d conv1{nullptr};
+  torch::nn::BatchNorm2d bn1{nullptr};
+  torch::nn::Sequential layer1{nullptr}, layer2{nullptr}, layer3{nullptr}, layer4{nullptr};
+  torch::nn::Linear fc{nullptr};
+
+ private:
+  torch::nn::Sequential make_stage(int64_t& in_planes, int64_t planes, int64_t blocks, int64_t stride);
+};
+
+}  // namespace pneumoscan

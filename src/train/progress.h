@@ -1,0 +1,27 @@
+#pragma once
+// A one-line progress bar on stderr (only when it is a terminal): done/total,
+// rate, ETA and a caller-supplied status such as the running loss.
+#include <chrono>
+#include <string>
+
+namespace pneumoscan {
+
+class ProgressBar {
+ public:
+  ProgressBar(std::string label, size_t total, bool enabled = true);
+  // `units` is what `done` counts in rates (e.g. images when steps are batches).
+  void update(size_t done, size_t units_done, const std::string& status = "");
+  void finish();
+
+ private:
+  std::string label_;
+  size_t total_;
+  bool enabled_;
+  std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point last_draw_;
+};
+
+// "1m23s" style.
+std::string format_duration(double seconds);
+
+}  // namespace pneumoscan
