@@ -89,8 +89,10 @@ int run_split(const SplitArgs& args) {
   print_table(result);
   std::printf("patients in more than one split: %zu\n", leaked.size());
   if (!left_out.empty())
-    std::printf("left out: %zu images of the official val split (use --include-official-val to add them)\n",
-                left_out.size());
+    std::printf(
+        "left out: %zu images already marked val (the official val split; --include-official-val adds "
+        "them)\n",
+        left_out.size());
   std::printf("wrote %zu images to %s (val fraction %.3g of patients per class, seed %llu)\n", result.size(),
               args.out.c_str(), args.val_fraction, static_cast<unsigned long long>(args.seed));
   return 0;

@@ -280,9 +280,9 @@ std::vector<Sample> read_manifest(const std::string& csv_path) {
       throw InputError(csv_path, std::string("missing column '") + required + "' in the header");
   const size_t path_col = columns.at("path");
   const size_t label_col = columns.at("label");
-  const auto patient_col =
-      columns.count("patient") ? std::optional<size_t>(columns.at("patient")) : std::nullopt;
-  const auto split_col = columns.count("split") ? std::optional<size_t>(columns.at("split")) : std::nullopt;
+  // npos when the optional column is absent.
+  const size_t patient_col = columns.count("patient") ? columns.at("patient") : std::string::npos;
+  const size_t split_col = columns.count("split") ? columns.at("split") : std::string::npos;
 
   const fs::path base = fs::path(csv_path).parent_path();
   std::vector<Sample> samples;
@@ -304,12 +304,12 @@ std::vector<Sample> read_manifest(const std::string& csv_path) {
       sample.label = label_from_name(label);
       if (sample.label < 0) throw InputError(csv_path, where + "unknown label '" + label + "'");
     }
-    if (patient_col) sample.patient = trim(record.fields[*patient_col]);
+    if (patient_col != std::string::npos) sample.patient = trim(record.fields[patient_col]);
     if (sample.patient.empty()) sample.patient = patient_from_filename(path);
-    if (split_col) {
-      sample.split = lowercase(trim(record.fields[*split_col]));
+    if (split_col != std::string::npos) {
+      sample.split = lowercase(trim(record.fields[split_col]));
       if (!sample.split.empty() && !is_split_name(sample.split))
-        throw InputError(csv_path, where + "unknown split '" + record.fields[*split_col] + "'");
+        throw InputError(csv_path, where + "unknown split '" + record.fields[split_col] + "'");
     }
     samples.push_back(std::move(sample));
   }
