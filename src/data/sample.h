@@ -28,15 +28,22 @@ int label_from_name(const std::string& name);
 std::string patient_from_filename(const std::string& path);
 
 // Standard layout: ROOT/{train,val,test}/{NORMAL,PNEUMONIA}/*, or ROOT/{NORMAL,PNEUMONIA}/*
-// (split left ""). Files are listed in sorted order; hidden files skipped.
+// (split left ""). Folder names are case-insensitive. Only image files are listed
+// (.jpeg .jpg .png .bmp .tif .tiff .dcm, any case), not recursively; hidden files
+// and folders skipped. Order: splits train, val, test; NORMAL before PNEUMONIA;
+// files sorted by name. Throws InputError when ROOT has neither layout.
 std::vector<Sample> read_folder(const std::string& root);
 
 // CSV manifest with a header: path,label[,patient][,split] (columns in any
-// order). Relative paths are resolved against the manifest's folder. Missing
-// patient -> from the file name. Throws InputError naming file and line.
+// order; RFC 4180 quoting). Relative paths are resolved against the manifest's
+// folder. Missing patient -> from the file name. An empty label means unknown
+// (-1); split must be empty, train, val or test. Files are not checked for
+// existence. Throws InputError naming file and line.
 std::vector<Sample> read_manifest(const std::string& csv_path);
 
-// Writes a manifest (path,label,patient,split) atomically; labels as class names.
+// Writes a manifest (path,label,patient,split) atomically; labels as class names
+// (empty for -1), paths exactly as given (relative ones will be read back
+// relative to the manifest's folder), fields quoted when needed.
 void write_manifest(const std::string& csv_path, const std::vector<Sample>& samples);
 
 // A folder (standard layout) or a .csv manifest.
