@@ -1,0 +1,32 @@
+// Tests of src/train/losses: class weights and the weighted loss.
+#include <torch/torch.h>
+
+#include "test_support.h"
+#include "train/losses.h"
+
+using namespace pneumoscan;
+
+TEST(Losses, ClassWeightsBalanceTheClasses) {
+  const auto w = class_weights_from_counts(1341, 3875);
+  EXPECT_NEAR(w[0] * 1341, w[1] * 3875, 1e-6);
+  EXPECT_NEAR(w[0], 5216.0 / (2 * 1341), 1e-9);
+}
+
+TEST(Losses, WeightedLossEqualsHandComputed) {
+  // Two samples, one of each class, sigmoid output.
+  const torch::Tensor logits = torch::tensor({{0.0f}, {2.0f}});
+  const torch::Tensor labels = torch::tensor({0, 1}, torch::kInt64);
+  const double l0 = std::log(2.0);                 // -log(1 - sigmoid(0))
+  const double l1 = std::log(1.0 + std::exp(-2.0));  // -log(sigmoid(2))
+  const double expected = (3.0 * l0 + 1.0 * l1) / 4.0;
+  EXPECT_NEAR(weighted_loss(logits, labels, {3.0, 1.0}).item<double>(), expected, 1e-6);
+  // Softmax form gives the same for logits (0, z).
+  const torch::Tensor two = torch::tensor({{0.0f, 0.0f}, {0.0f, 2.0f}});
+  EXPECT_NEAR(weighted_loss(two, labels, {3.0, 1.0}).item<double>(), expected, 1e-6);
+}
+
+TEST(Losses, ProbabilityFromOneOrTwoOutputs) {
+  EXPECT_NEAR(pneumonia_probability(torch::tensor({{0.0f}}))[0].item<double>(), 0.5, 1e-7);
+  EXPECT_NEAR(pneumonia_probability(torch::tensor({{0.0f, std::log(3.0f)}}))[0].item<double>(), 0.75, 1e-6);
+  EXPECT_THROW(pneumonia_probability(torch::zeros({2, 3})), c10::Error);
+}
