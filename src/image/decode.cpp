@@ -1,0 +1,132 @@
+// decode_image / decode_image_bytes / to_u8: format sniffing and the OpenCV half.
+#include <cstring>
+#include <fstream>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "core/errors.h"
+#include "image/dicom_decode.h"
+#include "image/image.h"
+
+namespace pneumoscan {
+namespace {
+
+bool starts_with(const std::vector<uint8_t>& b, std::initializer_list<uint8_t> magic) {
+  if (b.size() < magic.size()) return false;
+  size_t i = 0;
+  for (uint8_t m : magic)
+    if (b[i++] != m) return false;
+  return true;
+}
+
+// The format by its magic number; "" when unknown.
+std::string sniff_format(const std::vector<uint8_t>& b) {
+  if (detail::has_dicom_preamble(b)) return "dicom";
+  if (starts_with(b, {0xFF, 0xD8, 0xFF})) return "jpeg";
+  if (starts_with(b, {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A})) return "png";
+  if (starts_with(b, {'B', 'M'})) return "bmp";
+  if (starts_with(b, {'I', 'I', 0x2A, 0x00}) || starts_with(b, {'M', 'M', 0x00, 0x2A})) return "tiff";
+  return "";
+}
+
+// libjpeg decodes a truncated JPEG "successfully" (gray fill + warning), so a
+// JPEG must end with its EOI marker (FF D9), allowing some trailing padding.
+bool jpeg_has_end_marker(const std::vector<uint8_t>& b) {
+  const size_t tail = std::min<size_t>(b.size(), 4096);
+  for (size_t i = b.size() - tail; i + 1 < b.size(); ++i)
+    if (b[i] == 0xFF && b[i + 1] == 0xD9) return true;
+  return false;
+}
+
+// Any OpenCV decode result -> CV_32FC1 in [0, 1]; bits_stored set from the depth.
+Image from_opencv(const cv::Mat& decoded, const std::string& name, const std::string& format) {
+  cv::Mat gray;
+  switch (decoded.channels()) {
+    case 1:
+      gray = decoded;
+      break;
+    case 2:
+      cv::extractChannel(decoded, gray, 0);
+      break;  // gray + alpha
+    case 3:
+      cv::cvtColor(decoded, gray, cv::COLOR_BGR2GRAY);
+      break;
+    case 4:
+      cv::cvtColor(decoded, gray, cv::COLOR_BGRA2GRAY);
+      break;  // alpha dropped
+    default:
+      throw InputError(name, "unsupported image with " + std::to_string(decoded.channels()) + " channels");
+  }
+  Image image;
+  image.format = format;
+  switch (gray.depth()) {
+    case CV_8U:
+      image.bits_stored = 8;
+      gray.convertTo(image.pixels, CV_32F, 1.0 / 255.0);
+      break;
+    case CV_16U:
+      image.bits_stored = 16;
+      gray.convertTo(image.pixels, CV_32F, 1.0 / 65535.0);
+      break;
+    case CV_32F:
+      image.bits_stored = 32;
+      gray.convertTo(image.pixels, CV_32F);
+      cv::min(cv::max(image.pixels, 0.0), 1.0, image.pixels);
+      break;
+    default:
+      throw InputError(name,
+                       "unsupported image pixel depth (OpenCV depth " + std::to_string(gray.depth()) + ")");
+  }
+  return image;
+}
+
+}  // namespace
+
+Image decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string& name) {
+  if (bytes.empty()) throw InputError(name, "empty file");
+  const std::string format = sniff_format(bytes);
+  if (format == "dicom") return *detail::decode_dicom(bytes, name, /*sniffing=*/false);
+
+  cv::Mat decoded;
+  if (format != "jpeg" || jpeg_has_end_marker(bytes)) {
+    try {
+      decoded = cv::imdecode(
+          cv::Mat(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<uint8_t*>(bytes.data())),
+          cv::IMREAD_UNCHANGED);
+    } catch (const cv::Exception&) {
+      decoded.release();
+    }
+  }
+  if (!decoded.empty()) {
+    Image image = from_opencv(decoded, name, format.empty() ? "image" : format);
+    if (image.width() <= 0 || image.height() <= 0) throw InputError(name, "image has no pixels");
+    return image;
+  }
+  if (format == "jpeg") throw InputError(name, "cannot decode JPEG image (corrupt or truncated)");
+  if (!format.empty()) throw InputError(name, "cannot decode " + format + " image (corrupt or truncated)");
+  // No known magic: a DICOM file without preamble (or raw dataset) is still possible.
+  if (auto image = detail::decode_dicom(bytes, name, /*sniffing=*/true)) return *image;
+  throw InputError(name, "not an image or DICOM file");
+}
+
+Image decode_image(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path, "cannot open file");
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  if (size < 0) throw InputError(path, "cannot read file (not a regular file?)");
+  in.seekg(0, std::ios::beg);
+  std::vector<uint8_t> bytes(static_cast<size_t>(size));
+  if (size > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), size))
+    throw InputError(path, "cannot read file");
+  return decode_image_bytes(bytes, path);
+}
+
+cv::Mat to_u8(const Image& image) {
+  cv::Mat out;
+  if (image.pixels.empty()) return out;
+  image.pixels.convertTo(out, CV_8U, 255.0);  // rounds and saturates
+  return out;
+}
+
+}  // namespace pneumoscan

@@ -1,0 +1,185 @@
+// DICOM decoding with DCMTK (dcmdata + dcmimgle/dcmimage, codecs from dcmjpeg,
+// dcmjpls and dcmdata's RLE).
+//
+// Display pipeline, in DCMTK's order: Modality LUT or RescaleSlope/Intercept,
+// then one VOI transformation chosen as follows (documented choice):
+//   1. the first VOI LUT in the file (VOILUTSequence), if any; else
+//   2. the first WindowCenter/WindowWidth pair, if any; else
+//   3. a min-max window over the pixel values of the (first) frame.
+// Then the presentation: MONOCHROME1 is rendered inverted by DCMTK so that, as
+// for MONOCHROME2, high output = dense/bright (bone white). Colour images are
+// converted to gray (ITU-R 601 weights). Only the first frame is used.
+//
+// Privacy: PatientName and PatientID never leave this file; the ID is reduced to
+// a pseudonym (FNV-1a 64), and DCMTK's own logging is switched off so that it
+// cannot print header contents.
+#include <dcmtk/config/osconfig.h>  // must come first among DCMTK headers
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcdict.h>
+#include <dcmtk/dcmdata/dcfilefo.h>
+#include <dcmtk/dcmdata/dcistrmb.h>
+#include <dcmtk/dcmdata/dcrledrg.h>
+#include <dcmtk/dcmdata/dcxfer.h>
+#include <dcmtk/dcmimage/diregist.h>  // colour image support for DicomImage
+#include <dcmtk/dcmimgle/dcmimage.h>
+#include <dcmtk/dcmjpeg/djdecode.h>
+#include <dcmtk/dcmjpls/djdecode.h>
+#include <dcmtk/oflog/oflog.h>
+
+#include <cctype>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <mutex>
+
+#include "core/errors.h"
+#include "core/hash.h"
+#include "image/dicom_decode.h"
+
+namespace pneumoscan::detail {
+namespace {
+
+void init_dcmtk() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    // Off, not just quiet: DCMTK warnings can quote element values.
+    OFLog::configure(OFLogger::OFF_LOG_LEVEL);
+    DJDecoderRegistration::registerCodecs();    // JPEG baseline/extended/lossless
+    DJLSDecoderRegistration::registerCodecs();  // JPEG-LS
+    DcmRLEDecoderRegistration::registerCodecs();
+  });
+}
+
+std::string get_string(DcmItem* item, const DcmTagKey& key) {
+  OFString value;
+  if (item->findAndGetOFString(key, value).good()) return value.c_str();
+  return "";
+}
+
+std::string trim(std::string s) {
+  const auto first = s.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return "";
+  const auto last = s.find_last_not_of(" \t\r\n");
+  return s.substr(first, last - first + 1);
+}
+
+// PatientAge is nnnD, nnnW, nnnM or nnnY; bare digits (seen in the RSNA files,
+// e.g. "23") are read as years; anything else -> nullopt.
+std::optional<int> parse_age_years(const std::string& text) {
+  std::string s = trim(text);
+  if (!s.empty() && std::isdigit(static_cast<unsigned char>(s.back()))) s += 'Y';
+  if (s.size() < 2) return std::nullopt;
+  const char unit = static_cast<char>(std::toupper(static_cast<unsigned char>(s.back())));
+  const std::string digits = s.substr(0, s.size() - 1);
+  if (digits.empty() || digits.size() > 3) return std::nullopt;
+  for (char c : digits)
+    if (!std::isdigit(static_cast<unsigned char>(c))) return std::nullopt;
+  const int n = std::stoi(digits);
+  switch (unit) {
+    case 'Y':
+      return n;
+    case 'M':
+      return n / 12;
+    case 'W':
+      return n / 52;
+    case 'D':
+      return n / 365;
+    default:
+      return std::nullopt;
+  }
+}
+
+DicomInfo read_info(DcmDataset* ds, E_TransferSyntax xfer) {
+  DicomInfo info;
+  const std::string patient_id = trim(get_string(ds, DCM_PatientID));
+  if (!patient_id.empty()) info.patient_hash = "dcm-" + hex64(fnv1a64(patient_id.data(), patient_id.size()));
+  const std::string sex = trim(get_string(ds, DCM_PatientSex));
+  if (sex == "M" || sex == "F" || sex == "O") info.sex = sex;
+  info.age_years = parse_age_years(get_string(ds, DCM_PatientAge));
+  info.modality = trim(get_string(ds, DCM_Modality));
+  info.view_position = trim(get_string(ds, DCM_ViewPosition));
+  info.photometric = trim(get_string(ds, DCM_PhotometricInterpretation));
+  info.transfer_syntax_uid = DcmXfer(xfer).getXferID();
+  info.study_instance_uid = trim(get_string(ds, DCM_StudyInstanceUID));
+  info.sop_instance_uid = trim(get_string(ds, DCM_SOPInstanceUID));
+  info.sop_class_uid = trim(get_string(ds, DCM_SOPClassUID));
+  return info;
+}
+
+std::string xfer_text(E_TransferSyntax xfer) {
+  DcmXfer x(xfer);
+  return std::string(x.getXferID()) + " " + x.getXferName();
+}
+
+}  // namespace
+
+bool has_dicom_preamble(const std::vector<uint8_t>& bytes) {
+  return bytes.size() >= 132 && std::memcmp(bytes.data() + 128, "DICM", 4) == 0;
+}
+
+std::optional<Image> decode_dicom(const std::vector<uint8_t>& bytes, const std::string& name, bool sniffing) {
+  init_dcmtk();
+  if (!dcmDataDict.isDictionaryLoaded())
+    throw InputError(name, "cannot read DICOM: DCMTK data dictionary not loaded (set DCMDICTPATH)");
+
+  DcmInputBufferStream stream;
+  stream.setBuffer(bytes.data(), static_cast<offile_off_t>(bytes.size()));
+  stream.setEos();
+  DcmFileFormat file;
+  file.transferInit();
+  const OFCondition read = file.read(stream, EXS_Unknown, EGL_noChange, DCM_MaxReadLength);
+  file.transferEnd();
+  stream.releaseBuffer();
+  DcmDataset* ds = file.getDataset();
+
+  if (sniffing) {
+    // Without a preamble, only accept content that clearly is a DICOM dataset.
+    const bool looks_dicom =
+        read.good() && ds != nullptr && (ds->tagExists(DCM_SOPClassUID) || ds->tagExists(DCM_PixelData));
+    if (!looks_dicom) return std::nullopt;
+  }
+  if (read.bad() || ds == nullptr)
+    throw InputError(name, std::string("cannot read DICOM (") + read.text() + ")");
+  if (!ds->tagExists(DCM_PixelData)) throw InputError(name, "DICOM has no pixel data");
+
+  const E_TransferSyntax xfer = ds->getOriginalXfer();
+  Image image;
+  image.format = "dicom";
+  image.dicom = read_info(ds, xfer);
+  Uint16 bits_stored = 0;
+  if (ds->findAndGetUint16(DCM_BitsStored, bits_stored).good() && bits_stored > 0)
+    image.bits_stored = bits_stored;
+
+  // First frame only (fstart 0, fcount 1).
+  auto dicom_image = std::make_unique<DicomImage>(&file, xfer, 0UL, 0UL, 1UL);
+  if (dicom_image->getStatus() != EIS_Normal)
+    throw InputError(name, "cannot decode DICOM pixel data (transfer syntax " + xfer_text(xfer) + ": " +
+                               DicomImage::getString(dicom_image->getStatus()) + ")");
+  if (!dicom_image->isMonochrome()) {
+    std::unique_ptr<DicomImage> gray(dicom_image->createMonochromeImage());
+    if (!gray || gray->getStatus() != EIS_Normal)
+      throw InputError(
+          name, "cannot convert DICOM colour image to gray (photometric " + image.dicom->photometric + ")");
+    dicom_image = std::move(gray);
+  }
+
+  if (dicom_image->getVoiLutCount() > 0) {
+    dicom_image->setVoiLut(0);
+  } else if (dicom_image->getWindowCount() > 0) {
+    dicom_image->setWindow(0);
+  } else {
+    dicom_image->setMinMaxWindow(0);
+  }
+
+  const int width = static_cast<int>(dicom_image->getWidth());
+  const int height = static_cast<int>(dicom_image->getHeight());
+  if (width <= 0 || height <= 0) throw InputError(name, "DICOM image has no rows or columns");
+  const void* data = dicom_image->getOutputData(16, 0, 0);
+  if (data == nullptr)
+    throw InputError(name, "cannot decode DICOM pixel data (transfer syntax " + xfer_text(xfer) + ")");
+  const cv::Mat u16(height, width, CV_16UC1, const_cast<void*>(data));
+  u16.convertTo(image.pixels, CV_32F, 1.0 / 65535.0);  // copies out of DCMTK's buffer
+  return image;
+}
+
+}  // namespace pneumoscan::detail

@@ -1,0 +1,21 @@
+#pragma once
+// Internal to src/image: the DCMTK half of decode_image. Not part of the public contract.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "image/image.h"
+
+namespace pneumoscan::detail {
+
+// True when the bytes carry the DICOM Part 10 preamble ("DICM" at offset 128).
+bool has_dicom_preamble(const std::vector<uint8_t>& bytes);
+
+// Decodes DICOM bytes with DCMTK. When `sniffing` is true (content had no
+// preamble and OpenCV could not read it either), returns nullopt if the bytes
+// do not parse as a DICOM dataset instead of throwing. Otherwise throws
+// InputError(name, ...) for anything that cannot be turned into an Image.
+std::optional<Image> decode_dicom(const std::vector<uint8_t>& bytes, const std::string& name, bool sniffing);
+
+}  // namespace pneumoscan::detail

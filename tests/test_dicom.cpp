@@ -1,0 +1,280 @@
+// Tests of the DICOM side of decode_image (src/image/dicom.cpp) on the RSNA files
+// in ../shared and on pydicom's test files (installed by the setup script).
+#include <dcmtk/config/osconfig.h>
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcfilefo.h>
+#include <dcmtk/dcmdata/dcuid.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "core/atomic_file.h"
+#include "core/errors.h"
+#include "core/hash.h"
+#include "image/image.h"
+#include "test_support.h"
+
+using namespace pneumoscan;
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* const kPydicomDir = "/usr/lib/python3/dist-packages/pydicom/data/test_files";
+
+std::string pydicom_path(const std::string& name) {
+  const fs::path path = fs::path(kPydicomDir) / name;
+  return fs::exists(path) ? path.string() : std::string();
+}
+
+}  // namespace
+
+// Like PNEUMOSCAN_REQUIRE_SHARED for pydicom's test files: skip when absent, fail under CI.
+#define REQUIRE_PYDICOM(var, name)                                                                \
+  const std::string var = pydicom_path(name);                                                     \
+  if (var.empty()) {                                                                              \
+    if (::pneumoscan::test::running_under_ci()) FAIL() << "pydicom test file missing: " << name;  \
+    GTEST_SKIP() << "pydicom test files not found (" << name << "); apt install python3-pydicom"; \
+  }
+
+namespace {
+
+double max_abs_diff(const cv::Mat& a, const cv::Mat& b) { return cv::norm(a, b, cv::NORM_INF); }
+
+// Patient name and ID as strings, read with DCMTK directly (test-only).
+std::vector<std::string> patient_identifiers(const std::string& path) {
+  DcmFileFormat file;
+  std::vector<std::string> out;
+  if (file.loadFile(path.c_str()).bad()) return out;
+  OFString value;
+  for (const DcmTagKey& key : {DCM_PatientName, DCM_PatientID})
+    if (file.getDataset()->findAndGetOFString(key, value).good() && value.length() >= 3)
+      out.push_back(value.c_str());
+  return out;
+}
+
+std::string decode_error(const std::string& path) {
+  try {
+    decode_image(path);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+void expect_no_identifiers(const std::string& text, const std::string& source) {
+  for (const auto& id : patient_identifiers(source)) EXPECT_EQ(text.find(id), std::string::npos) << text;
+}
+
+// DCMTK's linear VOI window (PS3.3 C.11.2.1.2) on the raw pixel values of a file.
+cv::Mat expected_windowed(const std::string& path, double center, double width) {
+  DcmFileFormat file;
+  EXPECT_TRUE(file.loadFile(path.c_str()).good());
+  DcmDataset* ds = file.getDataset();
+  Uint16 rows = 0, cols = 0;
+  ds->findAndGetUint16(DCM_Rows, rows);
+  ds->findAndGetUint16(DCM_Columns, cols);
+  const Uint16* raw = nullptr;
+  EXPECT_TRUE(ds->findAndGetUint16Array(DCM_PixelData, raw).good());
+  cv::Mat out(rows, cols, CV_32FC1);
+  for (int i = 0; i < rows * cols; ++i) {
+    const double v = ((raw[i] - (center - 0.5)) / (width - 1) + 0.5);
+    out.at<float>(i / cols, i % cols) = static_cast<float>(std::clamp(v, 0.0, 1.0));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST(Dicom, RsnaChestFilesDecode) {
+  PNEUMOSCAN_REQUIRE_SHARED(dir, "data/dicom/rsna");
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.path().extension() == ".dcm") files.push_back(e.path().string());
+  ASSERT_EQ(files.size(), 16u);
+  for (const auto& path : files) {
+    SCOPED_TRACE(path);
+    const Image image = decode_image(path);
+    EXPECT_EQ(image.format, "dicom");
+    EXPECT_EQ(image.width(), 1024);
+    EXPECT_EQ(image.height(), 1024);
+    EXPECT_EQ(image.bits_stored, 8);
+    cv::Scalar mean, stddev;
+    cv::meanStdDev(image.pixels, mean, stddev);
+    double lo, hi;
+    cv::minMaxLoc(image.pixels, &lo, &hi);
+    EXPECT_GE(lo, 0.0);
+    EXPECT_LE(hi, 1.0);
+    EXPECT_GT(mean[0], 0.15);
+    EXPECT_LT(mean[0], 0.85);
+    EXPECT_GT(stddev[0], 0.08);
+    ASSERT_TRUE(image.dicom.has_value());
+    const DicomInfo& info = *image.dicom;
+    EXPECT_EQ(info.transfer_syntax_uid, UID_JPEGProcess1TransferSyntax);  // JPEG Baseline
+    EXPECT_EQ(info.modality, "CR");
+    EXPECT_TRUE(info.view_position == "PA" || info.view_position == "AP") << info.view_position;
+    EXPECT_TRUE(info.sex == "M" || info.sex == "F") << info.sex;
+    ASSERT_TRUE(info.age_years.has_value());
+    EXPECT_GT(*info.age_years, 0);
+    EXPECT_LT(*info.age_years, 120);
+    EXPECT_EQ(info.photometric, "MONOCHROME2");
+    EXPECT_EQ(info.patient_hash.rfind("dcm-", 0), 0u);
+    EXPECT_EQ(info.patient_hash.size(), 20u);
+    EXPECT_FALSE(info.sop_instance_uid.empty());
+    EXPECT_FALSE(info.study_instance_uid.empty());
+  }
+}
+
+TEST(Dicom, Uncompressed16BitWithWindow) {
+  REQUIRE_PYDICOM(path, "MR_small.dcm");
+  const Image image = decode_image(path);
+  EXPECT_EQ(image.width(), 64);
+  EXPECT_EQ(image.height(), 64);
+  EXPECT_EQ(image.bits_stored, 16);
+  // The file's WindowCenter/Width 600/1600 are applied.
+  EXPECT_LT(max_abs_diff(image.pixels, expected_windowed(path, 600, 1600)), 2e-3);
+}
+
+TEST(Dicom, CompressedAndBigEndianVariantsEqualUncompressed) {
+  REQUIRE_PYDICOM(reference_path, "MR_small.dcm");
+  const Image reference = decode_image(reference_path);
+  for (const char* name : {"MR_small_RLE.dcm", "MR_small_jpeg_ls_lossless.dcm", "MR_small_bigendian.dcm",
+                           "MR_small_implicit.dcm", "MR_small_expb.dcm"}) {
+    SCOPED_TRACE(name);
+    REQUIRE_PYDICOM(path, name);
+    const Image image = decode_image(path);
+    ASSERT_EQ(image.pixels.size(), reference.pixels.size());
+    EXPECT_LT(max_abs_diff(image.pixels, reference.pixels), 1e-6);
+  }
+}
+
+TEST(Dicom, JpegExtended12Bit) {
+  for (const char* name : {"JPEG-lossy.dcm", "JPGExtended.dcm"}) {
+    SCOPED_TRACE(name);
+    REQUIRE_PYDICOM(path, name);
+    const Image image = decode_image(path);
+    EXPECT_EQ(image.width(), 256);
+    EXPECT_EQ(image.height(), 1024);
+    EXPECT_EQ(image.bits_stored, 12);
+    cv::Scalar mean, stddev;
+    cv::meanStdDev(image.pixels, mean, stddev);
+    EXPECT_GT(stddev[0], 0.01);
+    EXPECT_EQ(image.dicom->transfer_syntax_uid, UID_JPEGProcess2_4TransferSyntax);
+  }
+  REQUIRE_PYDICOM(a, "JPEG-lossy.dcm");
+  REQUIRE_PYDICOM(b, "JPGExtended.dcm");
+  EXPECT_LT(max_abs_diff(decode_image(a).pixels, decode_image(b).pixels), 0.02);
+}
+
+TEST(Dicom, RescaleThenMinMaxWindowWithoutVoi) {
+  REQUIRE_PYDICOM(path, "CT_small.dcm");
+  const Image image = decode_image(path);
+  EXPECT_EQ(image.width(), 128);
+  EXPECT_EQ(image.height(), 128);
+  EXPECT_EQ(image.bits_stored, 16);
+  // No window in the file: the min-max window maps the (rescaled) range onto [0, 1].
+  DcmFileFormat file;
+  ASSERT_TRUE(file.loadFile(path.c_str()).good());
+  Uint16 pixel_representation = 0;
+  ASSERT_TRUE(file.getDataset()->findAndGetUint16(DCM_PixelRepresentation, pixel_representation).good());
+  ASSERT_EQ(pixel_representation, 1);  // signed
+  const Uint16* words = nullptr;
+  ASSERT_TRUE(file.getDataset()->findAndGetUint16Array(DCM_PixelData, words).good());
+  const Sint16* raw = reinterpret_cast<const Sint16*>(words);
+  const auto [lo, hi] = std::minmax_element(raw, raw + 128 * 128);
+  for (int i = 0; i < 128 * 128; i += 97) {
+    const double hu = raw[i] * 1.0 - 1024.0;  // RescaleSlope 1, RescaleIntercept -1024
+    const double expected = (hu - (*lo - 1024.0)) / (*hi - *lo);
+    EXPECT_NEAR(image.pixels.at<float>(i / 128, i % 128), expected, 2e-3) << i;
+  }
+}
+
+TEST(Dicom, Monochrome1IsShownInverted) {
+  REQUIRE_PYDICOM(path, "MR_small.dcm");
+  test::TempDir dir;
+  DcmFileFormat file;
+  ASSERT_TRUE(file.loadFile(path.c_str()).good());
+  ASSERT_TRUE(file.getDataset()->putAndInsertString(DCM_PhotometricInterpretation, "MONOCHROME1").good());
+  const std::string mono1 = dir / "mr_monochrome1.dcm";
+  ASSERT_TRUE(file.saveFile(mono1.c_str(), EXS_LittleEndianExplicit).good());
+
+  const Image normal = decode_image(path);
+  const Image inverted = decode_image(mono1);
+  EXPECT_EQ(inverted.dicom->photometric, "MONOCHROME1");
+  cv::Mat expected = 1.0 - normal.pixels;
+  EXPECT_LT(max_abs_diff(inverted.pixels, expected), 1e-4);
+}
+
+TEST(Dicom, ColourMultiFrameUsesFirstFrameInGray) {
+  REQUIRE_PYDICOM(two_frames, "SC_rgb_rle_2frame.dcm");
+  REQUIRE_PYDICOM(one_frame, "SC_rgb_rle.dcm");
+  const Image image = decode_image(two_frames);
+  EXPECT_EQ(image.width(), 100);
+  EXPECT_EQ(image.height(), 100);
+  EXPECT_EQ(image.pixels.channels(), 1);
+  EXPECT_EQ(image.dicom->photometric, "RGB");
+  EXPECT_LT(max_abs_diff(image.pixels, decode_image(one_frame).pixels), 1e-6);
+}
+
+TEST(Dicom, InfoFieldsAndPseudonym) {
+  REQUIRE_PYDICOM(path, "MR_small.dcm");
+  const Image image = decode_image(path);
+  ASSERT_TRUE(image.dicom.has_value());
+  const DicomInfo& info = *image.dicom;
+  const std::string id = "4MR1";
+  EXPECT_EQ(info.patient_hash, "dcm-" + hex64(fnv1a64(id.data(), id.size())));
+  EXPECT_EQ(info.modality, "MR");
+  EXPECT_EQ(info.photometric, "MONOCHROME2");
+  EXPECT_EQ(info.transfer_syntax_uid, UID_LittleEndianExplicitTransferSyntax);
+  EXPECT_EQ(info.sop_class_uid, UID_MRImageStorage);
+  EXPECT_FALSE(info.sop_instance_uid.empty());
+  EXPECT_FALSE(info.study_instance_uid.empty());
+  for (const std::string* field : {&info.patient_hash, &info.sex, &info.modality, &info.view_position,
+                                   &info.photometric, &info.study_instance_uid, &info.sop_instance_uid})
+    expect_no_identifiers(*field, path);
+}
+
+TEST(Dicom, DecodeBytesMatchesFileAndNoPreambleFallback) {
+  REQUIRE_PYDICOM(path, "MR_small.dcm");
+  const std::string bytes = read_file(path);
+  const Image from_bytes = decode_image_bytes(std::vector<uint8_t>(bytes.begin(), bytes.end()), "upload.dcm");
+  EXPECT_EQ(max_abs_diff(from_bytes.pixels, decode_image(path).pixels), 0.0);
+
+  // The same data set without the 128-byte preamble and "DICM" is still found by content.
+  test::TempDir dir;
+  DcmFileFormat file;
+  ASSERT_TRUE(file.loadFile(path.c_str()).good());
+  const std::string raw = dir / "dataset_only";
+  ASSERT_TRUE(file.getDataset()->saveFile(raw.c_str(), EXS_LittleEndianExplicit).good());
+  const Image no_preamble = decode_image(raw);
+  EXPECT_EQ(no_preamble.format, "dicom");
+  EXPECT_EQ(max_abs_diff(no_preamble.pixels, from_bytes.pixels), 0.0);
+}
+
+TEST(Dicom, NonImageAndBrokenFilesGiveClearErrorsWithoutIdentifiers) {
+  REQUIRE_PYDICOM(rtplan, "rtplan.dcm");
+  const std::string message = decode_error(rtplan);
+  EXPECT_EQ(message, rtplan + ": DICOM has no pixel data");
+
+  REQUIRE_PYDICOM(j2k, "JPEG2000.dcm");
+  const std::string j2k_message = decode_error(j2k);
+  EXPECT_EQ(
+      j2k_message.rfind(j2k + ": cannot decode DICOM pixel data (transfer syntax 1.2.840.10008.1.2.4.9", 0),
+      0u)
+      << j2k_message;
+
+  // A DICOM file cut in the middle of its pixel data.
+  REQUIRE_PYDICOM(mr, "MR_small.dcm");
+  test::TempDir dir;
+  const std::string full = read_file(mr);
+  const std::string truncated = dir / "truncated.dcm";
+  write_file_atomically(truncated, full.substr(0, full.size() - 3000));
+  const std::string truncated_message = decode_error(truncated);
+  EXPECT_EQ(truncated_message.rfind(truncated + ": ", 0), 0u) << truncated_message;
+
+  for (const auto& [source, text] : std::vector<std::pair<std::string, std::string>>{
+           {rtplan, message}, {j2k, j2k_message}, {mr, truncated_message}}) {
+    EXPECT_EQ(text.find('\n'), std::string::npos) << text;
+    EXPECT_FALSE(patient_identifiers(source).empty()) << source;  // the check below is meaningful
+    expect_no_identifiers(text, source);
+  }
+}
