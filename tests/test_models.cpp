@@ -2,6 +2,7 @@
 // forward shapes, torchvision names, and that a training step lowers the loss.
 #include <torch/torch.h>
 
+#include "core/errors.h"
 #include "models/registry.h"
 #include "models/resnet.h"
 #include "models/small_cnn.h"

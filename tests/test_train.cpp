@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "core/errors.h"
 #include "data/train_val.h"
 #include "eval/evaluate.h"
 #include "test_support.h"
