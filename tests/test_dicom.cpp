@@ -261,6 +261,20 @@ TEST(Dicom, NonImageAndBrokenFilesGiveClearErrorsWithoutIdentifiers) {
       j2k_message.rfind(j2k + ": cannot decode DICOM pixel data (transfer syntax 1.2.840.10008.1.2.4.9", 0),
       0u)
       << j2k_message;
+  EXPECT_NE(j2k_message.find("no decoder for this compression"), std::string::npos) << j2k_message;
+
+  // An RSNA-like JPEG DICOM whose compressed stream is damaged.
+  REQUIRE_PYDICOM(jpeg, "JPGExtended.dcm");
+  std::string damaged = read_file(jpeg);
+  const size_t soi = damaged.find("\xFF\xD8\xFF");
+  ASSERT_NE(soi, std::string::npos);
+  for (size_t i = soi + 2; i < soi + 400 && i < damaged.size(); ++i) damaged[i] = static_cast<char>(0x5A);
+  test::TempDir damaged_dir;
+  const std::string damaged_path = damaged_dir / "damaged_jpeg.dcm";
+  write_file_atomically(damaged_path, damaged);
+  const std::string damaged_message = decode_error(damaged_path);
+  EXPECT_EQ(damaged_message.rfind(damaged_path + ": cannot decode DICOM pixel data", 0), 0u)
+      << damaged_message;
 
   // A DICOM file cut in the middle of its pixel data.
   REQUIRE_PYDICOM(mr, "MR_small.dcm");
@@ -272,9 +286,26 @@ TEST(Dicom, NonImageAndBrokenFilesGiveClearErrorsWithoutIdentifiers) {
   EXPECT_EQ(truncated_message.rfind(truncated + ": ", 0), 0u) << truncated_message;
 
   for (const auto& [source, text] : std::vector<std::pair<std::string, std::string>>{
-           {rtplan, message}, {j2k, j2k_message}, {mr, truncated_message}}) {
+           {rtplan, message}, {j2k, j2k_message}, {mr, truncated_message}, {jpeg, damaged_message}}) {
     EXPECT_EQ(text.find('\n'), std::string::npos) << text;
     EXPECT_FALSE(patient_identifiers(source).empty()) << source;  // the check below is meaningful
     expect_no_identifiers(text, source);
   }
+}
+
+TEST(Dicom, DcmtkPrintsNothing) {
+  // DCMTK warns about this file's odd pixel data length and about rtplan's
+  // content when its logger is on; the decoder switches it off.
+  REQUIRE_PYDICOM(odd_length, "MR_small_jpeg_ls_lossless.dcm");
+  REQUIRE_PYDICOM(rtplan, "rtplan.dcm");
+  REQUIRE_PYDICOM(truncated, "MR_truncated.dcm");
+  testing::internal::CaptureStderr();
+  testing::internal::CaptureStdout();
+  decode_image(odd_length);
+  EXPECT_THROW(decode_image(rtplan), InputError);
+  EXPECT_THROW(decode_image(truncated), InputError);
+  const std::string out = testing::internal::GetCapturedStdout();
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(out, "");
+  EXPECT_EQ(err, "");
 }

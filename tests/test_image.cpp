@@ -155,6 +155,8 @@ TEST(Image, EmptyCorruptAndTruncatedFilesNameTheFile) {
   expect_input_error(dir / "notes.jpeg", "not an image or DICOM file");
 
   expect_input_error(dir / "missing.png", "cannot open");
+  fs::create_directories(dir / "folder.png");
+  expect_input_error(dir / "folder.png", "is a folder");
 
   const cv::Mat original = random_mat(64, 64, CV_8UC1, 5);
   std::vector<uint8_t> png, jpeg;

@@ -1,5 +1,6 @@
 // decode_image / decode_image_bytes / to_u8: format sniffing and the OpenCV half.
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -110,15 +111,18 @@ Image decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string& n
 }
 
 Image decode_image(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw InputError(path, "is a folder, not an image file");
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path, "cannot open file");
-  in.seekg(0, std::ios::end);
-  const std::streamoff size = in.tellg();
-  if (size < 0) throw InputError(path, "cannot read file (not a regular file?)");
-  in.seekg(0, std::ios::beg);
-  std::vector<uint8_t> bytes(static_cast<size_t>(size));
-  if (size > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), size))
-    throw InputError(path, "cannot read file");
+  if (!in)
+    throw InputError(path,
+                     std::filesystem::exists(path, ec) ? "cannot open file" : "cannot open file (not found)");
+  // Read in chunks rather than trusting tellg(): works for pipes and devices too.
+  std::vector<uint8_t> bytes;
+  char chunk[1 << 16];
+  while (in.read(chunk, sizeof chunk) || in.gcount() > 0)
+    bytes.insert(bytes.end(), chunk, chunk + in.gcount());
+  if (in.bad()) throw InputError(path, "cannot read file");
   return decode_image_bytes(bytes, path);
 }
 
