@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <opencv2/imgcodecs.hpp>
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
@@ -122,6 +123,34 @@ TEST(Dicom, RsnaChestFilesDecode) {
     EXPECT_FALSE(info.sop_instance_uid.empty());
     EXPECT_FALSE(info.study_instance_uid.empty());
   }
+}
+
+// The RSNA files hold one JPEG Baseline stream each: decoding that stream with
+// OpenCV and applying the min-max window must give the same pixels.
+TEST(Dicom, RsnaPixelsMatchIndependentJpegDecode) {
+  PNEUMOSCAN_REQUIRE_SHARED(dir, "data/dicom/rsna");
+  size_t checked = 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.path().extension() != ".dcm") continue;
+    SCOPED_TRACE(e.path().string());
+    const std::string bytes = read_file(e.path().string());
+    const size_t pixel_tag = bytes.find(std::string("\xE0\x7F\x10\x00", 4));
+    ASSERT_NE(pixel_tag, std::string::npos);
+    const size_t start = bytes.find("\xFF\xD8\xFF", pixel_tag);
+    const size_t end = bytes.rfind("\xFF\xD9");
+    ASSERT_NE(start, std::string::npos);
+    ASSERT_NE(end, std::string::npos);
+    const std::vector<uint8_t> jpeg(bytes.begin() + start, bytes.begin() + end + 2);
+    const cv::Mat raw = cv::imdecode(jpeg, cv::IMREAD_GRAYSCALE);
+    ASSERT_EQ(raw.size(), cv::Size(1024, 1024));
+    double lo, hi;
+    cv::minMaxLoc(raw, &lo, &hi);
+    cv::Mat expected;
+    raw.convertTo(expected, CV_32F, 1.0 / (hi - lo), -lo / (hi - lo));
+    EXPECT_LT(max_abs_diff(decode_image(e.path().string()).pixels, expected), 1.0 / 255.0);
+    ++checked;
+  }
+  EXPECT_EQ(checked, 16u);
 }
 
 TEST(Dicom, Uncompressed16BitWithWindow) {

@@ -167,6 +167,14 @@ TEST(Image, EmptyCorruptAndTruncatedFilesNameTheFile) {
   write_bytes(dir / "truncated.jpeg", std::string(jpeg.begin(), jpeg.begin() + jpeg.size() / 2));
   expect_input_error(dir / "truncated.jpeg", "cannot decode JPEG image");
 
+  // Bytes after the end marker are not truncation: such a JPEG still decodes.
+  std::string padded(jpeg.begin(), jpeg.end());
+  padded += std::string(10000, '\0');
+  write_bytes(dir / "padded.jpeg", padded);
+  EXPECT_EQ(cv::norm(to_u8(decode_image(dir / "padded.jpeg")), cv::imdecode(jpeg, cv::IMREAD_GRAYSCALE),
+                     cv::NORM_INF),
+            0.0);
+
   // A PNG whose signature is intact but whose body is garbage.
   std::string corrupt(png.begin(), png.end());
   for (size_t i = 40; i < corrupt.size(); ++i) corrupt[i] = static_cast<char>(i * 31);

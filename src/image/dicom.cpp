@@ -179,13 +179,12 @@ std::optional<Image> decode_dicom(const std::vector<uint8_t>& bytes, const std::
     dicom_image = std::move(gray);
   }
 
-  if (dicom_image->getVoiLutCount() > 0) {
-    dicom_image->setVoiLut(0);
-  } else if (dicom_image->getWindowCount() > 0) {
-    dicom_image->setWindow(0);
-  } else {
-    dicom_image->setMinMaxWindow(0);
-  }
+  // VOI: the file's first VOI LUT, else its first window, else min-max (a VOI
+  // entry DCMTK rejects, e.g. WindowWidth 0, falls through to the next choice).
+  bool voi_set = false;
+  if (dicom_image->getVoiLutCount() > 0) voi_set = dicom_image->setVoiLut(0) != 0;
+  if (!voi_set && dicom_image->getWindowCount() > 0) voi_set = dicom_image->setWindow(0) != 0;
+  if (!voi_set) dicom_image->setMinMaxWindow(0);
 
   const int width = static_cast<int>(dicom_image->getWidth());
   const int height = static_cast<int>(dicom_image->getHeight());
