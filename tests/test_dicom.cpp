@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <opencv2/imgcodecs.hpp>
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
@@ -122,6 +123,34 @@ TEST(Dicom, RsnaChestFilesDecode) {
     EXPECT_FALSE(info.sop_instance_uid.empty());
     EXPECT_FALSE(info.study_instance_uid.empty());
   }
+}
+
+// The RSNA files hold one JPEG Baseline stream each: decoding that stream with
+// OpenCV and applying the min-max window must give the same pixels.
+TEST(Dicom, RsnaPixelsMatchIndependentJpegDecode) {
+  PNEUMOSCAN_REQUIRE_SHARED(dir, "data/dicom/rsna");
+  size_t checked = 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.path().extension() != ".dcm") continue;
+    SCOPED_TRACE(e.path().string());
+    const std::string bytes = read_file(e.path().string());
+    const size_t pixel_tag = bytes.find(std::string("\xE0\x7F\x10\x00", 4));
+    ASSERT_NE(pixel_tag, std::string::npos);
+    const size_t start = bytes.find("\xFF\xD8\xFF", pixel_tag);
+    const size_t end = bytes.rfind("\xFF\xD9");
+    ASSERT_NE(start, std::string::npos);
+    ASSERT_NE(end, std::string::npos);
+    const std::vector<uint8_t> jpeg(bytes.begin() + start, bytes.begin() + end + 2);
+    const cv::Mat raw = cv::imdecode(jpeg, cv::IMREAD_GRAYSCALE);
+    ASSERT_EQ(raw.size(), cv::Size(1024, 1024));
+    double lo, hi;
+    cv::minMaxLoc(raw, &lo, &hi);
+    cv::Mat expected;
+    raw.convertTo(expected, CV_32F, 1.0 / (hi - lo), -lo / (hi - lo));
+    EXPECT_LT(max_abs_diff(decode_image(e.path().string()).pixels, expected), 1.0 / 255.0);
+    ++checked;
+  }
+  EXPECT_EQ(checked, 16u);
 }
 
 TEST(Dicom, Uncompressed16BitWithWindow) {
@@ -261,6 +290,20 @@ TEST(Dicom, NonImageAndBrokenFilesGiveClearErrorsWithoutIdentifiers) {
       j2k_message.rfind(j2k + ": cannot decode DICOM pixel data (transfer syntax 1.2.840.10008.1.2.4.9", 0),
       0u)
       << j2k_message;
+  EXPECT_NE(j2k_message.find("no decoder for this compression"), std::string::npos) << j2k_message;
+
+  // An RSNA-like JPEG DICOM whose compressed stream is damaged.
+  REQUIRE_PYDICOM(jpeg, "JPGExtended.dcm");
+  std::string damaged = read_file(jpeg);
+  const size_t soi = damaged.find("\xFF\xD8\xFF");
+  ASSERT_NE(soi, std::string::npos);
+  for (size_t i = soi + 2; i < soi + 400 && i < damaged.size(); ++i) damaged[i] = static_cast<char>(0x5A);
+  test::TempDir damaged_dir;
+  const std::string damaged_path = damaged_dir / "damaged_jpeg.dcm";
+  write_file_atomically(damaged_path, damaged);
+  const std::string damaged_message = decode_error(damaged_path);
+  EXPECT_EQ(damaged_message.rfind(damaged_path + ": cannot decode DICOM pixel data", 0), 0u)
+      << damaged_message;
 
   // A DICOM file cut in the middle of its pixel data.
   REQUIRE_PYDICOM(mr, "MR_small.dcm");
@@ -272,9 +315,26 @@ TEST(Dicom, NonImageAndBrokenFilesGiveClearErrorsWithoutIdentifiers) {
   EXPECT_EQ(truncated_message.rfind(truncated + ": ", 0), 0u) << truncated_message;
 
   for (const auto& [source, text] : std::vector<std::pair<std::string, std::string>>{
-           {rtplan, message}, {j2k, j2k_message}, {mr, truncated_message}}) {
+           {rtplan, message}, {j2k, j2k_message}, {mr, truncated_message}, {jpeg, damaged_message}}) {
     EXPECT_EQ(text.find('\n'), std::string::npos) << text;
     EXPECT_FALSE(patient_identifiers(source).empty()) << source;  // the check below is meaningful
     expect_no_identifiers(text, source);
   }
+}
+
+TEST(Dicom, DcmtkPrintsNothing) {
+  // DCMTK warns about this file's odd pixel data length and about rtplan's
+  // content when its logger is on; the decoder switches it off.
+  REQUIRE_PYDICOM(odd_length, "MR_small_jpeg_ls_lossless.dcm");
+  REQUIRE_PYDICOM(rtplan, "rtplan.dcm");
+  REQUIRE_PYDICOM(truncated, "MR_truncated.dcm");
+  testing::internal::CaptureStderr();
+  testing::internal::CaptureStdout();
+  decode_image(odd_length);
+  EXPECT_THROW(decode_image(rtplan), InputError);
+  EXPECT_THROW(decode_image(truncated), InputError);
+  const std::string out = testing::internal::GetCapturedStdout();
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(out, "");
+  EXPECT_EQ(err, "");
 }

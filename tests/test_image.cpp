@@ -155,6 +155,8 @@ TEST(Image, EmptyCorruptAndTruncatedFilesNameTheFile) {
   expect_input_error(dir / "notes.jpeg", "not an image or DICOM file");
 
   expect_input_error(dir / "missing.png", "cannot open");
+  fs::create_directories(dir / "folder.png");
+  expect_input_error(dir / "folder.png", "is a folder");
 
   const cv::Mat original = random_mat(64, 64, CV_8UC1, 5);
   std::vector<uint8_t> png, jpeg;
@@ -164,6 +166,14 @@ TEST(Image, EmptyCorruptAndTruncatedFilesNameTheFile) {
   expect_input_error(dir / "truncated.png", "cannot decode png image");
   write_bytes(dir / "truncated.jpeg", std::string(jpeg.begin(), jpeg.begin() + jpeg.size() / 2));
   expect_input_error(dir / "truncated.jpeg", "cannot decode JPEG image");
+
+  // Bytes after the end marker are not truncation: such a JPEG still decodes.
+  std::string padded(jpeg.begin(), jpeg.end());
+  padded += std::string(10000, '\0');
+  write_bytes(dir / "padded.jpeg", padded);
+  EXPECT_EQ(cv::norm(to_u8(decode_image(dir / "padded.jpeg")), cv::imdecode(jpeg, cv::IMREAD_GRAYSCALE),
+                     cv::NORM_INF),
+            0.0);
 
   // A PNG whose signature is intact but whose body is garbage.
   std::string corrupt(png.begin(), png.end());

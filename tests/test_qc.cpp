@@ -224,9 +224,9 @@ TEST(Qc, CommandLineWritesJson) {
 TEST(Qc, SharedTrainingSet) {
   PNEUMOSCAN_REQUIRE_SHARED(train, "data/chest_xray/train");
   std::vector<Sample> samples;
-  for (const std::string cls : {"NORMAL", "PNEUMONIA"})
-    for (const auto& path : sorted_files(train + "/" + cls))
-      samples.push_back({path, label_from_name(cls), "", "train"});
+  for (const int label : {kNormal, kPneumonia})
+    for (const auto& path : sorted_files(train + "/" + kClassNames[label]))
+      samples.push_back({path, label, "", "train"});
   ASSERT_GT(samples.size(), 5000u);
 
   std::unordered_map<std::string, size_t> by_bytes;

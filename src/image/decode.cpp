@@ -1,8 +1,11 @@
 // decode_image / decode_image_bytes / to_u8: format sniffing and the OpenCV half.
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <limits>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <string>
 
 #include "core/errors.h"
 #include "image/dicom_decode.h"
@@ -30,10 +33,16 @@ std::string sniff_format(const std::vector<uint8_t>& b) {
 }
 
 // libjpeg decodes a truncated JPEG "successfully" (gray fill + warning), so a
-// JPEG must end with its EOI marker (FF D9), allowing some trailing padding.
+// JPEG must have its EOI marker (FF D9) after the start of its last scan (FF DA).
+// Entropy-coded data cannot contain either marker (0xFF is stuffed), an EXIF
+// thumbnail's markers come before the main image's scans, and trailing bytes
+// after EOI are allowed.
 bool jpeg_has_end_marker(const std::vector<uint8_t>& b) {
-  const size_t tail = std::min<size_t>(b.size(), 4096);
-  for (size_t i = b.size() - tail; i + 1 < b.size(); ++i)
+  size_t last_scan = std::string::npos;
+  for (size_t i = 0; i + 1 < b.size(); ++i)
+    if (b[i] == 0xFF && b[i + 1] == 0xDA) last_scan = i;
+  if (last_scan == std::string::npos) return false;
+  for (size_t i = last_scan + 2; i + 1 < b.size(); ++i)
     if (b[i] == 0xFF && b[i + 1] == 0xD9) return true;
   return false;
 }
@@ -71,6 +80,7 @@ Image from_opencv(const cv::Mat& decoded, const std::string& name, const std::st
     case CV_32F:
       image.bits_stored = 32;
       gray.convertTo(image.pixels, CV_32F);
+      cv::patchNaNs(image.pixels, 0.0);
       cv::min(cv::max(image.pixels, 0.0), 1.0, image.pixels);
       break;
     default:
@@ -84,6 +94,8 @@ Image from_opencv(const cv::Mat& decoded, const std::string& name, const std::st
 
 Image decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string& name) {
   if (bytes.empty()) throw InputError(name, "empty file");
+  if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max()))
+    throw InputError(name, "file too large (over 2 GiB)");
   const std::string format = sniff_format(bytes);
   if (format == "dicom") return *detail::decode_dicom(bytes, name, /*sniffing=*/false);
 
@@ -110,15 +122,18 @@ Image decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string& n
 }
 
 Image decode_image(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw InputError(path, "is a folder, not an image file");
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path, "cannot open file");
-  in.seekg(0, std::ios::end);
-  const std::streamoff size = in.tellg();
-  if (size < 0) throw InputError(path, "cannot read file (not a regular file?)");
-  in.seekg(0, std::ios::beg);
-  std::vector<uint8_t> bytes(static_cast<size_t>(size));
-  if (size > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), size))
-    throw InputError(path, "cannot read file");
+  if (!in)
+    throw InputError(path,
+                     std::filesystem::exists(path, ec) ? "cannot open file" : "cannot open file (not found)");
+  // Read in chunks rather than trusting tellg(): works for pipes and devices too.
+  std::vector<uint8_t> bytes;
+  char chunk[1 << 16];
+  while (in.read(chunk, sizeof chunk) || in.gcount() > 0)
+    bytes.insert(bytes.end(), chunk, chunk + in.gcount());
+  if (in.bad()) throw InputError(path, "cannot read file");
   return decode_image_bytes(bytes, path);
 }
 

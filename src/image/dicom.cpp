@@ -14,6 +14,7 @@
 // a pseudonym (FNV-1a 64), and DCMTK's own logging is switched off so that it
 // cannot print header contents.
 #include <dcmtk/config/osconfig.h>  // must come first among DCMTK headers
+#include <dcmtk/dcmdata/dccodec.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcdict.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
@@ -150,8 +151,23 @@ std::optional<Image> decode_dicom(const std::vector<uint8_t>& bytes, const std::
   if (ds->findAndGetUint16(DCM_BitsStored, bits_stored).good() && bits_stored > 0)
     image.bits_stored = bits_stored;
 
+  // Decompress up front so that a missing codec (JPEG 2000 is not in free DCMTK)
+  // or corrupt compressed data get their own message rather than DicomImage's
+  // generic status.
+  E_TransferSyntax pixel_xfer = xfer;
+  if (DcmXfer(xfer).isEncapsulated()) {
+    if (!DcmCodecList::canChangeCoding(xfer, EXS_LittleEndianExplicit))
+      throw InputError(name, "cannot decode DICOM pixel data (transfer syntax " + xfer_text(xfer) +
+                                 ": no decoder for this compression)");
+    const OFCondition decompressed = ds->chooseRepresentation(EXS_LittleEndianExplicit, nullptr);
+    if (decompressed.bad() || !ds->canWriteXfer(EXS_LittleEndianExplicit))
+      throw InputError(name, "cannot decode DICOM pixel data (transfer syntax " + xfer_text(xfer) +
+                                 ": corrupt compressed data: " + decompressed.text() + ")");
+    pixel_xfer = EXS_LittleEndianExplicit;
+  }
+
   // First frame only (fstart 0, fcount 1).
-  auto dicom_image = std::make_unique<DicomImage>(&file, xfer, 0UL, 0UL, 1UL);
+  auto dicom_image = std::make_unique<DicomImage>(&file, pixel_xfer, 0UL, 0UL, 1UL);
   if (dicom_image->getStatus() != EIS_Normal)
     throw InputError(name, "cannot decode DICOM pixel data (transfer syntax " + xfer_text(xfer) + ": " +
                                DicomImage::getString(dicom_image->getStatus()) + ")");
@@ -163,13 +179,12 @@ std::optional<Image> decode_dicom(const std::vector<uint8_t>& bytes, const std::
     dicom_image = std::move(gray);
   }
 
-  if (dicom_image->getVoiLutCount() > 0) {
-    dicom_image->setVoiLut(0);
-  } else if (dicom_image->getWindowCount() > 0) {
-    dicom_image->setWindow(0);
-  } else {
-    dicom_image->setMinMaxWindow(0);
-  }
+  // VOI: the file's first VOI LUT, else its first window, else min-max (a VOI
+  // entry DCMTK rejects, e.g. WindowWidth 0, falls through to the next choice).
+  bool voi_set = false;
+  if (dicom_image->getVoiLutCount() > 0) voi_set = dicom_image->setVoiLut(0) != 0;
+  if (!voi_set && dicom_image->getWindowCount() > 0) voi_set = dicom_image->setWindow(0) != 0;
+  if (!voi_set) dicom_image->setMinMaxWindow(0);
 
   const int width = static_cast<int>(dicom_image->getWidth());
   const int height = static_cast<int>(dicom_image->getHeight());

@@ -70,6 +70,8 @@ std::vector<ImageScan> scan_images(const std::vector<std::string>& paths, int th
         r.error = paths[i] + ": OpenCV error while decoding (" + e.err + ")";
       } catch (const std::bad_alloc&) {
         r.error = paths[i] + ": out of memory while decoding";
+      } catch (const std::exception& e) {  // never let a worker thread terminate the process
+        r.error = paths[i] + ": " + e.what();
       }
       const size_t n = ++done;
       if (progress) {
