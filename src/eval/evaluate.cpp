@@ -17,7 +17,8 @@ Evaluation evaluate_model(LoadedModel& model, const std::vector<Sample>& samples
   evaluation.samples = cache.samples();
   if (cache.size() == 0) throw UsageError("none of the images could be decoded");
   to_channels_last(*model.net);
-  CachePredictions predictions = predict_cache(*model.net, cache, batch_size);
+  const c10::Device device = model.net->parameters().front().device();
+  CachePredictions predictions = predict_cache(*model.net, cache, batch_size, std::nullopt, device);
   const double threshold =
       threshold_override >= 0.0 && threshold_override <= 1.0 ? threshold_override : model.metadata.threshold;
   evaluation.metrics = compute_metrics(predictions.probabilities, predictions.labels, threshold);

@@ -1,0 +1,61 @@
+// pneumoscan bench: training throughput (real loader vs. ready tensors) and batch-1 latency.
+#include <cstdio>
+#include <filesystem>
+
+#include <ATen/Parallel.h>
+#include <nlohmann/json.hpp>
+
+#include "bench/bench.h"
+#include "cli/command.h"
+#include "core/atomic_file.h"
+#include "core/runtime.h"
+
+namespace pneumoscan::cli {
+namespace {
+
+struct BenchArgs {
+  std::string data, json;
+  std::vector<std::string> runs = {"resnet18:224", "small-cnn:128"};
+  BenchOptions options;
+};
+
+int run_bench_command(BenchArgs& args) {
+  args.options.data = args.data.empty() ? shared_dir() + "/data/chest_xray/train" : args.data;
+  std::printf("threads %d, data %s\n\n", at::get_num_threads(), args.options.data.c_str());
+  std::printf("%-10s %5s %12s %14s %14s %9s %10s %9s\n", "arch", "size", "decode img/s", "train img/s",
+              "train img/s", "loader", "latency", "p90");
+  std::printf("%-10s %5s %12s %14s %14s %9s %10s %9s\n", "", "", "(1st epoch)", "(loader)", "(tensors)",
+              "overhead", "b1 median", "");
+  nlohmann::json all = nlohmann::json::array();
+  for (const std::string& run : args.runs) {
+    const auto colon = run.find(':');
+    const std::string arch = run.substr(0, colon);
+    const int size = colon == std::string::npos ? 0 : std::stoi(run.substr(colon + 1));
+    const BenchResult r = run_bench(arch, size > 0 ? size : 224, args.options);
+    std::printf("%-10s %5d %12.0f %14.1f %14.1f %8.1f%% %8.2fms %7.2fms\n", r.architecture.c_str(), r.input_size,
+                r.decode_images_per_second, r.train_loader_images_per_second, r.train_tensor_images_per_second,
+                100.0 * r.loader_overhead, r.latency_median_ms, r.latency_p90_ms);
+    std::fflush(stdout);
+    all.push_back(to_json(r));
+  }
+  if (!args.json.empty()) write_file_atomically(args.json, all.dump(2) + "\n");
+  return 0;
+}
+
+std::function<int()> add_bench(CLI::App& app) {
+  auto args = std::make_shared<BenchArgs>();
+  CLI::App* cmd = app.add_subcommand("bench", "Measure training img/s (loader vs tensors) and batch-1 latency");
+  cmd->add_option("--data", args->data, "JPEG data for the loader runs (default: shared chest_xray/train)");
+  cmd->add_option("--runs", args->runs, "ARCH:SIZE pairs")->delimiter(',')->capture_default_str();
+  cmd->add_option("--steps", args->options.train_steps, "Timed training steps per run")->capture_default_str();
+  cmd->add_option("--batch-size", args->options.batch_size, "Training batch size")->capture_default_str();
+  cmd->add_option("--latency-runs", args->options.latency_runs, "Timed batch-1 passes")->capture_default_str();
+  cmd->add_option("--json", args->json, "Also write the results as JSON");
+  return [args] { return run_bench_command(*args); };
+}
+
+}  // namespace
+
+PNEUMOSCAN_COMMAND(bench, add_bench);
+
+}  // namespace pneumoscan::cli
