@@ -212,3 +212,17 @@ TEST(Dataset, ManifestErrorsNameFileAndLine) {
   touch(csv, "path,label\nnowhere.png,NORMAL\n");
   EXPECT_EQ(read_manifest(csv).size(), 1u);
 }
+
+TEST(Dataset, PlainFolderOfImagesIsUnlabelled) {
+  test::TempDir dir;
+  touch(dir / "b.dcm");
+  touch(dir / "a.png");
+  touch(dir / "notes.txt");
+  const std::vector<Sample> samples = read_folder(dir.path.string());
+  ASSERT_EQ(samples.size(), 2u);
+  EXPECT_NE(samples[0].path.find("a.png"), std::string::npos);
+  for (const Sample& s : samples) {
+    EXPECT_EQ(s.label, -1);
+    EXPECT_EQ(s.split, "");
+  }
+}

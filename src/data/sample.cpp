@@ -258,7 +258,13 @@ std::vector<Sample> read_folder(const std::string& root) {
   }
   if (split_layout) return samples;
   const auto classes = class_folders(root);
-  if (classes.empty()) throw InputError(root, "expected train/val/test or NORMAL/PNEUMONIA folders");
+  if (classes.empty()) {
+    // A plain folder of images (a DICOM export, say): unlabelled samples, fine for qc, eda and predict.
+    append_class_folder(root, -1, "", samples);
+    if (samples.empty())
+      throw InputError(root, "expected train/val/test or NORMAL/PNEUMONIA folders, or image files");
+    return samples;
+  }
   for (const auto& [label, folder] : classes) append_class_folder(folder, label, "", samples);
   return samples;
 }

@@ -1,0 +1,104 @@
+// End-to-end tests of the pneumoscan front end: predict's per-file errors and
+// exit code, evaluate's JSON, and one-line errors for bad model files.
+#include <array>
+#include <cstdio>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "core/atomic_file.h"
+#include "data/train_val.h"
+#include "test_support.h"
+#include "train/trainer.h"
+
+using namespace pneumoscan;
+
+namespace {
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+CommandResult run_cli(const std::string& arguments) {
+  const std::string command = std::string(PNEUMOSCAN_CLI_PATH) + " " + arguments + " 2>&1";
+  CommandResult result;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return result;
+  std::array<char, 4096> buffer;
+  size_t n;
+  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.output.append(buffer.data(), n);
+  const int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+// A tiny model trained in a second or two: enough to exercise the front end.
+std::string tiny_model(const test::TempDir& dir, const std::string& data) {
+  TrainValSplit split = resolve_train_val(data, "", 0.15, 1);
+  split.train = stratified_subset(split.train, 64, 1);
+  split.val = stratified_subset(split.val, 32, 1);
+  TrainConfig config;
+  config.spec = {"small-cnn", 64, 1, 1};
+  config.epochs = 1;
+  config.show_progress = false;
+  const std::string path = dir / "tiny.psmodel";
+  train_model(split.train, split.val, config, path);
+  return path;
+}
+}  // namespace
+
+TEST(Cli, HelpListsEveryCommand) {
+  const CommandResult help = run_cli("--help");
+  EXPECT_EQ(help.exit_code, 0);
+  for (const char* command : {"predict", "evaluate", "train", "split", "qc", "eda", "models", "bench"})
+    EXPECT_NE(help.output.find(command), std::string::npos) << command;
+}
+
+TEST(Cli, PredictReportsBadFilesAndGoesOn) {
+  PNEUMOSCAN_REQUIRE_SHARED(root, "data/chest_xray");
+  PNEUMOSCAN_REQUIRE_SHARED(xray, "data/chest_xray_fullres/PNEUMONIA/person1003_virus_1685.jpeg");
+  test::TempDir dir;
+  const std::string model = tiny_model(dir, root);
+  const std::string bad = dir / "corrupt.png";
+  std::ofstream(bad) << "\x89PNG\r\n garbage";
+  const CommandResult result = run_cli("predict --model " + model + " " + bad + " " + xray);
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  EXPECT_NE(result.output.find("error: " + bad + ":"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("person1003_virus_1685.jpeg\t"), std::string::npos) << result.output;
+
+  const CommandResult json = run_cli("predict --json --model " + model + " " + xray + " 2>/dev/null");
+  EXPECT_EQ(json.exit_code, 0) << json.output;
+  const auto parsed = nlohmann::json::parse(json.output);
+  const auto& p = parsed.at("predictions").at(0);
+  EXPECT_GE(p.at("probability").get<double>(), 0.0);
+  EXPECT_LE(p.at("probability").get<double>(), 1.0);
+  EXPECT_TRUE(p.at("label") == "NORMAL" || p.at("label") == "PNEUMONIA");
+  EXPECT_TRUE(p.contains("threshold"));
+}
+
+TEST(Cli, EvaluateWritesExactlyTheAgreedJsonKeys) {
+  PNEUMOSCAN_REQUIRE_SHARED(root, "data/chest_xray");
+  test::TempDir dir;
+  const std::string model = tiny_model(dir, root);
+  const std::string out = dir / "metrics.json";
+  const CommandResult result = run_cli("evaluate --model " + model + " --data " + root + " --split val --json " + out);
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  const auto metrics = nlohmann::json::parse(read_file(out));
+  std::set<std::string> keys;
+  for (const auto& item : metrics.items()) keys.insert(item.key());
+  EXPECT_EQ(keys, (std::set<std::string>{"n", "accuracy", "precision", "recall", "specificity", "f1", "roc_auc",
+                                          "pr_auc", "threshold", "tp", "fp", "tn", "fn"}));
+  EXPECT_EQ(metrics.at("n"), 16);  // the official 16-image val split
+  EXPECT_EQ(metrics.at("tp").get<int>() + metrics.at("fp").get<int>() + metrics.at("tn").get<int>() +
+                metrics.at("fn").get<int>(),
+            16);
+}
+
+TEST(Cli, BadModelFileIsOneLineError) {
+  test::TempDir dir;
+  const std::string fake = dir / "fake.psmodel";
+  write_file_atomically(fake, "definitely not a model");
+  const CommandResult result = run_cli("predict --model " + fake + " x.png");
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.output, "error: " + fake + ": not a PneumoScan model file (unreadable archive)\n");
+}
