@@ -1,8 +1,14 @@
 #include "models/registry.h"
 
 #include "core/errors.h"
+#include "models/alexnet.h"
+#include "models/densenet.h"
+#include "models/efficientnet.h"
+#include "models/googlenet.h"
+#include "models/mobilenet.h"
 #include "models/resnet.h"
 #include "models/small_cnn.h"
+#include "models/vgg.h"
 
 namespace pneumoscan {
 
@@ -11,6 +17,14 @@ Classifier make_resnet(ResNetOptions options, const ModelSpec& spec) {
   options.in_channels = spec.in_channels;
   options.num_classes = spec.num_outputs;
   return std::make_shared<ResNetImpl>(options);
+}
+
+// Every zoo network's options carry in_channels and num_classes.
+template <typename Net, typename Options>
+Classifier make(Options options, const ModelSpec& spec) {
+  options.in_channels = spec.in_channels;
+  options.num_classes = spec.num_outputs;
+  return std::make_shared<Net>(options);
 }
 }  // namespace
 
@@ -30,6 +44,28 @@ const std::vector<ArchitectureInfo>& architectures() {
        [](const ModelSpec& s) { return make_resnet(resnet34_options(), s); }},
       {"resnet50", "ResNet-50 (torchvision layout, bottleneck blocks)", 224, 2,
        [](const ModelSpec& s) { return make_resnet(resnet50_options(), s); }},
+      {"alexnet", "AlexNet (torchvision layout)", 224, 2,
+       [](const ModelSpec& s) { return make<AlexNetImpl>(alexnet_options(), s); }},
+      {"alexnet-small", "seed study's reduced AlexNet (32-64-128 convs, dense 1024-512)", 224, 2,
+       [](const ModelSpec& s) { return make<AlexNetImpl>(alexnet_small_options(), s); }},
+      {"vgg16", "VGG-16 (torchvision layout)", 224, 2,
+       [](const ModelSpec& s) { return make<VggImpl>(vgg16_options(false), s); }},
+      {"vgg16-bn", "VGG-16 with BatchNorm (torchvision layout)", 224, 2,
+       [](const ModelSpec& s) { return make<VggImpl>(vgg16_options(true), s); }},
+      {"vgg19", "VGG-19 (torchvision layout)", 224, 2,
+       [](const ModelSpec& s) { return make<VggImpl>(vgg19_options(false), s); }},
+      {"vgg19-bn", "VGG-19 with BatchNorm (torchvision layout)", 224, 2,
+       [](const ModelSpec& s) { return make<VggImpl>(vgg19_options(true), s); }},
+      {"googlenet", "GoogLeNet / Inception v1 (torchvision layout, no aux heads)", 224, 2,
+       [](const ModelSpec& s) { return make<GoogLeNetImpl>(GoogLeNetOptions{}, s); }},
+      {"densenet121", "DenseNet-121 (torchvision layout)", 224, 2,
+       [](const ModelSpec& s) { return make<DenseNetImpl>(densenet121_options(), s); }},
+      {"mobilenet-v1", "MobileNet V1 (paper, width 1.0)", 224, 2,
+       [](const ModelSpec& s) { return make<MobileNetV1Impl>(MobileNetV1Options{}, s); }},
+      {"mobilenet-v2", "MobileNet V2 (torchvision layout)", 224, 2,
+       [](const ModelSpec& s) { return make<MobileNetV2Impl>(MobileNetV2Options{}, s); }},
+      {"efficientnet-b0", "EfficientNet-B0 (torchvision layout, no stochastic depth)", 224, 2,
+       [](const ModelSpec& s) { return make<EfficientNetImpl>(efficientnet_b0_options(), s); }},
   };
   return list;
 }

@@ -1,0 +1,71 @@
+#pragma once
+// MobileNet V1 and V2.
+//
+// V1 follows the paper (Howard et al. 2017, width 1.0): a 3x3 stride-2 conv
+// with 32 filters, then 13 depthwise-separable blocks (3x3 depthwise + 1x1
+// pointwise, each conv without bias + BatchNorm + ReLU), global average pool,
+// `fc`. torchvision has no V1; the names are features.0.{0,1} (stem conv, bn),
+// features.N.{0,1} (depthwise conv, bn) and features.N.{3,4} (pointwise conv,
+// bn) for N = 1..13.
+//
+// V2 is torchvision's mobilenet_v2 (width 1.0) layout and names exactly:
+// features.0 = Conv2dNormActivation (features.0.0 conv, features.0.1 bn, ReLU6),
+// features.1..17 = InvertedResidual (`conv.0.0`, `conv.0.1`, ..., the last
+// projection conv and its bn), features.18 = 1x1 conv to 1280, then global
+// average pool and classifier.0 (dropout 0.2) + classifier.1 (linear).
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/modules/linear.h>
+
+#include <vector>
+
+#include "models/classifier.h"
+
+namespace pneumoscan {
+
+struct MobileNetV1Options {
+  int64_t in_channels = 1;
+  int64_t num_classes = 2;
+};
+
+class MobileNetV1Impl : public ClassifierImpl {
+ public:
+  explicit MobileNetV1Impl(const MobileNetV1Options& options);
+  // The last block's output, [N, 1024, H/32, W/32].
+  torch::Tensor forward_features(torch::Tensor images) override;
+  // global average pool, fc.
+  torch::Tensor forward_head(torch::Tensor features) override;
+
+  const MobileNetV1Options options;
+  torch::nn::Sequential features{nullptr};
+  torch::nn::Linear fc{nullptr};
+};
+
+struct MobileNetV2Options {
+  int64_t in_channels = 1;
+  int64_t num_classes = 2;
+  double dropout = 0.2;
+};
+
+class InvertedResidualImpl : public torch::nn::Module {
+ public:
+  InvertedResidualImpl(int64_t in, int64_t out, int64_t stride, int64_t expand_ratio);
+  torch::Tensor forward(torch::Tensor x);
+  torch::nn::Sequential conv{nullptr};
+  const bool use_residual;
+};
+TORCH_MODULE(InvertedResidual);
+
+class MobileNetV2Impl : public ClassifierImpl {
+ public:
+  explicit MobileNetV2Impl(const MobileNetV2Options& options);
+  // features.18's output, [N, 1280, H/32, W/32].
+  torch::Tensor forward_features(torch::Tensor images) override;
+  // global average pool, classifier (dropout, linear).
+  torch::Tensor forward_head(torch::Tensor features) override;
+
+  const MobileNetV2Options options;
+  torch::nn::Sequential features{nullptr};
+  torch::nn::Sequential classifier{nullptr};
+};
+
+}  // namespace pneumoscan
