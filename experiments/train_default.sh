@@ -14,5 +14,6 @@ trap 'rm -rf "$work"' EXIT
 
 "$bin" qc "$shared/data/chest_xray" --json "$work/qc.json" >/dev/null
 time "$bin" train --arch small-cnn --data "$shared/data/chest_xray" --exclude-qc "$work/qc.json" \
-  --val-fraction 0.15 --seed 42 --epochs 30 --patience 6 --target-sensitivity 0.95 \
+  --normalization equalize_zscore --val-fraction 0.15 --seed 42 --epochs 30 --patience 6 \
+  --target-sensitivity 0.95 \
   --name pneumoscan-default-small-cnn --out "$out" --no-progress "$@"

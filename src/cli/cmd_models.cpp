@@ -8,11 +8,11 @@ namespace pneumoscan::cli {
 namespace {
 
 int run_models() {
-  std::printf("%-12s %6s %8s %14s %14s  %s\n", "name", "input", "outputs", "parameters", "params+buffers",
+  std::printf("%-16s %6s %8s %14s %14s  %s\n", "name", "input", "outputs", "parameters", "params+buffers",
               "description");
   for (const auto& info : architectures()) {
     Classifier net = create_model({info.name});
-    std::printf("%-12s %6lld %8lld %14lld %14lld  %s\n", info.name.c_str(),
+    std::printf("%-16s %6lld %8lld %14lld %14lld  %s\n", info.name.c_str(),
                 static_cast<long long>(info.default_input_size), static_cast<long long>(info.default_num_outputs),
                 static_cast<long long>(count_parameters(*net)),
                 static_cast<long long>(count_parameters_and_buffers(*net)), info.description.c_str());
