@@ -50,7 +50,7 @@ std::string tiny_model(const test::TempDir& dir, const std::string& data) {
 TEST(Cli, HelpListsEveryCommand) {
   const CommandResult help = run_cli("--help");
   EXPECT_EQ(help.exit_code, 0);
-  for (const char* command : {"predict", "evaluate", "train", "split", "qc", "eda", "models", "bench"})
+  for (const char* command : {"predict", "evaluate", "train", "split", "qc", "eda", "models", "bench", "info"})
     EXPECT_NE(help.output.find(command), std::string::npos) << command;
 }
 
