@@ -146,24 +146,40 @@ TEST(TransferFreeze, OptimizerStepChangesOnlyTheHead) {
   torch::manual_seed(1);
   Classifier net = create_model({"mobilenet-v2", 64, 1, 2});
   freeze_features(*net);
-  freeze_batchnorm_statistics(*net);  // no-op in eval mode; called again after train() below
-  const auto before = copy_of(*net);
+  std::map<std::string, torch::Tensor> before;
+  for (auto& item : net->named_parameters()) before[item.key()] = item.value().detach().clone();
   torch::optim::AdamW optimizer(trainable_parameters(*net), torch::optim::AdamWOptions(1e-2));
   net->train();
-  freeze_batchnorm_statistics(*net);
   const torch::Tensor logits = net->forward(torch::randn({4, 1, 64, 64}));
-  torch::nn::functional::cross_entropy(logits, torch::tensor({0, 1, 0, 1}, torch::kLong)).backward();
+  torch::nn::functional::cross_entropy(logits, torch::tensor({0, 1, 1, 1}, torch::kLong)).backward();
   optimizer.step();
   size_t changed_head = 0;
-  for (auto& [name, tensor] : state_dict(*net)) {
-    const bool same = torch::equal(tensor, before.at(name));
-    if (starts_with(name, "classifier.")) {
+  for (auto& item : net->named_parameters()) {
+    const bool same = torch::equal(item.value(), before.at(item.key()));
+    if (starts_with(item.key(), "classifier.")) {
       changed_head += same ? 0 : 1;
     } else {
-      EXPECT_TRUE(same) << name << " changed although the features are frozen";
+      EXPECT_TRUE(same) << item.key() << " changed although the features are frozen";
     }
   }
   EXPECT_EQ(changed_head, 2u);  // classifier.1.weight and bias
+}
+
+TEST(TransferFreeze, BatchNormStatisticsStayWhenFrozen) {
+  torch::manual_seed(4);
+  Classifier net = create_model({"mobilenet-v2", 64, 1, 2});
+  const auto before = copy_of(*net);
+  const torch::Tensor x = torch::randn({4, 1, 64, 64}) * 3 + 1;
+  torch::NoGradGuard no_grad;
+  net->train();
+  freeze_batchnorm_statistics(*net);
+  net->forward(x);
+  for (auto& item : net->named_buffers())
+    EXPECT_TRUE(torch::equal(item.value(), before.at(item.key()))) << item.key() << " changed";
+  net->train();  // control: in train mode the statistics do move
+  net->forward(x);
+  EXPECT_FALSE(torch::equal(net->named_buffers()["features.0.1.running_mean"],
+                            before.at("features.0.1.running_mean")));
 }
 
 TEST(TransferExport, RoundTripGivesTheSameTensorsByName) {
