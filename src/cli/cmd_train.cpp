@@ -18,11 +18,16 @@ struct TrainArgs {
   int64_t limit = 0;
   bool resume = false, no_augment = false, no_progress = false;
   TrainConfig config;
+  CLI::Option* norm_mean = nullptr;
+  CLI::Option* norm_std = nullptr;
 };
 
 int run_train(TrainArgs& args) {
   TrainConfig& config = args.config;
   config.normalization = normalization_from_string(args.normalization);
+  if ((args.norm_mean->count() > 0 || args.norm_std->count() > 0) &&
+      config.normalization != Normalization::kFixed)
+    throw UsageError("--norm-mean/--norm-std apply to --normalization fixed only");
   if (args.no_augment) config.augment.enabled = false;
   config.show_progress = !args.no_progress;
   config.loader_threads = common_options().threads;
@@ -84,6 +89,24 @@ std::function<int()> add_train(CLI::App& app) {
   cmd->add_option("--normalization", args->normalization, "image_zscore, equalize_zscore or fixed")
       ->check(CLI::IsMember({"image_zscore", "equalize_zscore", "fixed"}))
       ->capture_default_str();
+  args->norm_mean = cmd->add_option("--norm-mean", c.norm_mean,
+                                    "Mean in [0,1] pixel units for --normalization fixed (0.5 with std 0.5 "
+                                    "gives [-1, 1], as the shared MobileNetV2 expects)")
+                        ->capture_default_str();
+  args->norm_std = cmd->add_option("--norm-std", c.norm_std, "Std for --normalization fixed")
+                       ->check(CLI::PositiveNumber)
+                       ->capture_default_str();
+  cmd->add_option("--pretrained", c.pretrained_path,
+                  "torchvision-layout state dict (torch.save) to start from; matching weights are imported")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--freeze", c.freeze, "Train only the classifier head at first")
+      ->check(CLI::IsMember({"features"}));
+  cmd->add_option("--unfreeze-after", c.unfreeze_after,
+                  "From this epoch on train all layers (0 = stay frozen); needs --freeze features")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_flag("--freeze-bn-stats", c.freeze_batchnorm_stats,
+                "Keep BatchNorm layers in eval mode (running statistics unchanged) while training");
   cmd->add_flag("--no-augment", args->no_augment, "Turn augmentation off");
   cmd->add_flag("--hflip", c.augment.horizontal_flip, "Allow horizontal flips (off: X-rays have a side)");
   cmd->add_option("--patience", c.early_stopping_patience, "Early stopping patience (epochs)")

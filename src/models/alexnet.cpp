@@ -70,4 +70,6 @@ torch::Tensor AlexNetImpl::forward_head(torch::Tensor x) {
   return classifier->forward(x);
 }
 
+std::vector<torch::Tensor> AlexNetImpl::head_parameters() { return classifier->parameters(); }
+
 }  // namespace pneumoscan

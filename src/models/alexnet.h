@@ -39,6 +39,7 @@ class AlexNetImpl : public ClassifierImpl {
   torch::Tensor forward_features(torch::Tensor images) override;
   // adaptive avg-pool 6x6, flatten, classifier.
   torch::Tensor forward_head(torch::Tensor features) override;
+  std::vector<torch::Tensor> head_parameters() override;
 
   const AlexNetOptions options;
   torch::nn::Sequential features{nullptr};

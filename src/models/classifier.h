@@ -4,6 +4,7 @@
 // map so that Grad-CAM and embedding search can reach it without hooks.
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <torch/nn/module.h>
 #include <torch/types.h>
@@ -16,6 +17,9 @@ class ClassifierImpl : public torch::nn::Module {
   virtual torch::Tensor forward_features(torch::Tensor images) = 0;
   // Logits [N, K] from forward_features' output.
   virtual torch::Tensor forward_head(torch::Tensor features) = 0;
+  // The parameters of the layers forward_head runs (the final classifier / fc
+  // layers): what stays trainable under `--freeze features`.
+  virtual std::vector<torch::Tensor> head_parameters() = 0;
 
   torch::Tensor forward(torch::Tensor images) { return forward_head(forward_features(images)); }
 };

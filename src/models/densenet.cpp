@@ -103,4 +103,6 @@ torch::Tensor DenseNetImpl::forward_head(torch::Tensor x) {
   return classifier->forward(x);
 }
 
+std::vector<torch::Tensor> DenseNetImpl::head_parameters() { return classifier->parameters(); }
+
 }  // namespace pneumoscan

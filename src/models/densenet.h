@@ -52,6 +52,7 @@ class DenseNetImpl : public ClassifierImpl {
   torch::Tensor forward_features(torch::Tensor images) override;
   // global average pool, classifier.
   torch::Tensor forward_head(torch::Tensor features) override;
+  std::vector<torch::Tensor> head_parameters() override;
 
   const DenseNetOptions options;
   torch::nn::Sequential features{nullptr};

@@ -113,4 +113,6 @@ torch::Tensor EfficientNetImpl::forward_head(torch::Tensor x) {
   return classifier->forward(x);
 }
 
+std::vector<torch::Tensor> EfficientNetImpl::head_parameters() { return classifier->parameters(); }
+
 }  // namespace pneumoscan

@@ -58,6 +58,7 @@ class EfficientNetImpl : public ClassifierImpl {
   torch::Tensor forward_features(torch::Tensor images) override;
   // global average pool, classifier (dropout, linear).
   torch::Tensor forward_head(torch::Tensor features) override;
+  std::vector<torch::Tensor> head_parameters() override;
 
   const EfficientNetOptions options;
   torch::nn::Sequential features{nullptr};

@@ -92,4 +92,6 @@ torch::Tensor GoogLeNetImpl::forward_head(torch::Tensor x) {
   return fc->forward(dropout->forward(x));
 }
 
+std::vector<torch::Tensor> GoogLeNetImpl::head_parameters() { return fc->parameters(); }
+
 }  // namespace pneumoscan

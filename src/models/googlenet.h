@@ -11,6 +11,8 @@
 #include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/linear.h>
 
+#include <vector>
+
 #include "models/classifier.h"
 
 namespace pneumoscan {
@@ -51,6 +53,7 @@ class GoogLeNetImpl : public ClassifierImpl {
   torch::Tensor forward_features(torch::Tensor images) override;
   // global average pool, dropout, fc.
   torch::Tensor forward_head(torch::Tensor features) override;
+  std::vector<torch::Tensor> head_parameters() override;
 
   const GoogLeNetOptions options;
   BasicConv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};

@@ -92,6 +92,8 @@ torch::Tensor MobileNetV1Impl::forward_head(torch::Tensor x) {
   return fc->forward(x);
 }
 
+std::vector<torch::Tensor> MobileNetV1Impl::head_parameters() { return fc->parameters(); }
+
 // --- MobileNet V2 --------------------------------------------------------------
 
 InvertedResidualImpl::InvertedResidualImpl(int64_t in, int64_t out, int64_t stride, int64_t expand_ratio)
@@ -145,5 +147,7 @@ torch::Tensor MobileNetV2Impl::forward_head(torch::Tensor x) {
   x = F::adaptive_avg_pool2d(x, F::AdaptiveAvgPool2dFuncOptions(1)).flatten(1);
   return classifier->forward(x);
 }
+
+std::vector<torch::Tensor> MobileNetV2Impl::head_parameters() { return classifier->parameters(); }
 
 }  // namespace pneumoscan

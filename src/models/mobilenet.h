@@ -34,6 +34,7 @@ class MobileNetV1Impl : public ClassifierImpl {
   torch::Tensor forward_features(torch::Tensor images) override;
   // global average pool, fc.
   torch::Tensor forward_head(torch::Tensor features) override;
+  std::vector<torch::Tensor> head_parameters() override;
 
   const MobileNetV1Options options;
   torch::nn::Sequential features{nullptr};
@@ -62,6 +63,7 @@ class MobileNetV2Impl : public ClassifierImpl {
   torch::Tensor forward_features(torch::Tensor images) override;
   // global average pool, classifier (dropout, linear).
   torch::Tensor forward_head(torch::Tensor features) override;
+  std::vector<torch::Tensor> head_parameters() override;
 
   const MobileNetV2Options options;
   torch::nn::Sequential features{nullptr};

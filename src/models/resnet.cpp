@@ -112,4 +112,6 @@ torch::Tensor ResNetImpl::forward_head(torch::Tensor x) {
   return fc->forward(x);
 }
 
+std::vector<torch::Tensor> ResNetImpl::head_parameters() { return fc->parameters(); }
+
 }  // namespace pneumoscan

@@ -51,6 +51,7 @@ class ResNetImpl : public ClassifierImpl {
   explicit ResNetImpl(const ResNetOptions& options);
   torch::Tensor forward_features(torch::Tensor images) override;
   torch::Tensor forward_head(torch::Tensor features) override;
+  std::vector<torch::Tensor> head_parameters() override;
 
   const ResNetOptions options;
   torch::nn::Conv2d conv1{nullptr};

@@ -45,4 +45,6 @@ torch::Tensor SmallCnnImpl::forward_head(torch::Tensor x) {
   return classifier->forward(x);
 }
 
+std::vector<torch::Tensor> SmallCnnImpl::head_parameters() { return classifier->parameters(); }
+
 }  // namespace pneumoscan

@@ -2,9 +2,11 @@
 // The seed study's small CNN: five conv blocks (3x3 same, 32-64-64-128-256
 // filters, BatchNorm, ReLU, max-pool 2; dropout in blocks 2-5), then flatten,
 // dropout, dense 512 + ReLU and the output layer. 128x128x1 input.
-#include "models/classifier.h"
-
 #include <torch/nn/modules/container/sequential.h>
+
+#include <vector>
+
+#include "models/classifier.h"
 
 namespace pneumoscan {
 
@@ -20,6 +22,7 @@ class SmallCnnImpl : public ClassifierImpl {
   explicit SmallCnnImpl(const SmallCnnOptions& options = {});
   torch::Tensor forward_features(torch::Tensor images) override;
   torch::Tensor forward_head(torch::Tensor features) override;
+  std::vector<torch::Tensor> head_parameters() override;
 
   const SmallCnnOptions options;
   torch::nn::Sequential features{nullptr};

@@ -77,4 +77,6 @@ torch::Tensor VggImpl::forward_head(torch::Tensor x) {
   return classifier->forward(x);
 }
 
+std::vector<torch::Tensor> VggImpl::head_parameters() { return classifier->parameters(); }
+
 }  // namespace pneumoscan

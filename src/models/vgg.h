@@ -29,6 +29,7 @@ class VggImpl : public ClassifierImpl {
   torch::Tensor forward_features(torch::Tensor images) override;
   // adaptive avg-pool 7x7, flatten, classifier.
   torch::Tensor forward_head(torch::Tensor features) override;
+  std::vector<torch::Tensor> head_parameters() override;
 
   const VggOptions options;
   torch::nn::Sequential features{nullptr};

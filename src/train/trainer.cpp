@@ -1,5 +1,7 @@
 #include "train/trainer.h"
 
+#include <torch/torch.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -7,12 +9,11 @@
 #include <iostream>
 #include <sstream>
 
-#include <torch/torch.h>
-
 #include "core/atomic_file.h"
 #include "core/errors.h"
 #include "data/loader.h"
 #include "infer/batch_inference.h"
+#include "models/pretrained.h"
 #include "train/losses.h"
 #include "train/progress.h"
 
@@ -58,15 +59,29 @@ Weights from_dict(const c10::IValue& value, const std::string& source) {
   return weights;
 }
 
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(ClassifierImpl& net, const TrainConfig& config) {
+// Whether the feature extractor is frozen during `epoch` (1-based).
+bool features_frozen(const TrainConfig& config, int epoch) {
+  return config.freeze == "features" && (config.unfreeze_after == 0 || epoch < config.unfreeze_after);
+}
+
+// Sets the freeze state for `epoch` and builds an optimizer over the trainable
+// parameters at learning rate `lr` (fresh moments: called at the start of
+// training, on resume before the saved state is loaded, and when unfreezing).
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(ClassifierImpl& net, const TrainConfig& config,
+                                                        int epoch, double lr) {
+  if (features_frozen(config, epoch))
+    freeze_features(net);
+  else
+    unfreeze_all(net);
+  const std::vector<torch::Tensor> parameters = trainable_parameters(net);
   if (config.optimizer == "adam")
     return std::make_unique<torch::optim::AdamW>(
-        net.parameters(), torch::optim::AdamWOptions(config.learning_rate).weight_decay(config.weight_decay));
+        parameters, torch::optim::AdamWOptions(lr).weight_decay(config.weight_decay));
   if (config.optimizer == "sgd")
-    return std::make_unique<torch::optim::SGD>(net.parameters(), torch::optim::SGDOptions(config.learning_rate)
-                                                                      .momentum(config.momentum)
-                                                                      .nesterov(true)
-                                                                      .weight_decay(config.weight_decay));
+    return std::make_unique<torch::optim::SGD>(parameters, torch::optim::SGDOptions(lr)
+                                                               .momentum(config.momentum)
+                                                               .nesterov(true)
+                                                               .weight_decay(config.weight_decay));
   throw UsageError("unknown optimizer '" + config.optimizer + "' (adam, sgd)");
 }
 
@@ -117,8 +132,11 @@ void save_checkpoint(const std::string& path, const TrainingState& state, const 
   write_atomically(path, [&](const std::string& tmp) { archive.save_to(tmp); });
 }
 
-void load_checkpoint(const std::string& path, TrainingState& state, const TrainConfig& config, ClassifierImpl& net,
-                     Weights& best, torch::optim::Optimizer& optimizer) {
+// `optimizer` is rebuilt for the freeze state of the last completed epoch
+// before its saved state is loaded (the saved state covers those parameters).
+void load_checkpoint(const std::string& path, TrainingState& state, const TrainConfig& config,
+                     ClassifierImpl& net, Weights& best,
+                     std::unique_ptr<torch::optim::Optimizer>& optimizer) {
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(path);
@@ -131,11 +149,15 @@ void load_checkpoint(const std::string& path, TrainingState& state, const TrainC
   const nlohmann::json j = nlohmann::json::parse(value.toStringRef());
   const nlohmann::json saved = j.at("config");
   const nlohmann::json wanted = to_json(config);
+  const nlohmann::json defaults = to_json(TrainConfig{});  // for keys older checkpoints lack
   for (const char* key : {"architecture", "input_size", "num_outputs", "in_channels", "normalization", "seed",
-                          "optimizer", "batch_size"})
-    if (saved.at(key) != wanted.at(key))
-      throw UsageError(path + ": checkpoint was made with " + key + " = " + saved.at(key).dump() + ", not " +
+                          "optimizer", "batch_size", "norm_mean", "norm_std", "pretrained", "freeze",
+                          "unfreeze_after", "freeze_batchnorm_stats"}) {
+    const nlohmann::json& had = saved.contains(key) ? saved.at(key) : defaults.at(key);
+    if (had != wanted.at(key))
+      throw UsageError(path + ": checkpoint was made with " + key + " = " + had.dump() + ", not " +
                        wanted.at(key).dump() + "; use the same settings to resume");
+  }
   state.epochs_completed = j.at("epochs_completed");
   state.best_val_loss = j.at("best_val_loss").is_null() ? INFINITY : j.at("best_val_loss").get<double>();
   state.best_epoch = j.at("best_epoch");
@@ -150,8 +172,9 @@ void load_checkpoint(const std::string& path, TrainingState& state, const TrainC
   best = from_dict(value, path);
   torch::serialize::InputArchive optimizer_archive;
   archive.read("optimizer", optimizer_archive);
-  optimizer.load(optimizer_archive);
-  set_learning_rate(optimizer, state.learning_rate);
+  optimizer = make_optimizer(net, config, state.epochs_completed, state.learning_rate);
+  optimizer->load(optimizer_archive);
+  set_learning_rate(*optimizer, state.learning_rate);
 }
 
 void write_logs(const std::string& model_path, const std::vector<EpochRecord>& history) {
@@ -207,6 +230,12 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"in_channels", c.spec.in_channels},
           {"num_outputs", c.spec.num_outputs},
           {"normalization", to_string(c.normalization)},
+          {"norm_mean", c.norm_mean},
+          {"norm_std", c.norm_std},
+          {"pretrained", c.pretrained_path},
+          {"freeze", c.freeze},
+          {"unfreeze_after", c.unfreeze_after},
+          {"freeze_batchnorm_stats", c.freeze_batchnorm_stats},
           {"augment", to_json(c.augment)},
           {"epochs", c.epochs},
           {"batch_size", c.batch_size},
@@ -248,6 +277,12 @@ TrainResult train_model(const std::vector<Sample>& train, const std::vector<Samp
   if (config.epochs < 1 || config.batch_size < 1) throw UsageError("epochs and batch size must be positive");
   if (!(config.target_sensitivity > 0 && config.target_sensitivity <= 1))
     throw UsageError("target sensitivity must lie in (0, 1]");
+  if (!config.freeze.empty() && config.freeze != "features")
+    throw UsageError("unknown freeze mode '" + config.freeze + "' (features)");
+  if (config.unfreeze_after < 0) throw UsageError("unfreeze-after must be 0 (never) or an epoch number");
+  if (config.unfreeze_after > 0 && config.freeze.empty())
+    throw UsageError("unfreeze-after needs a frozen start (freeze = features)");
+  if (!(config.norm_std > 0)) throw UsageError("normalisation std must be positive");
   check_samples(train, "training");
   check_samples(val, "validation");
   const torch::Device device(config.device);
@@ -256,12 +291,20 @@ TrainResult train_model(const std::vector<Sample>& train, const std::vector<Samp
   preprocess.input_size = static_cast<int>(config.spec.input_size);
   preprocess.channels = static_cast<int>(config.spec.in_channels);
   preprocess.normalization = config.normalization;
+  if (config.normalization == Normalization::kFixed) {
+    preprocess.mean = config.norm_mean;
+    preprocess.std = config.norm_std;
+  }
 
   torch::manual_seed(config.seed);
   Classifier net = create_model(config.spec);
+  if (!config.pretrained_path.empty()) {
+    const ImportReport report = import_pretrained(*net, config.pretrained_path);
+    std::printf("%s: %s\n", config.pretrained_path.c_str(), format(report).c_str());
+  }
   net->to(device);
   if (config.channels_last) to_channels_last(*net);
-  auto optimizer = make_optimizer(*net, config);
+  auto optimizer = make_optimizer(*net, config, 1, config.learning_rate);
 
   ImageCache train_cache = build_cache(train, preprocess, config, "train");
   ImageCache val_cache = build_cache(val, preprocess, config, "validation");
@@ -272,16 +315,19 @@ TrainResult train_model(const std::vector<Sample>& train, const std::vector<Samp
   const std::array<double, 2> weights =
       config.class_weighting ? class_weights_from_counts(train_counts[0], train_counts[1])
                              : std::array<double, 2>{1.0, 1.0};
-  std::printf("%s: %lld trainable parameters; class weights NORMAL %.3f, PNEUMONIA %.3f\n",
-              config.spec.architecture.c_str(), static_cast<long long>(count_parameters(*net)), weights[0],
-              weights[1]);
+  int64_t trainable = 0;
+  for (const auto& p : trainable_parameters(*net)) trainable += p.numel();
+  std::printf("%s: %lld trainable parameters of %lld%s; class weights NORMAL %.3f, PNEUMONIA %.3f\n",
+              config.spec.architecture.c_str(), static_cast<long long>(trainable),
+              static_cast<long long>(count_parameters(*net)),
+              features_frozen(config, 1) ? " (features frozen)" : "", weights[0], weights[1]);
 
   TrainingState state;
   state.learning_rate = config.learning_rate;
   Weights best = snapshot(*net);
   const std::string ckpt = checkpoint_path(model_path);
   if (resume) {
-    load_checkpoint(ckpt, state, config, *net, best, *optimizer);
+    load_checkpoint(ckpt, state, config, *net, best, optimizer);
     std::printf("resumed from %s after epoch %d\n", ckpt.c_str(), state.epochs_completed);
   }
 
@@ -296,8 +342,14 @@ TrainResult train_model(const std::vector<Sample>& train, const std::vector<Samp
   for (int epoch = state.epochs_completed + 1; epoch <= config.epochs; ++epoch) {
     if (state.epochs_without_improvement >= config.early_stopping_patience) break;
     const auto epoch_start = Clock::now();
+    if (features_frozen(config, epoch - 1) && !features_frozen(config, epoch)) {
+      optimizer = make_optimizer(*net, config, epoch, state.learning_rate);
+      std::printf("epoch %d: features unfrozen, all %lld parameters train (learning rate %.3g)\n", epoch,
+                  static_cast<long long>(count_parameters(*net)), state.learning_rate);
+    }
     torch::manual_seed(config.seed + static_cast<uint64_t>(epoch));  // dropout, reproducible across resumes
     net->train();
+    if (config.freeze_batchnorm_stats) freeze_batchnorm_statistics(*net);
     BatchStream stream(train_cache, train_options, epoch);
     ProgressBar bar("epoch " + std::to_string(epoch) + "/" + std::to_string(config.epochs), stream.num_batches(),
                     config.show_progress);

@@ -19,6 +19,8 @@ namespace pneumoscan {
 struct TrainConfig {
   ModelSpec spec{"small-cnn"};
   Normalization normalization = Normalization::kImageZScore;
+  float norm_mean = 0.5f;  // kFixed only, [0,1] pixel units; mean 0.5 std 0.5 gives [-1, 1]
+  float norm_std = 0.25f;  // kFixed only
   AugmentConfig augment;
   int epochs = 30;
   int batch_size = 32;
@@ -35,6 +37,16 @@ struct TrainConfig {
   uint64_t seed = 42;
   int loader_threads = 0;
   bool channels_last = true;
+  // Transfer learning. `pretrained_path`: a torchvision-layout state dict
+  // imported right after the network is built (models/pretrained.h).
+  // `freeze` = "features": only head_parameters() train until epoch
+  // `unfreeze_after` (0 = never), from which on everything trains.
+  // `freeze_batchnorm_stats`: BatchNorm layers stay in eval mode, so their
+  // running statistics are not updated.
+  std::string pretrained_path;
+  std::string freeze;
+  int unfreeze_after = 0;
+  bool freeze_batchnorm_stats = false;
   std::string device = "cpu";
   bool show_progress = true;
   std::string model_name;           // default: "pneumoscan-<architecture>"
