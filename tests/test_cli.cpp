@@ -3,7 +3,6 @@
 #include <array>
 #include <cstdio>
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 
 #include "core/atomic_file.h"
@@ -50,7 +49,8 @@ std::string tiny_model(const test::TempDir& dir, const std::string& data) {
 TEST(Cli, HelpListsEveryCommand) {
   const CommandResult help = run_cli("--help");
   EXPECT_EQ(help.exit_code, 0);
-  for (const char* command : {"predict", "evaluate", "train", "split", "qc", "eda", "models", "bench", "info"})
+  for (const char* command : {"predict", "explain", "evaluate", "train", "split", "qc", "eda", "models", "bench",
+                              "info", "export"})
     EXPECT_NE(help.output.find(command), std::string::npos) << command;
 }
 
@@ -81,13 +81,14 @@ TEST(Cli, EvaluateWritesExactlyTheAgreedJsonKeys) {
   test::TempDir dir;
   const std::string model = tiny_model(dir, root);
   const std::string out = dir / "metrics.json";
-  const CommandResult result = run_cli("evaluate --model " + model + " --data " + root + " --split val --json " + out);
+  const CommandResult result =
+      run_cli("evaluate --model " + model + " --data " + root + " --split val --json " + out);
   ASSERT_EQ(result.exit_code, 0) << result.output;
   const auto metrics = nlohmann::json::parse(read_file(out));
   std::set<std::string> keys;
   for (const auto& item : metrics.items()) keys.insert(item.key());
-  EXPECT_EQ(keys, (std::set<std::string>{"n", "accuracy", "precision", "recall", "specificity", "f1", "roc_auc",
-                                          "pr_auc", "threshold", "tp", "fp", "tn", "fn"}));
+  EXPECT_EQ(keys, (std::set<std::string>{"n", "accuracy", "precision", "recall", "specificity", "f1",
+                                         "roc_auc", "pr_auc", "threshold", "tp", "fp", "tn", "fn"}));
   EXPECT_EQ(metrics.at("n"), 16);  // the official 16-image val split
   EXPECT_EQ(metrics.at("tp").get<int>() + metrics.at("fp").get<int>() + metrics.at("tn").get<int>() +
                 metrics.at("fn").get<int>(),

@@ -1,0 +1,65 @@
+// pneumoscan explain: Grad-CAM / Grad-CAM++ / saliency heatmaps for X-ray files.
+#include <cstdio>
+#include <iostream>
+
+#include "cli/command.h"
+#include "core/errors.h"
+#include "explain/explain_file.h"
+#include "infer/predictor.h"
+
+namespace pneumoscan::cli {
+namespace {
+
+struct ExplainArgs {
+  std::string model;
+  std::string method = "gradcam";
+  std::string target = "pneumonia";
+  std::string out;
+  double alpha = 0.4;
+  std::vector<std::string> files;
+};
+
+int run_explain(ExplainArgs& args) {
+  const ExplainMethod method = explain_method_from_string(args.method);
+  if (args.target != "pneumonia" && args.target != "normal")
+    throw UsageError("unknown --target '" + args.target + "' (expected pneumonia or normal)");
+  const int target = args.target == "pneumonia" ? kTargetPneumonia : kTargetNormal;
+  Predictor predictor(args.model.empty() ? default_model_path() : args.model);
+  int failures = 0;
+  for (const std::string& file : args.files) {
+    try {
+      const ExplanationFiles written =
+          write_explanation(predictor, decode_image(file), file, method, target, args.out, args.alpha);
+      std::printf("%s\tp(pneumonia)=%.4f\t%s\t%s\t%s\n", file.c_str(), written.heatmap.probability,
+                  written.heatmap.method.c_str(), written.overlay_path.c_str(), written.heatmap_path.c_str());
+    } catch (const Error& e) {
+      ++failures;
+      std::cerr << "error: " << e.what() << "\n";
+    }
+  }
+  return failures == 0 ? 0 : 2;
+}
+
+std::function<int()> add_explain(CLI::App& app) {
+  auto args = std::make_shared<ExplainArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "explain",
+      "Heatmaps of what drove the model's output, written as OUT/<stem>.overlay.png (colour overlay) and "
+      "OUT/<stem>.heatmap.png (16-bit map), on the last convolutional feature map. Exit code 2 when any file "
+      "failed");
+  cmd->add_option("--model", args->model, "Model file (default: the bundled model)");
+  cmd->add_option("--method", args->method, "gradcam, gradcam++ or saliency")->capture_default_str();
+  cmd->add_option("--target", args->target, "Class to explain: pneumonia or normal")->capture_default_str();
+  cmd->add_option("--alpha", args->alpha, "Overlay opacity of the heatmap")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--out", args->out, "Output folder (created when missing)")->required();
+  cmd->add_option("files", args->files, "X-ray files")->required();
+  return [args] { return run_explain(*args); };
+}
+
+}  // namespace
+
+PNEUMOSCAN_COMMAND(explain, add_explain);
+
+}  // namespace pneumoscan::cli

@@ -1,0 +1,23 @@
+#include "explain/explain_file.h"
+
+#include <filesystem>
+
+#include "explain/overlay.h"
+
+namespace pneumoscan {
+namespace fs = std::filesystem;
+
+ExplanationFiles write_explanation(Predictor& predictor, const Image& image, const std::string& source_path,
+                                   ExplainMethod method, int target, const std::string& out_dir,
+                                   double alpha) {
+  ExplanationFiles files;
+  files.heatmap = explain(predictor.net(), predictor.input_tensor(image), method, target);
+  const std::string stem = fs::path(source_path).stem().string();
+  files.overlay_path = (fs::path(out_dir) / (stem + ".overlay.png")).string();
+  files.heatmap_path = (fs::path(out_dir) / (stem + ".heatmap.png")).string();
+  write_overlay_png(files.overlay_path, image, files.heatmap.map, alpha);
+  write_heatmap_png16(files.heatmap_path, files.heatmap.map, image.pixels.size());
+  return files;
+}
+
+}  // namespace pneumoscan

@@ -1,0 +1,27 @@
+#pragma once
+// One explained X-ray on disk: <out_dir>/<stem>.overlay.png (8-bit colour
+// overlay) and <out_dir>/<stem>.heatmap.png (16-bit map), both at the
+// original image's size. Shared by `pneumoscan explain` and `predict --explain`.
+#include <string>
+
+#include "explain/heatmap.h"
+#include "image/image.h"
+#include "infer/predictor.h"
+
+namespace pneumoscan {
+
+struct ExplanationFiles {
+  std::string overlay_path;
+  std::string heatmap_path;
+  Heatmap heatmap;  // at model input size
+};
+
+// Explains `image` (decoded from `source_path`, whose stem names the outputs)
+// with the predictor's model and preprocessing, and writes both PNGs
+// atomically, creating `out_dir` when needed. Throws IoError naming the output
+// file when writing fails. Files with the same stem overwrite each other.
+ExplanationFiles write_explanation(Predictor& predictor, const Image& image, const std::string& source_path,
+                                   ExplainMethod method, int target, const std::string& out_dir,
+                                   double alpha = 0.4);
+
+}  // namespace pneumoscan

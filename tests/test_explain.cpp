@@ -1,0 +1,372 @@
+// Tests of src/explain: heatmap shapes and ranges for every method, overlays
+// and PNG outputs at the original size, the sanity checks of the literature
+// (a map that follows the evidence a trained model uses; a map that changes
+// when the weights are randomised), and the explain / predict --explain CLI.
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <opencv2/imgcodecs.hpp>
+#include <random>
+
+#include "core/errors.h"
+#include "explain/explain_file.h"
+#include "explain/heatmap.h"
+#include "explain/overlay.h"
+#include "model_file/model_file.h"
+#include "models/registry.h"
+#include "test_support.h"
+#include "train/losses.h"
+
+using namespace pneumoscan;
+
+namespace {
+
+constexpr std::array<ExplainMethod, 3> kMethods = {ExplainMethod::kGradCam, ExplainMethod::kGradCamPlusPlus,
+                                                   ExplainMethod::kSaliency};
+
+void expect_unit_map(const cv::Mat& map, int side, const std::string& what) {
+  ASSERT_EQ(map.type(), CV_32FC1) << what;
+  ASSERT_EQ(map.rows, side) << what;
+  ASSERT_EQ(map.cols, side) << what;
+  EXPECT_TRUE(cv::checkRange(map)) << what << ": NaN or infinity";
+  double lo = 0, hi = 0;
+  cv::minMaxLoc(map, &lo, &hi);
+  EXPECT_GE(lo, 0.0) << what;
+  // Divided by its maximum: either the peak is 1, or the whole map is zero.
+  EXPECT_TRUE(std::abs(hi - 1.0) < 1e-5 || hi == 0.0) << what << ": max " << hi;
+}
+
+// Average ranks (ties share their mean rank).
+std::vector<double> ranks(const std::vector<double>& values) {
+  std::vector<size_t> order(values.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return values[a] < values[b]; });
+  std::vector<double> rank(values.size());
+  for (size_t i = 0; i < order.size();) {
+    size_t j = i;
+    while (j + 1 < order.size() && values[order[j + 1]] == values[order[i]]) ++j;
+    for (size_t k = i; k <= j; ++k) rank[order[k]] = 0.5 * static_cast<double>(i + j);
+    i = j + 1;
+  }
+  return rank;
+}
+
+// Spearman rank correlation of two maps. A constant map carries no ranking,
+// so its correlation with anything is taken as 0.
+double spearman(const cv::Mat& a, const cv::Mat& b) {
+  std::vector<double> va(a.begin<float>(), a.end<float>()), vb(b.begin<float>(), b.end<float>());
+  const std::vector<double> ra = ranks(va), rb = ranks(vb);
+  const double ma = std::accumulate(ra.begin(), ra.end(), 0.0) / ra.size();
+  const double mb = std::accumulate(rb.begin(), rb.end(), 0.0) / rb.size();
+  double sab = 0, saa = 0, sbb = 0;
+  for (size_t i = 0; i < ra.size(); ++i) {
+    sab += (ra[i] - ma) * (rb[i] - mb);
+    saa += (ra[i] - ma) * (ra[i] - ma);
+    sbb += (rb[i] - mb) * (rb[i] - mb);
+  }
+  return saa == 0 || sbb == 0 ? 0.0 : sab / std::sqrt(saa * sbb);
+}
+
+// Share of the map's mass in the top-left quadrant.
+double top_left_mass(const cv::Mat& map) {
+  const double total = cv::sum(map)[0];
+  if (total <= 0) return 0;
+  return cv::sum(map(cv::Rect(0, 0, map.cols / 2, map.rows / 2)))[0] / total;
+}
+
+// Synthetic X-rays whose class is decided by where a bright square is:
+// top-left quadrant = pneumonia (1), bottom-right quadrant = normal (0), on
+// noise; per-image z-scored like the models' preprocessing. [n, 1, side, side].
+struct Synthetic {
+  torch::Tensor images, labels;
+};
+Synthetic quadrant_images(int64_t n, int64_t side, uint32_t seed) {
+  std::mt19937 rng(seed);
+  torch::Tensor images = 0.3 + 0.1 * torch::randn({n, 1, side, side});
+  torch::Tensor labels = torch::empty({n}, torch::kInt64);
+  const int64_t patch = side / 4;
+  std::uniform_int_distribution<int64_t> offset(0, side / 2 - patch);
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t label = (i + seed) % 2;
+    const int64_t base = label == 1 ? 0 : side / 2;
+    const int64_t y = base + offset(rng), x = base + offset(rng);
+    images[i].narrow(1, y, patch).narrow(2, x, patch).add_(0.6);
+    labels[i] = label;
+  }
+  const torch::Tensor mean = images.mean({1, 2, 3}, true);
+  const torch::Tensor sd = images.std({1, 2, 3}, true, true);
+  return {(images - mean) / sd, labels};
+}
+
+struct TrainedQuadrantModel {
+  Classifier net;
+  double accuracy = 0;  // on fresh synthetic images
+  int steps = 0;
+};
+
+// A small-cnn (64 px, 1 output) trained with a plain Adam loop on tensors;
+// built once and shared by the sanity tests.
+const TrainedQuadrantModel& trained_quadrant_model() {
+  static const TrainedQuadrantModel model = [] {
+    torch::manual_seed(11);
+    TrainedQuadrantModel m;
+    m.net = create_model({"small-cnn", 64, 1, 1});
+    torch::optim::Adam optimizer(m.net->parameters(), torch::optim::AdamOptions(1e-3));
+    const Synthetic train = quadrant_images(512, 64, 1);
+    m.net->train();
+    const int64_t batch = 16;
+    for (int step = 0; step < 160; ++step) {
+      const int64_t start = (step * batch) % train.images.size(0);
+      const torch::Tensor x = train.images.narrow(0, start, batch);
+      const torch::Tensor y = train.labels.narrow(0, start, batch).to(torch::kFloat32);
+      optimizer.zero_grad();
+      const torch::Tensor loss =
+          torch::nn::functional::binary_cross_entropy_with_logits(m.net->forward(x).squeeze(1), y);
+      loss.backward();
+      optimizer.step();
+      m.steps = step + 1;
+    }
+    m.net->eval();
+    torch::NoGradGuard no_grad;
+    const Synthetic test = quadrant_images(128, 64, 2);
+    const torch::Tensor predicted =
+        (pneumonia_probability(m.net->forward(test.images)) >= 0.5).to(torch::kInt64);
+    m.accuracy = predicted.eq(test.labels).to(torch::kFloat64).mean().item<double>();
+    return m;
+  }();
+  return model;
+}
+
+// Pneumonia images (patch top-left) not seen in training.
+torch::Tensor pneumonia_test_images() {
+  const Synthetic test = quadrant_images(16, 64, 3);
+  return test.images.index({test.labels.eq(1)});
+}
+
+}  // namespace
+
+TEST(ExplainMethod, NamesRoundTrip) {
+  for (ExplainMethod method : kMethods) EXPECT_EQ(explain_method_from_string(to_string(method)), method);
+  EXPECT_EQ(to_string(ExplainMethod::kGradCamPlusPlus), "gradcam++");
+  EXPECT_THROW(explain_method_from_string("lime"), UsageError);
+}
+
+TEST(Explain, ShapeRangeAndStateForAllMethods) {
+  for (const std::string arch : {"small-cnn", "resnet18"}) {
+    for (int64_t outputs : {1, 2}) {
+      torch::manual_seed(5);
+      Classifier net = create_model({arch, 64, 1, outputs});
+      net->train();
+      const torch::Tensor input = torch::randn({1, 1, 64, 64});
+      for (ExplainMethod method : kMethods) {
+        for (int target : {kTargetNormal, kTargetPneumonia}) {
+          const std::string what =
+              arch + "/" + std::to_string(outputs) + "/" + to_string(method) + "/" + std::to_string(target);
+          const Heatmap h = explain(*net, input, method, target);
+          expect_unit_map(h.map, 64, what);
+          EXPECT_EQ(h.method, to_string(method));
+          EXPECT_EQ(h.target, target);
+          // The probability is the eval-mode forward pass's.
+          double expected = 0;
+          {
+            net->eval();
+            torch::NoGradGuard no_grad;
+            expected = pneumonia_probability(net->forward(input)).item<double>();
+            net->train();
+          }
+          EXPECT_NEAR(h.probability, expected, 1e-5) << what;
+          // Saliency of a random network is never flat.
+          if (method == ExplainMethod::kSaliency) EXPECT_GT(cv::sum(h.map)[0], 0.0) << what;
+          // The training mode and trainable parameters come back; no gradient was accumulated.
+          EXPECT_TRUE(net->is_training()) << what;
+          for (const torch::Tensor& p : net->parameters()) {
+            EXPECT_TRUE(p.requires_grad()) << what;
+            EXPECT_FALSE(p.grad().defined()) << what;
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(Explain, RejectsBadInputAndTarget) {
+  torch::manual_seed(5);
+  Classifier net = create_model({"small-cnn", 64, 1, 1});
+  EXPECT_THROW(explain(*net, torch::randn({2, 1, 64, 64}), ExplainMethod::kGradCam), UsageError);
+  EXPECT_THROW(explain(*net, torch::randn({1, 64, 64}), ExplainMethod::kGradCam), UsageError);
+  EXPECT_THROW(explain(*net, torch::randn({1, 1, 64, 64}), ExplainMethod::kGradCam, 2), UsageError);
+}
+
+TEST(Explain, WorksUnderInferenceModeInputs) {
+  torch::manual_seed(5);
+  Classifier net = create_model({"resnet18", 64, 1, 1});
+  torch::Tensor input;
+  {
+    c10::InferenceMode inference;
+    input = torch::randn({1, 1, 64, 64});
+  }
+  for (ExplainMethod method : kMethods)
+    expect_unit_map(explain(*net, input, method).map, 64, to_string(method));
+}
+
+TEST(ExplainOverlay, SizeEqualsOriginalAndDecodesAsPng) {
+  Image original;
+  original.pixels = cv::Mat(300, 220, CV_32FC1);
+  cv::randu(original.pixels, 0.0, 1.0);
+  cv::Mat heat = cv::Mat::zeros(64, 64, CV_32FC1);
+  heat(cv::Rect(0, 0, 32, 32)).setTo(1.0);
+
+  const cv::Mat blended = overlay(original, heat);
+  EXPECT_EQ(blended.type(), CV_8UC3);
+  EXPECT_EQ(blended.size(), original.pixels.size());
+  EXPECT_THROW(overlay(original, heat, 1.5), UsageError);
+  EXPECT_THROW(overlay(original, cv::Mat()), UsageError);
+
+  test::TempDir dir;
+  const std::string overlay_path = dir / "sub/x.overlay.png";
+  const std::string heatmap_path = dir / "sub/x.heatmap.png";
+  write_overlay_png(overlay_path, original, heat);
+  write_heatmap_png16(heatmap_path, heat, original.pixels.size());
+  const cv::Mat decoded = cv::imread(overlay_path, cv::IMREAD_UNCHANGED);
+  ASSERT_FALSE(decoded.empty());
+  EXPECT_EQ(decoded.type(), CV_8UC3);
+  EXPECT_EQ(decoded.size(), original.pixels.size());
+  EXPECT_EQ(cv::norm(decoded, blended, cv::NORM_INF), 0.0);  // lossless
+  const cv::Mat decoded16 = cv::imread(heatmap_path, cv::IMREAD_UNCHANGED);
+  ASSERT_FALSE(decoded16.empty());
+  EXPECT_EQ(decoded16.type(), CV_16UC1);
+  EXPECT_EQ(decoded16.size(), original.pixels.size());
+  EXPECT_EQ(decoded16.at<uint16_t>(0, 0), 65535);
+  EXPECT_EQ(decoded16.at<uint16_t>(299, 219), 0);
+  // No temporary files are left behind.
+  EXPECT_EQ(
+      std::distance(std::filesystem::directory_iterator(dir / "sub"), std::filesystem::directory_iterator()),
+      2);
+}
+
+// Sanity check (b): on data where only the bright square's quadrant decides
+// the class, the trained model's map puts most of its mass there. Asserted
+// for saliency only: at 64 px the small CNN's last feature map is 2x2 with
+// receptive fields covering the whole image, and its flatten + dense head is
+// position-specific, so the spatially averaged gradients of Grad-CAM /
+// Grad-CAM++ do not localise here (measured 0.30 / 0.45 top-left mass; with
+// "no square" as the normal class 0.25 / 0.29). They are printed and recorded.
+TEST(ExplainSanity, SaliencyFollowsTheDecisiveQuadrant) {
+  const TrainedQuadrantModel& model = trained_quadrant_model();
+  ASSERT_GE(model.accuracy, 0.95) << "the synthetic task was not learned in " << model.steps << " steps";
+  const torch::Tensor images = pneumonia_test_images();
+  ASSERT_GE(images.size(0), 4);
+  for (ExplainMethod method : kMethods) {
+    double sum = 0, lowest = 1;
+    for (int64_t i = 0; i < images.size(0); ++i) {
+      const double mass = top_left_mass(explain(*model.net, images.narrow(0, i, 1), method).map);
+      sum += mass;
+      lowest = std::min(lowest, mass);
+    }
+    const double mean = sum / static_cast<double>(images.size(0));
+    std::printf("[ quadrant ] %-9s top-left mass on pneumonia images: mean %.3f, min %.3f (accuracy %.3f)\n",
+                to_string(method).c_str(), mean, lowest, model.accuracy);
+    ::testing::Test::RecordProperty("top_left_mass_" + to_string(method), std::to_string(mean));
+    if (method == ExplainMethod::kSaliency) {
+      EXPECT_GT(mean, 0.5);
+      EXPECT_GT(lowest, 0.5);
+    }
+  }
+}
+
+// Sanity check (a), Adebayo et al. 2018: with randomised weights the map must
+// change; a map that survives it reflects the image, not the model.
+TEST(ExplainSanity, RandomisedWeightsChangeTheMap) {
+  const TrainedQuadrantModel& model = trained_quadrant_model();
+  torch::manual_seed(12345);
+  Classifier random_net = create_model({"small-cnn", 64, 1, 1});
+  const torch::Tensor images = pneumonia_test_images();
+  for (ExplainMethod method : kMethods) {
+    double sum = 0;
+    for (int64_t i = 0; i < images.size(0); ++i) {
+      const torch::Tensor input = images.narrow(0, i, 1);
+      sum += spearman(explain(*model.net, input, method).map, explain(*random_net, input, method).map);
+    }
+    const double mean = sum / static_cast<double>(images.size(0));
+    std::printf("[ randomise] %-9s mean Spearman rank correlation trained vs random weights: %.3f\n",
+                to_string(method).c_str(), mean);
+    ::testing::Test::RecordProperty("spearman_random_" + to_string(method), std::to_string(mean));
+    if (method == ExplainMethod::kGradCam) EXPECT_LT(mean, 0.5);
+  }
+}
+
+TEST(ExplainSanity, SpearmanHelperIsARankCorrelation) {
+  cv::Mat a(1, 5, CV_32FC1), b(1, 5, CV_32FC1);
+  const float xs[] = {1, 2, 3, 4, 5}, ys[] = {1, 4, 9, 16, 25};
+  std::copy(xs, xs + 5, a.begin<float>());
+  std::copy(ys, ys + 5, b.begin<float>());
+  EXPECT_NEAR(spearman(a, b), 1.0, 1e-12);
+  EXPECT_NEAR(spearman(a, -b), -1.0, 1e-12);
+  EXPECT_EQ(spearman(a, cv::Mat::zeros(1, 5, CV_32FC1)), 0.0);
+}
+
+namespace {
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;
+};
+CommandResult run_cli(const std::string& arguments) {
+  const std::string command = std::string(PNEUMOSCAN_CLI_PATH) + " " + arguments + " 2>&1";
+  CommandResult result;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return result;
+  std::array<char, 4096> buffer;
+  size_t n;
+  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.output.append(buffer.data(), n);
+  const int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+}  // namespace
+
+TEST(ExplainCli, WritesBothPngsAndReportsBadFiles) {
+  test::TempDir dir;
+  torch::manual_seed(3);
+  ModelMetadata metadata;
+  metadata.spec = complete_spec({"small-cnn", 64, 1, 1});
+  metadata.preprocess.input_size = 64;
+  Classifier net = create_model(metadata.spec);
+  const std::string model = dir / "random.psmodel";
+  save_model(model, metadata, *net);
+
+  cv::Mat xray(150, 120, CV_8UC1);
+  cv::randu(xray, 0, 256);
+  const std::string good = dir / "chest.png";
+  ASSERT_TRUE(cv::imwrite(good, xray));
+  const std::string bad = dir / "broken.png";
+  std::ofstream(bad) << "\x89PNG\r\n garbage";
+
+  const std::string out = dir / "out";
+  const CommandResult result =
+      run_cli("explain --model " + model + " --method gradcam++ " + bad + " " + good + " --out " + out);
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  EXPECT_NE(result.output.find("error: " + bad + ":"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find(good + "\tp(pneumonia)="), std::string::npos) << result.output;
+  const cv::Mat overlay_png = cv::imread(out + "/chest.overlay.png", cv::IMREAD_UNCHANGED);
+  const cv::Mat heatmap_png = cv::imread(out + "/chest.heatmap.png", cv::IMREAD_UNCHANGED);
+  ASSERT_FALSE(overlay_png.empty()) << result.output;
+  ASSERT_FALSE(heatmap_png.empty()) << result.output;
+  EXPECT_EQ(overlay_png.type(), CV_8UC3);
+  EXPECT_EQ(heatmap_png.type(), CV_16UC1);
+  EXPECT_EQ(overlay_png.size(), xray.size());
+  EXPECT_EQ(heatmap_png.size(), xray.size());
+
+  EXPECT_EQ(run_cli("explain --model " + model + " --method lime " + good + " --out " + out).exit_code, 1);
+
+  const std::string out2 = dir / "predicted";
+  const CommandResult predicted =
+      run_cli("predict --model " + model + " --explain " + out2 + " --method saliency " + good);
+  EXPECT_EQ(predicted.exit_code, 0) << predicted.output;
+  EXPECT_NE(predicted.output.find(out2 + "/chest.overlay.png"), std::string::npos) << predicted.output;
+  EXPECT_EQ(cv::imread(out2 + "/chest.heatmap.png", cv::IMREAD_UNCHANGED).size(), xray.size());
+}
