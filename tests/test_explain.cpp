@@ -311,22 +311,8 @@ TEST(ExplainSanity, SpearmanHelperIsARankCorrelation) {
 }
 
 namespace {
-struct CommandResult {
-  int exit_code = -1;
-  std::string output;
-};
-CommandResult run_cli(const std::string& arguments) {
-  const std::string command = std::string(PNEUMOSCAN_CLI_PATH) + " " + arguments + " 2>&1";
-  CommandResult result;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return result;
-  std::array<char, 4096> buffer;
-  size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.output.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
+using test::CommandResult;
+using test::run_cli;
 }  // namespace
 
 TEST(ExplainCli, WritesBothPngsAndReportsBadFiles) {
