@@ -36,15 +36,9 @@ std::vector<std::string> sorted_files(const std::string& dir) {
 
 // Runs the CLI; returns the exit code, stdout+stderr in `output`.
 int run_cli(const std::string& args, std::string& output) {
-  const std::string command = std::string(PNEUMOSCAN_CLI_PATH) + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return -1;
-  std::array<char, 4096> buffer;
-  output.clear();
-  size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) output.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  const test::CommandResult result = test::run_cli(args);
+  output = result.output;
+  return result.exit_code;
 }
 
 // A small data set in the standard layout built from real X-rays:

@@ -42,17 +42,15 @@ struct TempDir {
   std::string operator/(const std::string& name) const { return (path / name).string(); }
 };
 
-// Runs the pneumoscan executable with `arguments` (shell syntax), capturing
-// stdout and stderr together.
+// Runs a shell command line, capturing stdout and stderr together.
 struct CommandResult {
   int exit_code = -1;
   std::string output;
 };
 
-inline CommandResult run_cli(const std::string& arguments) {
-  const std::string command = std::string(PNEUMOSCAN_CLI_PATH) + " " + arguments + " 2>&1";
+inline CommandResult run_command(const std::string& command_line) {
   CommandResult result;
-  FILE* pipe = popen(command.c_str(), "r");
+  FILE* pipe = popen((command_line + " 2>&1").c_str(), "r");
   if (pipe == nullptr) return result;
   std::array<char, 4096> buffer;
   size_t n;
@@ -60,6 +58,11 @@ inline CommandResult run_cli(const std::string& arguments) {
   const int status = pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
+}
+
+// Runs the pneumoscan executable with `arguments` (shell syntax).
+inline CommandResult run_cli(const std::string& arguments) {
+  return run_command(std::string(PNEUMOSCAN_CLI_PATH) + " " + arguments);
 }
 
 }  // namespace pneumoscan::test

@@ -249,13 +249,10 @@ TEST(TransferExport, TorchvisionResNet18LoadsExportStrictWithSameLogits) {
                         "    y = m(torch.load(sys.argv[2]))\n"
                         "print('LOGITS', ' '.join(repr(v) for v in y.flatten().tolist()))\n");
   const std::string command =
-      "/usr/bin/python3 " + (dir / "check.py") + " " + (dir / "sd.pt") + " " + (dir / "x.pt") + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  ASSERT_NE(pipe, nullptr);
-  std::string output;
-  char buffer[4096];
-  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
-  ASSERT_EQ(pclose(pipe), 0) << output;
+      "/usr/bin/python3 " + (dir / "check.py") + " " + (dir / "sd.pt") + " " + (dir / "x.pt");
+  const test::CommandResult python = test::run_command(command);
+  ASSERT_EQ(python.exit_code, 0) << python.output;
+  const std::string& output = python.output;
   const size_t at = output.find("LOGITS ");
   ASSERT_NE(at, std::string::npos) << output;
   std::istringstream numbers(output.substr(at + 7));

@@ -1,4 +1,5 @@
 // pneumoscan predict: P(pneumonia) and a label for each X-ray file.
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -26,12 +27,15 @@ int run_predict(PredictArgs& args) {
   nlohmann::json results = nlohmann::json::array();
   for (const std::string& file : args.files) {
     try {
-      const Prediction p = predictor.predict_file(file);
+      const auto start = std::chrono::steady_clock::now();
+      const Image image = decode_image(file);  // decoded once, for the prediction and the heatmap
+      Prediction p = predictor.predict_image(image, file);
+      p.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
       ExplanationFiles explained;
       if (!args.explain_dir.empty()) {
         // Explains the predicted class.
         const int target = p.probability >= p.threshold ? kTargetPneumonia : kTargetNormal;
-        explained = write_explanation(predictor, decode_image(file), file, method, target, args.explain_dir);
+        explained = write_explanation(predictor, image, file, method, target, args.explain_dir);
       }
       if (args.json) {
         nlohmann::json result = {{"file", p.path},

@@ -52,7 +52,14 @@ std::string Predictor::label_for(double probability) const {
 
 Prediction Predictor::predict_file(const std::string& path) {
   const auto start = std::chrono::steady_clock::now();
-  const Image image = decode_image(path);
+  Prediction prediction = predict_image(decode_image(path), path);
+  prediction.milliseconds =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return prediction;
+}
+
+Prediction Predictor::predict_image(const Image& image, const std::string& path) {
+  const auto start = std::chrono::steady_clock::now();
   Prediction prediction;
   prediction.path = path;
   prediction.probability = probability(image);

@@ -36,6 +36,8 @@ class Predictor {
   double probability(const Image& image) { return probabilities({image}).front(); }
   std::string label_for(double probability) const;
 
+  // Classifies a decoded image; `path` is only recorded in the result.
+  Prediction predict_image(const Image& image, const std::string& path);
   // Decodes and classifies a file; throws InputError naming it when unreadable.
   Prediction predict_file(const std::string& path);
 
