@@ -13,7 +13,8 @@ packages=(
   libdcmtk-dev dcmtk
   nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3-pydicom
+  libfaiss-dev libplplot-dev plplot-driver-cairo libcpp-httplib-dev
+  ccache python3-pydicom
 )
 
 missing=()
