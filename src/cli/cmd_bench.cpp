@@ -22,9 +22,9 @@ struct BenchArgs {
 int run_bench_command(BenchArgs& args) {
   args.options.data = args.data.empty() ? shared_dir() + "/data/chest_xray/train" : args.data;
   std::printf("threads %d, data %s\n\n", at::get_num_threads(), args.options.data.c_str());
-  std::printf("%-10s %5s %12s %14s %14s %9s %10s %9s\n", "arch", "size", "decode img/s", "train img/s",
+  std::printf("%-16s %5s %12s %14s %14s %9s %10s %9s\n", "arch", "size", "decode img/s", "train img/s",
               "train img/s", "loader", "latency", "p90");
-  std::printf("%-10s %5s %12s %14s %14s %9s %10s %9s\n", "", "", "(1st epoch)", "(loader)", "(tensors)",
+  std::printf("%-16s %5s %12s %14s %14s %9s %10s %9s\n", "", "", "(1st epoch)", "(loader)", "(tensors)",
               "overhead", "b1 median", "");
   nlohmann::json all = nlohmann::json::array();
   for (const std::string& run : args.runs) {
@@ -32,7 +32,7 @@ int run_bench_command(BenchArgs& args) {
     const std::string arch = run.substr(0, colon);
     const int size = colon == std::string::npos ? 0 : std::stoi(run.substr(colon + 1));
     const BenchResult r = run_bench(arch, size > 0 ? size : 224, args.options);
-    std::printf("%-10s %5d %12.0f %14.1f %14.1f %8.1f%% %8.2fms %7.2fms\n", r.architecture.c_str(), r.input_size,
+    std::printf("%-16s %5d %12.0f %14.1f %14.1f %8.1f%% %8.2fms %7.2fms\n", r.architecture.c_str(), r.input_size,
                 r.decode_images_per_second, r.train_loader_images_per_second, r.train_tensor_images_per_second,
                 100.0 * r.loader_overhead, r.latency_median_ms, r.latency_p90_ms);
     std::fflush(stdout);
