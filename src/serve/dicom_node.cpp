@@ -95,6 +95,15 @@ std::string why_not_an_xray(const Image& image) {
   return "";
 }
 
+// A UID as the standard defines it (digits and dots, at most 64 characters).
+// The SOP Instance UID names the result file, so nothing else may pass.
+bool is_valid_uid(const std::string& uid) {
+  if (uid.empty() || uid.size() > 64) return false;
+  for (char c : uid)
+    if ((c < '0' || c > '9') && c != '.') return false;
+  return true;
+}
+
 void default_log(const std::string& line) { std::cerr << utc_now() << " " << line << std::endl; }
 
 }  // namespace
@@ -160,7 +169,9 @@ StoreOutcome DicomNode::Impl::analyse(DcmDataset& dataset, const std::string& so
   record["sop_instance_uid"] = sop_instance;
   record["study_instance_uid"] = get(dataset, DCM_StudyInstanceUID);
   record["series_instance_uid"] = get(dataset, DCM_SeriesInstanceUID);
-  const std::string what = "SOP instance " + sop_instance + " from " + calling_ae;
+  const bool valid_uid = is_valid_uid(sop_instance);
+  const std::string what =
+      "SOP instance " + (valid_uid ? sop_instance : "(invalid UID)") + " from " + calling_ae;
   auto fail = [&](Uint16 status, const std::string& error) {
     outcome.status = status;
     record["error"] = error;
@@ -171,6 +182,7 @@ StoreOutcome DicomNode::Impl::analyse(DcmDataset& dataset, const std::string& so
     return std::move(outcome);
   };
 
+  if (!valid_uid) return fail(STATUS_STORE_Error_CannotUnderstand, "invalid SOP Instance UID in the request");
   if (const std::string refusal = sop_class_refusal(sop_class, get(dataset, DCM_Modality)); !refusal.empty())
     return fail(STATUS_STORE_Refused_SOPClassNotSupported, refusal);
   try {
