@@ -12,6 +12,7 @@
 #include "core/atomic_file.h"
 #include "core/errors.h"
 #include "core/hash.h"
+#include "image/dicom_dataset.h"
 #include "image/image.h"
 #include "test_support.h"
 
@@ -277,6 +278,27 @@ TEST(Dicom, DecodeBytesMatchesFileAndNoPreambleFallback) {
   const Image no_preamble = decode_image(raw);
   EXPECT_EQ(no_preamble.format, "dicom");
   EXPECT_EQ(max_abs_diff(no_preamble.pixels, from_bytes.pixels), 0.0);
+}
+
+TEST(Dicom, DecodeDatasetMatchesFile) {
+  // An in-memory dataset (as the DICOM node receives it), JPEG-compressed, decodes like the file.
+  PNEUMOSCAN_REQUIRE_SHARED(dir, "data/dicom/rsna/0004cfab-14fd-4e49-80ba-63a80b6bddd6.dcm");
+  DcmFileFormat file;
+  ASSERT_TRUE(file.loadFile(dir.c_str()).good());
+  const Image from_dataset = decode_dicom_dataset(*file.getDataset(), "received");
+  const Image from_file = decode_image(dir);
+  EXPECT_EQ(max_abs_diff(from_dataset.pixels, from_file.pixels), 0.0);
+  EXPECT_EQ(from_dataset.dicom->transfer_syntax_uid, UID_JPEGProcess1TransferSyntax);
+  EXPECT_EQ(from_dataset.dicom->sop_instance_uid, from_file.dicom->sop_instance_uid);
+
+  DcmDataset no_pixels;
+  no_pixels.putAndInsertString(DCM_Modality, "CR");
+  try {
+    decode_dicom_dataset(no_pixels, "received");
+    ADD_FAILURE() << "expected InputError";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()), "received: DICOM has no pixel data");
+  }
 }
 
 TEST(Dicom, NonImageAndBrokenFilesGiveClearErrorsWithoutIdentifiers) {

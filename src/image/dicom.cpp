@@ -35,6 +35,7 @@
 
 #include "core/errors.h"
 #include "core/hash.h"
+#include "image/dicom_dataset.h"
 #include "image/dicom_decode.h"
 
 namespace pneumoscan::detail {
@@ -141,12 +142,24 @@ std::optional<Image> decode_dicom(const std::vector<uint8_t>& bytes, const std::
   }
   if (read.bad() || ds == nullptr)
     throw InputError(name, std::string("cannot read DICOM (") + read.text() + ")");
+  return decode_dicom_dataset(*ds, name);
+}
+
+}  // namespace pneumoscan::detail
+
+namespace pneumoscan {
+
+void init_dcmtk_decoders() { detail::init_dcmtk(); }
+
+Image decode_dicom_dataset(DcmDataset& dataset, const std::string& name) {
+  detail::init_dcmtk();
+  DcmDataset* ds = &dataset;
   if (!ds->tagExists(DCM_PixelData)) throw InputError(name, "DICOM has no pixel data");
 
   const E_TransferSyntax xfer = ds->getOriginalXfer();
   Image image;
   image.format = "dicom";
-  image.dicom = read_info(ds, xfer);
+  image.dicom = detail::read_info(ds, xfer);
   Uint16 bits_stored = 0;
   if (ds->findAndGetUint16(DCM_BitsStored, bits_stored).good() && bits_stored > 0)
     image.bits_stored = bits_stored;
@@ -157,20 +170,20 @@ std::optional<Image> decode_dicom(const std::vector<uint8_t>& bytes, const std::
   E_TransferSyntax pixel_xfer = xfer;
   if (DcmXfer(xfer).isEncapsulated()) {
     if (!DcmCodecList::canChangeCoding(xfer, EXS_LittleEndianExplicit))
-      throw InputError(name, "cannot decode DICOM pixel data (transfer syntax " + xfer_text(xfer) +
+      throw InputError(name, "cannot decode DICOM pixel data (transfer syntax " + detail::xfer_text(xfer) +
                                  ": no decoder for this compression)");
     const OFCondition decompressed = ds->chooseRepresentation(EXS_LittleEndianExplicit, nullptr);
     if (decompressed.bad() || !ds->canWriteXfer(EXS_LittleEndianExplicit))
-      throw InputError(name, "cannot decode DICOM pixel data (transfer syntax " + xfer_text(xfer) +
+      throw InputError(name, "cannot decode DICOM pixel data (transfer syntax " + detail::xfer_text(xfer) +
                                  ": corrupt compressed data: " + decompressed.text() + ")");
     pixel_xfer = EXS_LittleEndianExplicit;
   }
 
   // First frame only (fstart 0, fcount 1).
-  auto dicom_image = std::make_unique<DicomImage>(&file, pixel_xfer, 0UL, 0UL, 1UL);
+  auto dicom_image = std::make_unique<DicomImage>(ds, pixel_xfer, 0UL, 0UL, 1UL);
   if (dicom_image->getStatus() != EIS_Normal)
-    throw InputError(name, "cannot decode DICOM pixel data (transfer syntax " + xfer_text(xfer) + ": " +
-                               DicomImage::getString(dicom_image->getStatus()) + ")");
+    throw InputError(name, "cannot decode DICOM pixel data (transfer syntax " + detail::xfer_text(xfer) +
+                               ": " + DicomImage::getString(dicom_image->getStatus()) + ")");
   if (!dicom_image->isMonochrome()) {
     std::unique_ptr<DicomImage> gray(dicom_image->createMonochromeImage());
     if (!gray || gray->getStatus() != EIS_Normal)
@@ -191,10 +204,11 @@ std::optional<Image> decode_dicom(const std::vector<uint8_t>& bytes, const std::
   if (width <= 0 || height <= 0) throw InputError(name, "DICOM image has no rows or columns");
   const void* data = dicom_image->getOutputData(16, 0, 0);
   if (data == nullptr)
-    throw InputError(name, "cannot decode DICOM pixel data (transfer syntax " + xfer_text(xfer) + ")");
+    throw InputError(name,
+                     "cannot decode DICOM pixel data (transfer syntax " + detail::xfer_text(xfer) + ")");
   const cv::Mat u16(height, width, CV_16UC1, const_cast<void*>(data));
   u16.convertTo(image.pixels, CV_32F, 1.0 / 65535.0);  // copies out of DCMTK's buffer
   return image;
 }
 
-}  // namespace pneumoscan::detail
+}  // namespace pneumoscan
