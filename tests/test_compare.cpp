@@ -109,7 +109,7 @@ TEST(CompareCli, TwoSmallModelsTablePlotsReportAndReuse) {
   const std::string out = dir / "study";
   const std::string args = "compare --archs small-cnn,alexnet-small:name=alex:epochs=1 --data " + data +
                            " --out " + out +
-                           " --epochs 2 --patience 1 --image-size 64 --limit 150 --no-progress";
+                           " --epochs 2 --patience 1 --image-size 64 --limit 100 --no-progress";
   const test::CommandResult first = test::run_cli(args);
   ASSERT_EQ(first.exit_code, 0) << first.output;
 

@@ -46,10 +46,12 @@ TEST(Complexity, MultiplyAddsMatchPublishedFiguresWithinTwoPercent) {
 }
 
 TEST(Complexity, MultiplyAddsGrowWithTheImageArea) {
-  Classifier net = create_model({"small-cnn", 64});
+  // resnet18 pools globally, so one network runs at both sizes.
+  Classifier net = create_model({"resnet18", 64});
   const int64_t at64 = count_multiply_adds(*net, 1, 64), at128 = count_multiply_adds(*net, 1, 128);
   EXPECT_GT(at64, 0);
-  EXPECT_GT(at128, 3 * at64);  // convolutions scale with the area, the dense head does not
+  EXPECT_GT(at128, 3 * at64);  // the convolutions scale with the area, the head does not
+  EXPECT_LT(at128, 4 * at64 + 1);
 }
 
 TEST(Complexity, ForwardTimeIsMeasured) {

@@ -149,7 +149,7 @@ Comparison run_comparison(const std::vector<CompareEntry>& entries, const Compar
     std::fflush(stdout);
     row.reused = train_or_reuse(config, train, split.val, row.model_path);
 
-    LoadedModel model = load_model(row.model_path);
+    LoadedModel model = load_model(row.model_path, c10::Device(config.device));
     const nlohmann::json& training = model.metadata.training;
     row.epochs_run = training.value("epochs_run", 0);
     row.best_epoch = training.value("best_epoch", 0);

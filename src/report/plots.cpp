@@ -74,7 +74,7 @@ void render(const std::string& path, Draw draw) {
 // Viewport, grid, box, labels.
 void axes(double xmin, double xmax, double ymin, double ymax, const char* xlabel, const char* ylabel,
           const std::string& title) {
-  plvpor(0.11, 0.95, 0.11, 0.9);
+  plvpor(0.14, 0.95, 0.12, 0.9);
   plwind(xmin, xmax, ymin, ymax);
   plcol0(kGrid);
   pllsty(1);
@@ -123,7 +123,7 @@ void legend(const std::vector<LegendItem>& items, PLINT position) {
   plschr(0, 1.0);
   pllegend(&width, &height, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX, position | PL_POSITION_INSIDE,
            0.02, 0.02, 0.08, kBackground, kInk, 1, 0, 0, static_cast<PLINT>(n), options.data(), 1.0, 1.0, 2.0,
-           1.0, text_colours.data(), texts.data(), nullptr, nullptr, nullptr, nullptr, colours.data(),
+           0.0, text_colours.data(), texts.data(), nullptr, nullptr, nullptr, nullptr, colours.data(),
            styles.data(), widths.data(), colours.data(), symbol_scales.data(), symbol_numbers.data(),
            symbols.data());
   plschr(0, 1.2);
@@ -198,6 +198,21 @@ std::vector<const ScoredSet*> sets_with_both_classes(const std::vector<ScoredSet
   return usable;
 }
 
+// One curve per set, coloured in turn; returns their legend entries ("name (AUC 0.953)").
+template <typename Curve, typename Area>
+std::vector<LegendItem> draw_curves(const std::vector<const ScoredSet*>& sets, Curve curve, Area area,
+                                    const char* area_pattern) {
+  std::vector<LegendItem> items;
+  for (size_t i = 0; i < sets.size(); ++i) {
+    std::vector<double> x, y;
+    for (const auto& p : curve(sets[i]->probabilities, sets[i]->labels)) x.push_back(p.x), y.push_back(p.y);
+    line(x, y, series_colour(i));
+    items.push_back({sets[i]->name + format(area_pattern, area(sets[i]->probabilities, sets[i]->labels)),
+                     series_colour(i), 1});
+  }
+  return items;
+}
+
 }  // namespace
 
 void plot_loss_curves(const std::string& path, const std::string& title,
@@ -222,16 +237,7 @@ void plot_roc(const std::string& path, const std::string& title, const std::vect
   render(path, [&] {
     axes(-0.01, 1.01, -0.01, 1.01, "false positive rate (1 - specificity)",
          "true positive rate (sensitivity)", title);
-    std::vector<LegendItem> items;
-    for (size_t i = 0; i < usable.size(); ++i) {
-      std::vector<double> x, y;
-      for (const auto& p : roc_curve(usable[i]->probabilities, usable[i]->labels))
-        x.push_back(p.x), y.push_back(p.y);
-      line(x, y, series_colour(i));
-      items.push_back(
-          {usable[i]->name + format(" (AUC %.3f)", roc_auc(usable[i]->probabilities, usable[i]->labels)),
-           series_colour(i), 1});
-    }
+    std::vector<LegendItem> items = draw_curves(usable, roc_curve, roc_auc, " (AUC %.3f)");
     line({0, 1}, {0, 1}, kReference, 2, 1.5);
     items.push_back({"chance (AUC 0.5)", kReference, 2});
     legend(items, PL_POSITION_BOTTOM | PL_POSITION_RIGHT);
@@ -244,16 +250,7 @@ void plot_precision_recall(const std::string& path, const std::string& title,
   if (usable.empty()) throw UsageError(path + ": a precision-recall curve needs NORMAL and PNEUMONIA images");
   render(path, [&] {
     axes(-0.01, 1.01, -0.01, 1.01, "recall (sensitivity)", "precision (positive predictive value)", title);
-    std::vector<LegendItem> items;
-    for (size_t i = 0; i < usable.size(); ++i) {
-      std::vector<double> x, y;
-      for (const auto& p : pr_curve(usable[i]->probabilities, usable[i]->labels))
-        x.push_back(p.x), y.push_back(p.y);
-      line(x, y, series_colour(i));
-      items.push_back(
-          {usable[i]->name + format(" (AP %.3f)", pr_auc(usable[i]->probabilities, usable[i]->labels)),
-           series_colour(i), 1});
-    }
+    std::vector<LegendItem> items = draw_curves(usable, pr_curve, pr_auc, " (AP %.3f)");
     const auto& labels = usable.front()->labels;
     const double prevalence =
         static_cast<double>(std::count(labels.begin(), labels.end(), 1)) / labels.size();
@@ -269,7 +266,7 @@ void plot_confusion_matrix(const std::string& path, const std::string& title, co
   const char* names[2] = {"NORMAL", "PNEUMONIA"};
   const char* kinds[2][2] = {{"true negatives", "false positives"}, {"false negatives", "true positives"}};
   render(path, [&] {
-    plvpor(0.2, 0.85, 0.14, 0.86);
+    plvpor(0.27, 0.87, 0.2, 0.84);
     plwind(0, 2, 0, 2);
     for (int t = 0; t < 2; ++t)
       for (int p = 0; p < 2; ++p) {
@@ -285,10 +282,10 @@ void plot_confusion_matrix(const std::string& path, const std::string& title, co
         plcol0(share > 0.5 ? kBackground : kInk);
         plschr(0, 2.2);
         plptex(x0 + 0.5, y0 + 0.55, 1, 0, 0.5, std::to_string(cells[t][p]).c_str());
-        plschr(0, 1.2);
-        plptex(x0 + 0.5, y0 + 0.36, 1, 0, 0.5,
-               format("%.1f %% of true ", 100 * share).append(names[t]).c_str());
-        plptex(x0 + 0.5, y0 + 0.22, 1, 0, 0.5, kinds[t][p]);
+        plschr(0, 1.3);
+        plptex(x0 + 0.5, y0 + 0.36, 1, 0, 0.5, format("%.1f %%", 100 * share).c_str());
+        plschr(0, 1.05);
+        plptex(x0 + 0.5, y0 + 0.2, 1, 0, 0.5, kinds[t][p]);
       }
     plcol0(kInk);
     plwidth(1.5);
@@ -299,12 +296,14 @@ void plot_confusion_matrix(const std::string& path, const std::string& title, co
     plschr(0, 1.3);
     plmtex("b", 1.6, 0.25, 0.5, names[0]);
     plmtex("b", 1.6, 0.75, 0.5, names[1]);
-    plmtex("b", 3.6, 0.5, 0.5, "predicted class");
+    plmtex("b", 3.3, 0.5, 0.5, "predicted class");
     plmtex("lv", 1.0, 0.75, 1.0, names[0]);
     plmtex("lv", 1.0, 0.25, 1.0, names[1]);
-    plmtex("l", 9.0, 0.5, 0.5, "true class");
+    plmtex("l", 10.0, 0.5, 0.5, "true class");
+    plschr(0, 1.0);
+    plmtex("b", 6.5, 0.5, 0.5, "percentages: share of the true class (row)");
     plschr(0, 1.4);
-    plmtex("t", 2.2, 0.5, 0.5, title.c_str());
+    plmtex("t", 2.6, 0.5, 0.5, title.c_str());
     plschr(0, 1.1);
     plmtex("t", 0.8, 0.5, 0.5,
            format("n = %.0f, threshold ", static_cast<double>(m.tn + m.fp + m.fn + m.tp))
@@ -334,7 +333,7 @@ void plot_calibration(const std::string& path, const std::string& title, const S
            PL_POSITION_TOP | PL_POSITION_LEFT);
     plcol0(kInk);
     plschr(0, 1.0);
-    plmtex("b", 3.2, 1.0, 1.0, format("%d equal-width bins; empty bins omitted", bins).c_str());
+    plmtex("t", 0.4, 1.0, 1.0, (std::to_string(bins) + " equal-width bins; empty bins omitted").c_str());
   });
 }
 
