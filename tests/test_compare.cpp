@@ -167,6 +167,15 @@ TEST(CompareCli, TwoSmallModelsTablePlotsReportAndReuse) {
   EXPECT_EQ(second.output.find("epoch 1/"), std::string::npos) << second.output;
   EXPECT_EQ(fs::last_write_time(out + "/models/small-cnn.psmodel"), model_time);
   EXPECT_EQ(read_file(out + "/comparison.csv"), csv);  // same models, same validation images
+
+  // Only a checkpoint left (interrupted before the model was written): resumed, not retrained.
+  fs::remove(out + "/models/alex.psmodel");
+  const test::CommandResult third = test::run_cli(args + " --no-plots");
+  ASSERT_EQ(third.exit_code, 0) << third.output;
+  EXPECT_NE(third.output.find("resuming from " + out + "/models/alex.psmodel.ckpt"), std::string::npos)
+      << third.output;
+  EXPECT_EQ(third.output.find("epoch 1/"), std::string::npos) << third.output;
+  EXPECT_EQ(read_file(out + "/comparison.csv"), csv);
 }
 
 TEST(CompareCli, BadEntryIsAOneLineUsageError) {

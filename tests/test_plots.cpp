@@ -140,3 +140,21 @@ TEST(HtmlReport, RelativeLinksEscapingAndMarkdown) {
   EXPECT_EQ(markdown_table(table),
             "| label | AUC | model |\n|---|---|---|\n| a<b | 0.9 | [models/a.psmodel](models/a.psmodel) |\n");
 }
+
+TEST(PlotsCli, TrainAndEvaluateWritePlots) {
+  PNEUMOSCAN_REQUIRE_SHARED(data, "data/chest_xray");
+  test::TempDir dir;
+  const test::CommandResult train =
+      test::run_cli("train --data " + data + " --out " + (dir / "tiny.psmodel") +
+                    " --image-size 64 --epochs 1 --limit 64 --no-progress --plots " + (dir / "train_plots"));
+  ASSERT_EQ(train.exit_code, 0) << train.output;
+  for (const char* plot : {"loss", "accuracy", "roc", "pr", "confusion", "calibration"})
+    expect_real_plot(dir / ("train_plots/tiny_" + std::string(plot) + ".png"));
+  const test::CommandResult evaluate =
+      test::run_cli("evaluate --model " + (dir / "tiny.psmodel") + " --data " + data +
+                    " --split val --plots " + (dir / "eval_plots"));
+  ASSERT_EQ(evaluate.exit_code, 0) << evaluate.output;
+  for (const char* plot : {"roc", "pr", "confusion", "calibration"})
+    expect_real_plot(dir / ("eval_plots/tiny_" + std::string(plot) + ".png"));
+  EXPECT_FALSE(fs::exists(dir / "eval_plots/tiny_loss.png"));
+}
