@@ -1,5 +1,6 @@
 #include "report/html.h"
 
+#include <cctype>
 #include <filesystem>
 #include <sstream>
 
@@ -28,8 +29,9 @@ figcaption { font-size: 0.9em; color: #555; text-align: center; }
 a { color: #1f5fa8; }
 )";
 
+// Figures ("0.9531", "11.2 M", "3m 20s", "5/10") are right-aligned, words left-aligned.
 bool is_numeric(const std::string& cell) {
-  return !cell.empty() && cell.find_first_not_of("0123456789.-+ %/:kMGhmsn/a") == std::string::npos;
+  return cell == "n/a" || (!cell.empty() && std::isdigit(static_cast<unsigned char>(cell[0])));
 }
 
 }  // namespace
