@@ -1,5 +1,6 @@
 // pneumoscan evaluate: a model's clinical metrics on a labelled data set.
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
@@ -9,12 +10,13 @@
 #include "data/sample.h"
 #include "eval/evaluate.h"
 #include "infer/predictor.h"
+#include "report/plots.h"
 
 namespace pneumoscan::cli {
 namespace {
 
 struct EvaluateArgs {
-  std::string model, data, split, json;
+  std::string model, data, split, json, plots;
   double threshold = -1;
 };
 
@@ -41,6 +43,14 @@ int run_evaluate(EvaluateArgs& args) {
     write_file_atomically(args.json, to_json(m).dump(2) + "\n");
     std::printf("\nwrote %s\n", args.json.c_str());
   }
+  if (!args.plots.empty()) {
+    const std::string name = std::filesystem::path(model_path).stem().string();
+    const std::string title = name + " on " + std::filesystem::path(args.data).filename().string() +
+                              (args.split.empty() ? "" : " (" + args.split + ")");
+    for (const auto& plot : write_evaluation_plots(args.plots, name, title,
+                                                   {name, evaluation.probabilities, evaluation.labels}, m))
+      std::printf("wrote %s\n", plot.path.c_str());
+  }
   return 0;
 }
 
@@ -53,6 +63,7 @@ std::function<int()> add_evaluate(CLI::App& app) {
   cmd->add_option("--threshold", args->threshold, "Override the model's stored threshold")
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--json", args->json, "Write the metrics as JSON to this file");
+  cmd->add_option("--plots", args->plots, "Folder for PNG plots: ROC, precision-recall, confusion matrix, calibration");
   return [args] { return run_evaluate(*args); };
 }
 

@@ -1,11 +1,12 @@
 // pneumoscan train: fit a network on a data set and write one model file.
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "cli/command.h"
 #include "core/errors.h"
-#include "data/qc.h"
 #include "data/train_val.h"
+#include "report/plots.h"
 #include "train/progress.h"
 #include "train/trainer.h"
 
@@ -13,9 +14,8 @@ namespace pneumoscan::cli {
 namespace {
 
 struct TrainArgs {
-  std::string data, val, out, exclude_qc, normalization = "image_zscore";
-  double val_fraction = 0.15;
-  int64_t limit = 0;
+  TrainValOptions data;
+  std::string out, plots, normalization = "image_zscore";
   bool resume = false, no_augment = false, no_progress = false;
   TrainConfig config;
   CLI::Option* norm_mean = nullptr;
@@ -32,25 +32,11 @@ int run_train(TrainArgs& args) {
   config.show_progress = !args.no_progress;
   config.loader_threads = common_options().threads;
 
-  TrainValSplit split = resolve_train_val(args.data, args.val, args.val_fraction, config.seed);
-  size_t excluded = 0;
-  if (!args.exclude_qc.empty()) {
-    const auto paths = read_qc_exclusions(args.exclude_qc);
-    const size_t before = split.train.size() + split.val.size();
-    split.train = without_paths(split.train, paths);
-    split.val = without_paths(split.val, paths);
-    excluded = before - split.train.size() - split.val.size();
-    std::printf("excluded %zu images flagged by %s\n", excluded, args.exclude_qc.c_str());
-  }
-  if (args.limit > 0) {
-    const double fraction = static_cast<double>(args.limit) / split.train.size();
-    split.train = stratified_subset(split.train, args.limit, config.seed);
-    split.val = stratified_subset(split.val, std::llround(fraction * split.val.size()), config.seed);
-  }
+  args.data.seed = config.seed;
+  const TrainValSplit split = prepare_train_val(args.data);
   std::printf("training on %zu images, validating on %zu: %s\n", split.train.size(), split.val.size(),
               split.how.c_str());
-  config.data_summary = {{"source", args.data}, {"validation", split.how}, {"excluded_by_qc", excluded}};
-  if (args.limit > 0) config.data_summary["limit"] = args.limit;
+  config.data_summary = data_summary(args.data, split);
 
   const TrainResult result = train_model(split.train, split.val, config, args.out, args.resume);
   const BinaryMetrics& m = result.validation;
@@ -59,6 +45,14 @@ int run_train(TrainArgs& args) {
       "specificity %.4f  precision %.4f  F1 %.4f  ROC AUC %.4f  PR AUC %.4f\nwrote %s\n",
       result.best_epoch, result.history.size(), format_duration(result.seconds).c_str(), m.threshold,
       config.target_sensitivity, m.recall, m.specificity, m.precision, m.f1, m.roc_auc, m.pr_auc, args.out.c_str());
+  if (!args.plots.empty()) {
+    const std::string name = std::filesystem::path(args.out).stem().string();
+    auto plots = write_training_plots(args.plots, name, name, result.history);
+    const auto evaluation = write_evaluation_plots(args.plots, name, name + " (validation)",
+                                                   {name, result.val_probabilities, result.val_labels}, m);
+    plots.insert(plots.end(), evaluation.begin(), evaluation.end());
+    for (const auto& plot : plots) std::printf("wrote %s\n", plot.path.c_str());
+  }
   return 0;
 }
 
@@ -67,9 +61,9 @@ std::function<int()> add_train(CLI::App& app) {
   TrainConfig& c = args->config;
   CLI::App* cmd = app.add_subcommand("train", "Train a network and write a model file (weights + metadata)");
   cmd->add_option("--arch", c.spec.architecture, "Architecture (see `pneumoscan models`)")->capture_default_str();
-  cmd->add_option("--data", args->data, "Data folder (train/NORMAL|PNEUMONIA ...) or CSV manifest")->required();
-  cmd->add_option("--val", args->val, "Validation folder or manifest (default: carved from --data by patient)");
-  cmd->add_option("--val-fraction", args->val_fraction, "Share of patients carved for validation")
+  cmd->add_option("--data", args->data.data, "Data folder (train/NORMAL|PNEUMONIA ...) or CSV manifest")->required();
+  cmd->add_option("--val", args->data.validation, "Validation folder or manifest (default: carved from --data by patient)");
+  cmd->add_option("--val-fraction", args->data.val_fraction, "Share of patients carved for validation")
       ->check(CLI::Range(0.01, 0.9))
       ->capture_default_str();
   cmd->add_option("--out", args->out, "Model file to write")->required();
@@ -120,12 +114,14 @@ std::function<int()> add_train(CLI::App& app) {
   cmd->add_flag("!--no-class-weights", c.class_weighting, "Plain (unweighted) cross-entropy");
   cmd->add_option("--seed", c.seed, "Random seed (split, initialisation, shuffling, augmentation)")
       ->capture_default_str();
-  cmd->add_option("--exclude-qc", args->exclude_qc, "qc JSON whose flagged images are left out");
-  cmd->add_option("--limit", args->limit, "Use a stratified subset of this many training images");
+  cmd->add_option("--exclude-qc", args->data.exclude_qc, "qc JSON whose flagged images are left out");
+  cmd->add_option("--limit", args->data.limit, "Use a stratified subset of this many training images");
   cmd->add_flag("--resume", args->resume, "Continue from OUT.ckpt after an interruption");
   cmd->add_option("--device", c.device, "cpu or cuda")->capture_default_str();
   cmd->add_option("--name", c.model_name, "Model name stored in the file");
   cmd->add_flag("--no-progress", args->no_progress, "No progress bar");
+  cmd->add_option("--plots", args->plots,
+                  "Folder for PNG plots: loss/accuracy curves, ROC, PR, confusion matrix, calibration on validation");
   return [args] { return run_train(*args); };
 }
 

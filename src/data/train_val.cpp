@@ -1,11 +1,14 @@
 #include "data/train_val.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <random>
 #include <set>
 
 #include "core/errors.h"
+#include "data/qc.h"
 #include "data/split.h"
 
 namespace pneumoscan {
@@ -91,6 +94,31 @@ std::vector<Sample> without_paths(const std::vector<Sample>& samples, const std:
   for (const auto& s : samples)
     if (!drop.count(std::filesystem::weakly_canonical(s.path).string())) kept.push_back(s);
   return kept;
+}
+
+TrainValSplit prepare_train_val(const TrainValOptions& options) {
+  TrainValSplit split = resolve_train_val(options.data, options.validation, options.val_fraction, options.seed);
+  if (!options.exclude_qc.empty()) {
+    const auto paths = read_qc_exclusions(options.exclude_qc);
+    const size_t before = split.train.size() + split.val.size();
+    split.train = without_paths(split.train, paths);
+    split.val = without_paths(split.val, paths);
+    split.excluded_by_qc = before - split.train.size() - split.val.size();
+    std::printf("excluded %zu images flagged by %s\n", split.excluded_by_qc, options.exclude_qc.c_str());
+  }
+  if (options.limit > 0 && !split.train.empty()) {
+    const double fraction = static_cast<double>(options.limit) / split.train.size();
+    split.train = stratified_subset(split.train, options.limit, options.seed);
+    split.val = stratified_subset(split.val, std::llround(fraction * split.val.size()), options.seed);
+  }
+  return split;
+}
+
+nlohmann::json data_summary(const TrainValOptions& options, const TrainValSplit& split) {
+  nlohmann::json summary = {
+      {"source", options.data}, {"validation", split.how}, {"excluded_by_qc", split.excluded_by_qc}};
+  if (options.limit > 0) summary["limit"] = options.limit;
+  return summary;
 }
 
 }  // namespace pneumoscan

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "data/sample.h"
 
 namespace pneumoscan {
@@ -14,7 +16,24 @@ struct TrainValSplit {
   std::vector<Sample> train;
   std::vector<Sample> val;
   std::string how;  // one line saying where the validation images came from
+  size_t excluded_by_qc = 0;
 };
+
+// What `train` and `compare` train and validate on.
+struct TrainValOptions {
+  std::string data;        // folder or manifest
+  std::string validation;  // "" or folder/manifest
+  double val_fraction = 0.15;
+  std::string exclude_qc;  // "" or a qc JSON whose flagged images are left out
+  int64_t limit = 0;       // > 0: a stratified subset of this many training images (and the same share of validation)
+  uint64_t seed = 42;
+};
+
+// resolve_train_val, then the QC exclusions, then the limit; prints what it left out.
+TrainValSplit prepare_train_val(const TrainValOptions& options);
+
+// The data summary stored in a model file: source, validation, excluded_by_qc (and limit when set).
+nlohmann::json data_summary(const TrainValOptions& options, const TrainValSplit& split);
 
 // data: folder (standard layout) or manifest. validation: "" or folder/manifest.
 // Without `validation`, a manifest's "val" rows are used; otherwise validation

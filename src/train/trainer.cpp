@@ -103,15 +103,17 @@ nlohmann::json state_to_json(const TrainingState& s, const TrainConfig& config) 
           {"history", history}};
 }
 
+double number_or_nan(const nlohmann::json& value) { return value.is_null() ? NAN : value.get<double>(); }
+
 EpochRecord record_from_json(const nlohmann::json& j) {
   EpochRecord r;
   r.epoch = j.at("epoch");
   r.learning_rate = j.at("learning_rate");
-  r.train_loss = j.at("train_loss");
+  r.train_loss = number_or_nan(j.at("train_loss"));
   r.train_accuracy = j.at("train_accuracy");
-  r.val_loss = j.at("val_loss");
+  r.val_loss = number_or_nan(j.at("val_loss"));
   r.val_accuracy = j.at("val_accuracy");
-  r.val_roc_auc = j.at("val_roc_auc").is_null() ? NAN : j.at("val_roc_auc").get<double>();
+  r.val_roc_auc = number_or_nan(j.at("val_roc_auc"));
   r.val_recall = j.at("val_recall");
   r.val_specificity = j.at("val_specificity");
   r.seconds = j.at("seconds");
@@ -267,6 +269,20 @@ nlohmann::json to_json(const EpochRecord& r) {
           {"seconds", r.seconds},
           {"images_per_second", r.images_per_second},
           {"best", r.best}};
+}
+
+std::vector<EpochRecord> read_epoch_log(const std::string& model_path) {
+  const std::string path = log_jsonl_path(model_path);
+  std::istringstream lines(read_file(path));
+  std::vector<EpochRecord> history;
+  std::string line;
+  try {
+    while (std::getline(lines, line))
+      if (!line.empty()) history.push_back(record_from_json(nlohmann::json::parse(line)));
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(path, std::string("not a training log: ") + e.what());
+  }
+  return history;
 }
 
 TrainResult train_model(const std::vector<Sample>& train, const std::vector<Sample>& val,
@@ -437,6 +453,8 @@ TrainResult train_model(const std::vector<Sample>& train, const std::vector<Samp
       threshold_for_sensitivity(final_predictions.probabilities, final_predictions.labels, config.target_sensitivity);
   TrainResult result;
   result.validation = compute_metrics(final_predictions.probabilities, final_predictions.labels, threshold);
+  result.val_probabilities = final_predictions.probabilities;
+  result.val_labels = final_predictions.labels;
   result.history = state.history;
   result.best_epoch = state.best_epoch;
   result.seconds = state.seconds;

@@ -65,10 +65,15 @@ struct EpochRecord {
 };
 nlohmann::json to_json(const EpochRecord& record);
 
+// The epoch history train_model logged for `model_path` (MODEL.log.jsonl); IoError/InputError naming the log.
+std::vector<EpochRecord> read_epoch_log(const std::string& model_path);
+
 struct TrainResult {
   ModelMetadata metadata;
   std::vector<EpochRecord> history;
   BinaryMetrics validation;  // best model, at the chosen threshold
+  std::vector<float> val_probabilities;  // the best model's P(pneumonia) per decoded validation image
+  std::vector<int> val_labels;
   int best_epoch = 0;
   double seconds = 0;
 };
