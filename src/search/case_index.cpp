@@ -154,8 +154,12 @@ CaseIndex CaseIndex::load(const std::string& path) {
     const nlohmann::json& model = header.at("model");
     result.model_ = {model.at("fingerprint").get<std::string>(), model.at("name").get<std::string>(),
                      model.at("architecture").get<std::string>()};
-    for (const nlohmann::json& c : header.at("cases"))
-      result.cases_.push_back({c.at(0).get<std::string>(), c.at(1).get<int>(), c.at(2).get<std::string>()});
+    for (const nlohmann::json& c : header.at("cases")) {
+      const int label = c.at(1).get<int>();
+      if (label < -1 || label > kPneumonia)
+        throw UsageError("case label " + std::to_string(label) + " out of range");
+      result.cases_.push_back({c.at(0).get<std::string>(), label, c.at(2).get<std::string>()});
+    }
   } catch (const nlohmann::json::exception& e) {
     throw InputError(path, std::string("corrupt case index header: ") + e.what());
   } catch (const UsageError& e) {
