@@ -35,7 +35,7 @@ TEST(Cli, HelpListsEveryCommand) {
   const CommandResult help = run_cli("--help");
   EXPECT_EQ(help.exit_code, 0);
   for (const char* command : {"predict", "explain", "evaluate", "train", "split", "qc", "eda", "models", "bench",
-                              "info", "export"})
+                              "info", "export", "index", "similar"})
     EXPECT_NE(help.output.find(command), std::string::npos) << command;
 }
 

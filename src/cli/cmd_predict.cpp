@@ -2,12 +2,15 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
 #include "core/errors.h"
 #include "explain/explain_file.h"
 #include "infer/predictor.h"
+#include "report/case_report.h"
+#include "search/similar_cases.h"
 
 namespace pneumoscan::cli {
 namespace {
@@ -18,11 +21,18 @@ struct PredictArgs {
   bool json = false;
   std::string explain_dir;  // "" = no heatmaps
   std::string method = "gradcam";
+  std::string similar_index;  // "" = no similar cases
+  int64_t k = 5;
+  std::string report_dir;  // "" = no HTML reports
 };
 
 int run_predict(PredictArgs& args) {
   const ExplainMethod method = explain_method_from_string(args.method);
-  Predictor predictor(args.model.empty() ? default_model_path() : args.model);
+  const std::string model_path = args.model.empty() ? default_model_path() : args.model;
+  Predictor predictor(model_path);
+  std::unique_ptr<CaseFinder> finder;
+  if (!args.similar_index.empty())
+    finder = std::make_unique<CaseFinder>(args.similar_index, predictor, model_path);
   int failures = 0;
   nlohmann::json results = nlohmann::json::array();
   for (const std::string& file : args.files) {
@@ -30,12 +40,30 @@ int run_predict(PredictArgs& args) {
       const auto start = std::chrono::steady_clock::now();
       const Image image = decode_image(file);  // decoded once, for the prediction and the heatmap
       Prediction p = predictor.predict_image(image, file);
-      p.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+      p.milliseconds =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+      // Heatmaps explain the predicted class.
+      const int target = p.probability >= p.threshold ? kTargetPneumonia : kTargetNormal;
       ExplanationFiles explained;
-      if (!args.explain_dir.empty()) {
-        // Explains the predicted class.
-        const int target = p.probability >= p.threshold ? kTargetPneumonia : kTargetNormal;
+      if (!args.explain_dir.empty())
         explained = write_explanation(predictor, image, file, method, target, args.explain_dir);
+      std::vector<SimilarCase> similar;
+      if (finder) similar = finder->find(image, file, args.k);
+      std::string report_path;
+      if (!args.report_dir.empty()) {
+        CaseReport report;
+        report.source_path = file;
+        report.image = &image;
+        report.prediction = p;
+        report.model_name = predictor.metadata().name;
+        report.architecture = predictor.metadata().spec.architecture;
+        report.heatmap01 = args.explain_dir.empty()
+                               ? explain(predictor.net(), predictor.input_tensor(image), method, target).map
+                               : explained.heatmap.map;
+        report.heatmap_method = to_string(method);
+        report.similar_requested = finder != nullptr;
+        report.similar = similar;
+        report_path = write_case_report(report, args.report_dir);
       }
       if (args.json) {
         nlohmann::json result = {{"file", p.path},
@@ -47,13 +75,21 @@ int run_predict(PredictArgs& args) {
           result["overlay"] = explained.overlay_path;
           result["heatmap"] = explained.heatmap_path;
         }
+        if (finder) {
+          result["similar"] = nlohmann::json::array();
+          for (const SimilarCase& c : similar) result["similar"].push_back(to_json(c));
+        }
+        if (!report_path.empty()) result["report"] = report_path;
         results.push_back(result);
       } else {
         std::printf("%s\t%s\tp(pneumonia)=%.4f\tthreshold=%.4f", p.path.c_str(), p.label.c_str(),
                     p.probability, p.threshold);
         if (!args.explain_dir.empty())
           std::printf("\t%s\t%s", explained.overlay_path.c_str(), explained.heatmap_path.c_str());
+        if (!report_path.empty()) std::printf("\t%s", report_path.c_str());
         std::printf("\n");
+        for (size_t i = 0; i < similar.size(); ++i)
+          std::printf("  similar %s\n", to_text(similar[i], static_cast<int>(i + 1)).c_str());
       }
     } catch (const Error& e) {
       ++failures;
@@ -79,8 +115,16 @@ std::function<int()> add_predict(CLI::App& app) {
   cmd->add_option(
       "--explain", args->explain_dir,
       "Also write heatmaps of the predicted class to DIR/<stem>.overlay.png and DIR/<stem>.heatmap.png");
-  cmd->add_option("--method", args->method, "Heatmap method for --explain: gradcam, gradcam++ or saliency")
+  cmd->add_option("--method", args->method,
+                  "Heatmap method for --explain and --report: gradcam, gradcam++ or saliency")
       ->capture_default_str();
+  cmd->add_option("--similar", args->similar_index,
+                  "Also list the most similar past cases from this index (pneumoscan index build)");
+  cmd->add_option("-k", args->k, "Number of similar cases with --similar")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--report", args->report_dir,
+                  "Also write a self-contained HTML case report per file to DIR/<stem>.report.html");
   cmd->add_option("files", args->files, "X-ray files")->required();
   return [args] { return run_predict(*args); };
 }

@@ -1,0 +1,177 @@
+#include "report/case_report.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "core/atomic_file.h"
+#include "core/errors.h"
+#include "explain/overlay.h"
+
+namespace pneumoscan {
+namespace {
+
+std::string html_escape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string format(const char* pattern, double value) {
+  char text[64];
+  std::snprintf(text, sizeof text, pattern, value);
+  return text;
+}
+
+// 8-bit image shrunk (never enlarged) to fit max_side, as a JPEG data URL.
+std::string jpeg_data_url(const cv::Mat& image8, int max_side) {
+  cv::Mat shown = image8;
+  const int longest = std::max(image8.cols, image8.rows);
+  if (longest > max_side) {
+    const double scale = static_cast<double>(max_side) / longest;
+    cv::resize(image8, shown, cv::Size(), scale, scale, cv::INTER_AREA);
+  }
+  std::vector<uint8_t> encoded;
+  if (!cv::imencode(".jpg", shown, encoded, {cv::IMWRITE_JPEG_QUALITY, 90}))
+    throw IoError("case report", "JPEG encoding failed");
+  return "data:image/jpeg;base64," + base64_encode(std::string(encoded.begin(), encoded.end()));
+}
+
+const char* const kStyle = R"(
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;margin:24px;color:#1d2733;background:#f6f8fa}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:24px 0 8px}
+.meta{color:#566270;font-size:13px;word-break:break-all}
+.images{display:flex;flex-wrap:wrap;gap:16px}
+figure{margin:0;background:#fff;border:1px solid #d8dee4;border-radius:6px;padding:8px}
+figure img{display:block;max-width:100%;height:auto}figcaption{font-size:13px;color:#566270;margin-top:6px}
+.decision{display:inline-block;font-weight:700;font-size:18px;padding:6px 14px;border-radius:6px;color:#fff}
+.PNEUMONIA{background:#c0392b}.NORMAL{background:#1e8449}
+.bar{position:relative;height:26px;background:#e3e8ee;border-radius:4px;max-width:640px;margin:28px 0 8px}
+.fill{position:absolute;left:0;top:0;bottom:0;border-radius:4px;background:#2f6fb5}
+.marker{position:absolute;top:-8px;bottom:-8px;width:3px;background:#111}
+.marker span{position:absolute;top:-18px;left:-40px;width:84px;text-align:center;font-size:12px}
+.scale{display:flex;justify-content:space-between;max-width:640px;font-size:12px;color:#566270}
+.cases{display:flex;flex-wrap:wrap;gap:12px}.case{width:180px;font-size:12px}
+.case img{width:160px;height:auto}.path{word-break:break-all;color:#566270}
+.note{font-size:12px;color:#566270;max-width:760px}
+)";
+
+}  // namespace
+
+std::string base64_encode(const std::string& bytes) {
+  static const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    const uint32_t v = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8) | uint8_t(bytes[i + 2]);
+    out += {kAlphabet[v >> 18], kAlphabet[(v >> 12) & 63], kAlphabet[(v >> 6) & 63], kAlphabet[v & 63]};
+  }
+  if (i + 1 == bytes.size()) {
+    const uint32_t v = uint8_t(bytes[i]) << 16;
+    out += {kAlphabet[v >> 18], kAlphabet[(v >> 12) & 63], '=', '='};
+  } else if (i + 2 == bytes.size()) {
+    const uint32_t v = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8);
+    out += {kAlphabet[v >> 18], kAlphabet[(v >> 12) & 63], kAlphabet[(v >> 6) & 63], '='};
+  }
+  return out;
+}
+
+std::string case_report_html(const CaseReport& report, int max_side) {
+  if (report.image == nullptr || report.image->pixels.empty())
+    throw UsageError("case report: no image for " + report.source_path);
+  const Prediction& p = report.prediction;
+  const std::string name = std::filesystem::path(report.source_path).filename().string();
+  std::string html =
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>PneumoScan report: " +
+      html_escape(name) + "</title>\n<style>" + kStyle + "</style></head>\n<body>\n";
+  html += "<h1>PneumoScan case report</h1>\n<div class=\"meta\">" + html_escape(report.source_path) +
+          " &middot; " + std::to_string(report.image->width()) + "&times;" +
+          std::to_string(report.image->height()) + " px &middot; model " + html_escape(report.model_name) +
+          " (" + html_escape(report.architecture) + ")</div>\n";
+
+  // Decision and probability against the threshold.
+  const double probability = std::clamp(p.probability, 0.0, 1.0);
+  const double threshold = std::clamp(p.threshold, 0.0, 1.0);
+  html += "<h2>Decision</h2>\n<span class=\"decision " + html_escape(p.label) + "\">" + html_escape(p.label) +
+          "</span>\n";
+  html += "<div class=\"bar\" role=\"img\" aria-label=\"P(pneumonia) " + format("%.3f", probability) +
+          ", threshold " + format("%.3f", threshold) +
+          "\"><div class=\"fill\" style=\"width:" + format("%.2f", 100 * probability) +
+          "%\"></div><div class=\"marker\" style=\"left:" + format("%.2f", 100 * threshold) +
+          "%\"><span>threshold " + format("%.3f", threshold) + "</span></div></div>\n";
+  html += "<div class=\"scale\"><span>0</span><span>P(pneumonia) = <b>" + format("%.4f", p.probability) +
+          "</b> (PNEUMONIA when &ge; " + format("%.4f", p.threshold) + ")</span><span>1</span></div>\n";
+
+  // The X-ray and the heatmap overlay.
+  html += "<h2>Image</h2>\n<div class=\"images\">\n<figure><img alt=\"X-ray\" src=\"" +
+          jpeg_data_url(to_u8(*report.image), max_side) + "\"><figcaption>X-ray</figcaption></figure>\n";
+  if (!report.heatmap01.empty())
+    html += "<figure><img alt=\"" + html_escape(report.heatmap_method) + " overlay\" src=\"" +
+            jpeg_data_url(overlay(*report.image, report.heatmap01), max_side) + "\"><figcaption>" +
+            html_escape(report.heatmap_method) + " heatmap of the " + html_escape(p.label) +
+            " output (red = most influential)</figcaption></figure>\n";
+  html += "</div>\n";
+
+  if (report.similar_requested) {
+    html += "<h2>Similar past cases</h2>\n";
+    if (report.similar.empty()) html += "<p class=\"note\">No similar cases found.</p>\n";
+    html += "<div class=\"cases\">\n";
+    for (const SimilarCase& c : report.similar) {
+      const std::string label = c.item.label >= 0 ? kClassNames[c.item.label] : "unlabelled";
+      html += "<div class=\"case\">";
+      try {
+        html +=
+            "<img alt=\"similar case\" src=\"" + jpeg_data_url(to_u8(decode_image(c.item.path)), 160) + "\">";
+      } catch (const Error&) {
+        html += "<div class=\"note\">(image unavailable)</div>";
+      }
+      html += "<div><span class=\"decision " + html_escape(label) +
+              "\" style=\"font-size:12px;padding:2px 6px\">" + html_escape(label) + "</span> similarity " +
+              format("%.3f", c.similarity) + "</div><div class=\"path\">" + html_escape(c.item.path) +
+              "</div></div>\n";
+    }
+    html +=
+        "</div>\n<p class=\"note\">Cosine similarity of the model's image embeddings; the query's own file "
+        "and patient are left out.</p>\n";
+  }
+  html +=
+      "<p class=\"note\">Decision support only: PneumoScan's output must be reviewed by a clinician.</p>\n"
+      "</body></html>\n";
+  return html;
+}
+
+std::string write_case_report(const CaseReport& report, const std::string& out_dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(out_dir, ec);
+  if (ec) throw IoError(out_dir, "cannot create folder: " + ec.message());
+  const std::string path = (std::filesystem::path(out_dir) /
+                            (std::filesystem::path(report.source_path).stem().string() + ".report.html"))
+                               .string();
+  write_file_atomically(path, case_report_html(report));
+  return path;
+}
+
+}  // namespace pneumoscan

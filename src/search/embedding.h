@@ -1,0 +1,41 @@
+#pragma once
+// Image embeddings for similar-case search: the classifier's last feature map
+// (ClassifierImpl::forward_features), global-average-pooled and L2-normalised,
+// so that the inner product of two embeddings is their cosine similarity.
+// Computed without gradients, with the model file's own preprocessing.
+#include <torch/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "data/loader.h"
+#include "image/image.h"
+#include "infer/predictor.h"
+#include "model_file/model_file.h"
+
+namespace pneumoscan {
+
+// [N, C, H, W] preprocessed batch -> [N, D] float32 unit vectors on the CPU.
+// Runs in eval mode under InferenceMode; the network's mode is restored.
+torch::Tensor embed_batch(ClassifierImpl& net, const torch::Tensor& input);
+
+// Embeddings of decoded images, with the predictor's model and preprocessing.
+torch::Tensor embed_images(Predictor& predictor, const std::vector<Image>& images);
+
+struct DatasetEmbeddings {
+  std::vector<Sample> samples;        // the images that decoded, in data set order
+  torch::Tensor embeddings;           // [samples.size(), D]
+  std::vector<std::string> failures;  // "path: problem" for images left out
+};
+
+// Decodes every sample in parallel (ImageCache: the training loader's
+// decoding and resizing) and embeds them in batches of `batch_size`.
+DatasetEmbeddings embed_dataset(Predictor& predictor, const std::vector<Sample>& samples, int batch_size = 64,
+                                int threads = 0);
+
+// Identifies the model an index was built with: FNV-1a over the architecture,
+// the preprocessing and every weight (names, shapes and values), as 16 hex digits.
+std::string model_fingerprint(const ModelMetadata& metadata, torch::nn::Module& net);
+
+}  // namespace pneumoscan

@@ -1,0 +1,41 @@
+#include "search/similar_cases.h"
+
+#include <cstdio>
+
+#include "data/sample.h"
+#include "search/embedding.h"
+
+namespace pneumoscan {
+
+QueryExclusion exclusion_for(const std::string& path, const Image& image) {
+  QueryExclusion exclusion;
+  exclusion.path = path;
+  exclusion.patients.push_back(patient_from_filename(path));
+  if (image.dicom && !image.dicom->patient_hash.empty())
+    exclusion.patients.push_back(image.dicom->patient_hash);
+  return exclusion;
+}
+
+ModelIdentity model_identity(Predictor& predictor) {
+  const ModelMetadata& metadata = predictor.metadata();
+  return {model_fingerprint(metadata, predictor.net()), metadata.name, metadata.spec.architecture};
+}
+
+CaseFinder::CaseFinder(const std::string& index_path, Predictor& predictor, const std::string& model_path)
+    : predictor_(predictor), index_(CaseIndex::load(index_path)) {
+  index_.require_model(model_identity(predictor_).fingerprint, model_path, index_path);
+}
+
+std::vector<SimilarCase> CaseFinder::find(const Image& image, const std::string& path, int64_t k) {
+  return index_.search(embed_images(predictor_, {image})[0], k, exclusion_for(path, image));
+}
+
+std::string to_text(const SimilarCase& found, int rank) {
+  char head[96];
+  std::snprintf(head, sizeof head, "%d. similarity=%.4f distance=%.4f ", rank, found.similarity,
+                found.distance);
+  return head + (found.item.label >= 0 ? kClassNames[found.item.label] : std::string("unlabelled")) + " " +
+         found.item.path;
+}
+
+}  // namespace pneumoscan
