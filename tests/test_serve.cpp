@@ -412,6 +412,17 @@ TEST_F(ServeApiTest, ConcurrentRequestsAllSucceedInSharedBatches) {
   EXPECT_TRUE(samples.count(R"(pneumoscan_http_request_duration_seconds_bucket{le="+Inf"})"));
 }
 
+TEST_F(ServeApiTest, CommandRefusesAPortInUseWithOneLineError) {
+  const test::CommandResult taken = test::run_cli("serve --port " + std::to_string(server_->port));
+  EXPECT_EQ(taken.exit_code, 1) << taken.output;
+  EXPECT_NE(taken.output.find("cannot listen"), std::string::npos) << taken.output;
+  const test::CommandResult help = test::run_cli("serve --help");
+  EXPECT_EQ(help.exit_code, 0);
+  for (const char* flag : {"--model", "--host", "--port", "--http-threads", "--max-batch", "--max-wait-ms",
+                           "--max-queue", "--max-body-mb", "--token"})
+    EXPECT_NE(help.output.find(flag), std::string::npos) << flag;
+}
+
 TEST_F(ServeApiTest, ServesTheWebPage) {
   if (server_->service.web_root().empty()) GTEST_SKIP() << "web/ not found";
   auto client = server_->client();

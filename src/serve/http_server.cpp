@@ -1,6 +1,7 @@
 #include "serve/http_server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -64,7 +65,10 @@ std::string default_error_message(const Request& req, int status, size_t max_bod
     case 404:
       return "not found: " + req.method + " " + req.path;
     case 413:
-      return "request body too large (limit " + std::to_string(max_body_bytes >> 20) + " MB, --max-body-mb)";
+      return "request body too large (limit " +
+             (max_body_bytes % (1u << 20) == 0 ? std::to_string(max_body_bytes >> 20) + " MB"
+                                               : std::to_string(max_body_bytes) + " bytes") +
+             ", --max-body-mb)";
     case 400:
       return "bad request";
     default:
@@ -105,6 +109,12 @@ struct HttpService::State {
     const size_t threads = static_cast<size_t>(std::max(1, config.threads));
     server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
     server.set_payload_max_length(config.max_body_bytes);
+    // httplib's default SO_REUSEPORT would let a second server share a port in use; a
+    // restart after TIME_WAIT only needs SO_REUSEADDR.
+    server.set_socket_options([](socket_t sock) {
+      int yes = 1;
+      setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    });
     // Idle keep-alive connections hold a worker thread and delay shutdown by up to this.
     server.set_keep_alive_timeout(2);
     server.set_keep_alive_max_count(10000);
