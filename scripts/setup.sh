@@ -15,6 +15,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libfaiss-dev libplplot-dev plplot-driver-cairo libcpp-httplib-dev
   ccache python3-pydicom
+  chromium wrk
 )
 
 missing=()
@@ -27,6 +28,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   $sudo_cmd apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# The web page's browser test (tests/web): playwright-core driving Debian's chromium.
+if command -v npm >/dev/null && command -v node >/dev/null; then
+  (cd tests/web && npm ci --no-audit --no-fund --loglevel=error)
+else
+  echo "setup: node/npm not found; the web UI test (WebUiTest) will be skipped"
 fi
 
 [ "${1:-}" = "--deps" ] && exit 0

@@ -1,12 +1,11 @@
 #include "infer/predictor.h"
 
+#include <torch/torch.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-
-#include <torch/torch.h>
 
 #include "core/errors.h"
 #include "image/preprocess.h"
@@ -39,15 +38,20 @@ torch::Tensor Predictor::input_tensor(const Image& image) const { return input_b
 
 std::vector<double> Predictor::probabilities(const std::vector<Image>& images) {
   if (images.empty()) return {};
+  return probabilities(input_batch(images));
+}
+
+std::vector<double> Predictor::probabilities(const torch::Tensor& inputs) {
   c10::InferenceMode inference;
-  const torch::Tensor probability = pneumonia_probability(model_.net->forward(input_batch(images))).to(torch::kCPU);
-  std::vector<double> result(images.size());
-  for (size_t i = 0; i < images.size(); ++i) result[i] = probability[i].item<double>();
-  return result;
+  const torch::Tensor probability =
+      pneumonia_probability(model_.net->forward(inputs.to(device_))).to(torch::kCPU).contiguous();
+  const float* p = probability.data_ptr<float>();
+  return std::vector<double>(p, p + probability.numel());
 }
 
 std::string Predictor::label_for(double probability) const {
-  return probability >= model_.metadata.threshold ? model_.metadata.class_names[1] : model_.metadata.class_names[0];
+  return probability >= model_.metadata.threshold ? model_.metadata.class_names[1]
+                                                  : model_.metadata.class_names[0];
 }
 
 Prediction Predictor::predict_file(const std::string& path) {

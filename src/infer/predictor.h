@@ -1,10 +1,10 @@
 #pragma once
 // Diagnosis of single images with a model file: decode -> the model's own
 // preprocessing -> P(pneumonia) -> label at the model's threshold.
+#include <torch/types.h>
+
 #include <string>
 #include <vector>
-
-#include <torch/types.h>
 
 #include "image/image.h"
 #include "model_file/model_file.h"
@@ -33,6 +33,8 @@ class Predictor {
   torch::Tensor input_batch(const std::vector<Image>& images) const;
 
   std::vector<double> probabilities(const std::vector<Image>& images);
+  // For a ready [N, C, S, S] batch of input_tensor()/input_batch() outputs.
+  std::vector<double> probabilities(const torch::Tensor& inputs);
   double probability(const Image& image) { return probabilities({image}).front(); }
   std::string label_for(double probability) const;
 

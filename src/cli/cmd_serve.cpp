@@ -1,0 +1,59 @@
+// pneumoscan serve: the HTTP prediction service and web page (src/serve).
+#include "cli/command.h"
+#include "serve/http_server.h"
+
+namespace pneumoscan::cli {
+namespace {
+
+struct ServeArgs {
+  ServeConfig config;
+  double max_body_mb = 32;
+};
+
+std::function<int()> add_serve(CLI::App& app) {
+  auto args = std::make_shared<ServeArgs>();
+  ServeConfig& c = args->config;
+  CLI::App* cmd = app.add_subcommand(
+      "serve",
+      "HTTP service: POST /api/v1/predict (X-ray as body or multipart 'file'; ?explain=gradcam|gradcam++|"
+      "saliency), GET /api/v1/health, /api/v1/model, /metrics, and the web page at /. Stops cleanly on "
+      "SIGINT/SIGTERM");
+  cmd->add_option("--model", c.model_path, "Model file (default: the bundled model)");
+  cmd->add_option("--host", c.host, "Address to listen on (0.0.0.0 for all interfaces)")
+      ->capture_default_str();
+  cmd->add_option("--port", c.port, "Port (0 = any free port, printed at start)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65535));
+  // --threads stays the global option (tensor threads, before or after the command).
+  cmd->add_option("--http-threads", c.threads, "HTTP worker threads (connections served at once)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  cmd->add_option("--max-batch", c.batching.max_batch, "Most images per batched forward pass")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  cmd->add_option("--max-wait-ms", c.batching.max_wait_ms,
+                  "Longest wait of the oldest request for a fuller batch")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 10000.0));
+  cmd->add_option("--max-queue", c.batching.max_queue, "Requests waiting for inference before 503")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  cmd->add_option("--max-body-mb", args->max_body_mb, "Largest request body in MB (413 above)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.001, 4096.0));
+  cmd->add_option(
+         "--token", c.token,
+         "Require 'Authorization: Bearer TOKEN' on the API and /metrics (health and page stay open); "
+         "or set PNEUMOSCAN_TOKEN (not visible in ps)")
+      ->envname("PNEUMOSCAN_TOKEN");
+  return [args] {
+    args->config.max_body_bytes = static_cast<size_t>(args->max_body_mb * 1024 * 1024);
+    return run_http_service(args->config);
+  };
+}
+
+}  // namespace
+
+PNEUMOSCAN_COMMAND(serve, add_serve);
+
+}  // namespace pneumoscan::cli

@@ -1,0 +1,292 @@
+#include "serve/http_server.h"
+
+#include <httplib.h>
+#include <sys/socket.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+
+#include "image/image.h"
+#include "model_file/model_file.h"
+#include "serve/http_upload.h"
+#include "serve/metrics.h"
+#include "serve/prediction_service.h"
+#include "serve/shutdown_signal.h"
+#include "serve/web_root.h"
+
+namespace pneumoscan {
+namespace {
+using Clock = std::chrono::steady_clock;
+using httplib::Request;
+using httplib::Response;
+using HandlerResponse = httplib::Server::HandlerResponse;
+
+constexpr const char* kPredictPath = "/api/v1/predict";
+constexpr const char* kHealthPath = "/api/v1/health";
+constexpr const char* kModelPath = "/api/v1/model";
+constexpr const char* kMetricsPath = "/metrics";
+
+// httplib answers each request on one pool thread, from the pre-routing
+// handler to the logger, so the start time can live in a thread_local.
+thread_local Clock::time_point request_start{};
+
+void send_json(Response& res, int status, const nlohmann::json& body) {
+  res.status = status;
+  res.set_content(body.dump(), "application/json");
+}
+
+void send_error(Response& res, int status, const std::string& message) {
+  send_json(res, status, {{"error", message}});
+}
+
+// Compares in time independent of where the strings differ.
+bool same_secret(const std::string& given, const std::string& expected) {
+  unsigned char difference = given.size() == expected.size() ? 0 : 1;
+  for (size_t i = 0; i < given.size(); ++i)
+    difference |= static_cast<unsigned char>(given[i] ^ expected[i % expected.size()]);
+  return difference == 0;
+}
+
+bool needs_token(const std::string& path) {
+  return (path.rfind("/api/", 0) == 0 && path != kHealthPath) || path == kMetricsPath;
+}
+
+// A bounded set of metric labels, whatever paths clients make up.
+std::string endpoint_label(const std::string& path, int status) {
+  for (const char* known : {kPredictPath, kHealthPath, kModelPath, kMetricsPath})
+    if (path == known) return known;
+  return status < 400 ? "static" : "other";
+}
+
+std::string default_error_message(const Request& req, int status, size_t max_body_bytes) {
+  switch (status) {
+    case 404:
+      return "not found: " + req.method + " " + req.path;
+    case 413:
+      return "request body too large (limit " +
+             (max_body_bytes % (1u << 20) == 0 ? std::to_string(max_body_bytes >> 20) + " MB"
+                                               : std::to_string(max_body_bytes) + " bytes") +
+             ", --max-body-mb)";
+    case 400:
+      return "bad request";
+    default:
+      return "HTTP error " + std::to_string(status);
+  }
+}
+
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+}  // namespace
+
+struct HttpService::State {
+  ServeConfig config;
+  std::string web_root;
+  ServeMetrics metrics;
+  PredictionService predictions;
+  httplib::Server server;
+  Clock::time_point started = Clock::now();
+
+  std::mutex lifecycle_mutex;
+  std::condition_variable lifecycle_changed;
+  bool stop_requested = false;
+  bool running = false;
+
+  explicit State(ServeConfig c)
+      : config(std::move(c)),
+        web_root(config.web_root.empty() ? find_web_root() : config.web_root),
+        predictions(config.model_path.empty() ? default_model_path() : config.model_path, config.batching,
+                    metrics) {
+    metrics.set_queue_depth_source([this] { return predictions.queue_depth(); });
+    configure_server();
+    add_routes();
+  }
+
+  void configure_server() {
+    const size_t threads = static_cast<size_t>(std::max(1, config.threads));
+    server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    server.set_payload_max_length(config.max_body_bytes);
+    // httplib's default SO_REUSEPORT would let a second server share a port in use; a
+    // restart after TIME_WAIT only needs SO_REUSEADDR.
+    server.set_socket_options([](socket_t sock) {
+      int yes = 1;
+      setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    });
+    // Idle keep-alive connections hold a worker thread and delay shutdown by up to this.
+    server.set_keep_alive_timeout(2);
+    server.set_keep_alive_max_count(10000);
+    server.set_pre_routing_handler([this](const Request& req, Response& res) {
+      request_start = Clock::now();
+      if (config.token.empty() || !needs_token(req.path)) return HandlerResponse::Unhandled;
+      const std::string authorization = req.get_header_value("Authorization");
+      const std::string prefix = "Bearer ";
+      if (authorization.rfind(prefix, 0) == 0 &&
+          same_secret(authorization.substr(prefix.size()), config.token))
+        return HandlerResponse::Unhandled;
+      res.set_header("WWW-Authenticate", "Bearer");
+      // The body was not read: do not reuse the connection.
+      res.set_header("Connection", "close");
+      send_error(res, 401,
+                 authorization.empty() ? "missing bearer token (Authorization: Bearer <token>)"
+                                       : "wrong bearer token");
+      return HandlerResponse::Handled;
+    });
+    // Fills in JSON for errors httplib raises itself (404, 413, 400, ...).
+    server.set_error_handler(httplib::Server::HandlerWithResponse([this](const Request& req, Response& res) {
+      if (!res.body.empty()) return HandlerResponse::Unhandled;
+      send_error(res, res.status, default_error_message(req, res.status, config.max_body_bytes));
+      return HandlerResponse::Handled;
+    }));
+    server.set_exception_handler([](const Request&, Response& res, std::exception_ptr error) {
+      std::string what = "unknown";
+      try {
+        std::rethrow_exception(error);
+      } catch (const std::exception& e) {
+        what = e.what();
+      } catch (...) {
+      }
+      send_error(res, 500, "internal error: " + what);
+    });
+    server.set_logger([this](const Request& req, const Response& res) {
+      const double seconds = request_start == Clock::time_point{}
+                                 ? 0.0
+                                 : std::chrono::duration<double>(Clock::now() - request_start).count();
+      request_start = Clock::time_point{};
+      metrics.record_request(endpoint_label(req.path, res.status), res.status, seconds);
+    });
+  }
+
+  void add_routes() {
+    server.Post(kPredictPath, [this](const Request& req, Response& res) { predict(req, res); });
+    server.Get(kHealthPath, [this](const Request&, Response& res) {
+      send_json(res, 200,
+                {{"status", "ok"},
+                 {"model", predictions.model_summary()},
+                 {"queue_depth", predictions.queue_depth()},
+                 {"uptime_seconds", ms_since(started) / 1000.0}});
+    });
+    server.Get(kModelPath, [this](const Request&, Response& res) {
+      send_json(res, 200, to_json(predictions.metadata()));
+    });
+    server.Get(kMetricsPath, [this](const Request&, Response& res) {
+      res.set_content(metrics.render_prometheus(), "text/plain; version=0.0.4; charset=utf-8");
+    });
+    add_method_not_allowed();
+    if (!web_root.empty()) server.set_mount_point("/", web_root);
+    server.Get("/", [this](const Request&, Response& res) {
+      send_error(res, 404, "web page files not found (no web/index.html; set PNEUMOSCAN_WEB_DIR)");
+    });
+  }
+
+  void add_method_not_allowed() {
+    const auto refuse = [](const std::string& allowed) {
+      return [allowed](const Request& req, Response& res) {
+        res.set_header("Allow", allowed);
+        send_error(res, 405, "method " + req.method + " not allowed here (use " + allowed + ")");
+      };
+    };
+    server.Get(kPredictPath, refuse("POST"));
+    for (const char* path : {kPredictPath, kHealthPath, kModelPath, kMetricsPath}) {
+      const std::string allowed = std::string(path) == kPredictPath ? "POST" : "GET";
+      if (allowed != "POST") server.Post(path, refuse(allowed));
+      server.Put(path, refuse(allowed));
+      server.Delete(path, refuse(allowed));
+      server.Patch(path, refuse(allowed));
+    }
+  }
+
+  void predict(const Request& req, Response& res) {
+    try {
+      std::optional<ExplainMethod> method;
+      if (req.has_param("explain")) method = explain_method_from_string(req.get_param_value("explain"));
+      const Upload upload = read_upload(req);
+      const Image image = decode_image_bytes(upload.bytes, upload.name);
+      nlohmann::json response = predictions.predict(image, method);
+      response["timing_ms"]["total"] = ms_since(request_start);
+      send_json(res, 200, response);
+    } catch (const HttpError& e) {
+      send_error(res, e.status, e.what());
+    } catch (const OverloadedError& e) {
+      res.set_header("Retry-After", "1");
+      send_error(res, 503, e.what());
+    } catch (const InputError& e) {
+      send_error(res, 400, e.what());
+    } catch (const UsageError& e) {
+      send_error(res, 400, e.what());
+    } catch (const std::exception& e) {
+      send_error(res, 500, std::string("internal error: ") + e.what());
+    }
+  }
+};
+
+HttpService::HttpService(ServeConfig config) : state_(std::make_unique<State>(std::move(config))) {}
+
+HttpService::~HttpService() { stop(); }
+
+const ServeConfig& HttpService::config() const { return state_->config; }
+const std::string& HttpService::web_root() const { return state_->web_root; }
+nlohmann::json HttpService::model_summary() const { return state_->predictions.model_summary(); }
+
+int HttpService::bind() {
+  const ServeConfig& config = state_->config;
+  int port = -1;
+  if (config.port == 0)
+    port = state_->server.bind_to_any_port(config.host);
+  else if (state_->server.bind_to_port(config.host, config.port))
+    port = config.port;
+  if (port <= 0)
+    throw IoError(config.host + ":" + std::to_string(config.port),
+                  "cannot listen (address in use or not available)");
+  return port;
+}
+
+void HttpService::run() {
+  {
+    std::lock_guard<std::mutex> lock(state_->lifecycle_mutex);
+    state_->running = !state_->stop_requested;
+  }
+  // listen_after_bind returns once stop() closed the socket and every
+  // worker thread finished its request.
+  if (state_->running) state_->server.listen_after_bind();
+  state_->predictions.stop();
+  {
+    std::lock_guard<std::mutex> lock(state_->lifecycle_mutex);
+    state_->running = false;
+  }
+  state_->lifecycle_changed.notify_all();
+}
+
+void HttpService::stop() {
+  std::unique_lock<std::mutex> lock(state_->lifecycle_mutex);
+  state_->stop_requested = true;
+  // httplib ignores stop() until its accept loop runs, so repeat until run() returns.
+  while (state_->running) {
+    lock.unlock();
+    state_->server.stop();
+    lock.lock();
+    state_->lifecycle_changed.wait_for(lock, std::chrono::milliseconds(20),
+                                       [this] { return !state_->running; });
+  }
+}
+
+int run_http_service(const ServeConfig& config) {
+  HttpService service(config);
+  const int port = service.bind();
+  std::fprintf(stderr, "serving model %s, batches of up to %d, web page: %s\n",
+               service.model_summary().dump().c_str(), config.batching.max_batch,
+               service.web_root().empty() ? "not found" : service.web_root().c_str());
+  std::printf("listening on http://%s:%d\n", config.host.c_str(), port);
+  std::fflush(stdout);
+  ShutdownOnSignal on_signal([&service] {
+    std::fprintf(stderr, "shutting down: finishing in-flight requests\n");
+    service.stop();
+  });
+  service.run();
+  std::fprintf(stderr, "stopped\n");
+  return 0;
+}
+
+}  // namespace pneumoscan

@@ -1,0 +1,56 @@
+#pragma once
+// The PneumoScan HTTP service (see README "Serving"):
+//   POST /api/v1/predict[?explain=gradcam|gradcam++|saliency]
+//   GET  /api/v1/health, /api/v1/model, /metrics, / (the web page in web/)
+// Errors are JSON {"error": "..."}; a bad request never takes the server down.
+#include <cstddef>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "serve/batcher.h"
+
+namespace pneumoscan {
+
+struct ServeConfig {
+  std::string model_path;  // "" = default_model_path()
+  std::string host = "127.0.0.1";
+  int port = 8080;   // 0 = any free port
+  int threads = 64;  // HTTP worker threads (one per open connection)
+  BatcherConfig batching;
+  size_t max_body_bytes = 32u << 20;  // larger bodies get 413
+  std::string token;     // when set, all but /api/v1/health and the page need "Authorization: Bearer <token>"
+  std::string web_root;  // "" = find_web_root()
+};
+
+class HttpService {
+ public:
+  // Loads the model and sets up the routes; throws ModelFileError/UsageError.
+  explicit HttpService(ServeConfig config);
+  ~HttpService();
+  HttpService(const HttpService&) = delete;
+  HttpService& operator=(const HttpService&) = delete;
+
+  // Binds the listening socket; returns the port (the chosen one for port 0).
+  // Throws IoError when the address cannot be bound.
+  int bind();
+  // Serves until stop(); then lets in-flight requests finish and drains the
+  // batch queue. Call after bind().
+  void run();
+  // Thread-safe; returns once run() has returned (at once when it never ran).
+  void stop();
+
+  const ServeConfig& config() const;
+  const std::string& web_root() const;
+  nlohmann::json model_summary() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// `pneumoscan serve`: binds, prints "listening on http://HOST:PORT" (flushed),
+// serves until SIGINT/SIGTERM, shuts down cleanly. Returns the exit code.
+int run_http_service(const ServeConfig& config);
+
+}  // namespace pneumoscan

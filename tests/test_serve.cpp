@@ -1,0 +1,476 @@
+// HTTP service: batcher and metrics units, the API end to end over real
+// sockets (in-process servers on port 0), and shutdown on SIGTERM of the
+// `pneumoscan serve` process.
+#include <fcntl.h>
+#include <httplib.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <optional>
+#include <regex>
+#include <thread>
+
+#include "core/atomic_file.h"
+#include "serve/batcher.h"
+#include "serve/http_server.h"
+#include "serve/metrics.h"
+#include "serve_process.h"
+#include "test_support.h"
+
+namespace pneumoscan {
+namespace {
+
+using json = nlohmann::json;
+
+// --- Batcher ----------------------------------------------------------------
+
+// Each input is a [1, 1, 1, 1] tensor holding its own "probability".
+std::vector<double> echo_batch(const torch::Tensor& inputs) {
+  const torch::Tensor flat = inputs.reshape({inputs.size(0)}).contiguous();
+  return std::vector<double>(flat.data_ptr<float>(), flat.data_ptr<float>() + flat.numel());
+}
+
+TEST(BatcherTest, ConcurrentInputsShareForwardPassesAndGetTheirOwnResults) {
+  std::mutex sizes_mutex;
+  std::vector<int> sizes;
+  BatcherConfig config;
+  config.max_batch = 8;
+  config.max_wait_ms = 20;
+  Batcher batcher(
+      config,
+      [](const torch::Tensor& inputs) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        return echo_batch(inputs);
+      },
+      [&](int size) {
+        std::lock_guard<std::mutex> lock(sizes_mutex);
+        sizes.push_back(size);
+      });
+  constexpr int kRequests = 24;
+  std::vector<double> results(kRequests, -1);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kRequests; ++i)
+    threads.emplace_back([&, i] {
+      results[i] = batcher.submit(torch::full({1, 1, 1, 1}, i / 100.0)).get().probability;
+    });
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < kRequests; ++i) EXPECT_NEAR(results[i], i / 100.0, 1e-6);
+  int total = 0, largest = 0;
+  for (int size : sizes) {
+    EXPECT_LE(size, config.max_batch);
+    total += size;
+    largest = std::max(largest, size);
+  }
+  EXPECT_EQ(total, kRequests);
+  EXPECT_GT(largest, 1) << "no two concurrent inputs were batched";
+}
+
+TEST(BatcherTest, FullQueueRefusesAndStopRunsWhatIsQueued) {
+  BatcherConfig config;
+  config.max_batch = 64;
+  config.max_wait_ms = 10000;  // the first input waits for company until stop()
+  config.max_queue = 2;
+  Batcher batcher(config, echo_batch);
+  auto first = batcher.submit(torch::full({1, 1, 1, 1}, 0.25));
+  auto second = batcher.submit(torch::full({1, 1, 1, 1}, 0.75));
+  EXPECT_EQ(batcher.queue_depth(), 2u);
+  EXPECT_THROW(batcher.submit(torch::full({1, 1, 1, 1}, 0.5)), OverloadedError);
+  batcher.stop();
+  EXPECT_NEAR(first.get().probability, 0.25, 1e-6);
+  const BatchedResult last = second.get();
+  EXPECT_NEAR(last.probability, 0.75, 1e-6);
+  EXPECT_EQ(last.batch_size, 2);
+  EXPECT_THROW(batcher.submit(torch::full({1, 1, 1, 1}, 0.5)), OverloadedError);
+}
+
+TEST(BatcherTest, FailingBatchReachesEveryRequest) {
+  Batcher batcher(BatcherConfig{}, [](const torch::Tensor&) -> std::vector<double> {
+    throw std::runtime_error("forward failed");
+  });
+  auto result = batcher.submit(torch::zeros({1, 1, 1, 1}));
+  EXPECT_THROW(result.get(), std::runtime_error);
+}
+
+// --- Prometheus text --------------------------------------------------------
+
+// Checks every line of the exposition format; returns sample name{labels} -> value.
+std::map<std::string, double> parse_prometheus(const std::string& text) {
+  static const std::regex sample(
+      R"(^([a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"]*"(,[a-zA-Z_][a-zA-Z0-9_]*="[^"]*")*\})?) ([-+0-9.eE]+|\+Inf|NaN)$)");
+  static const std::regex comment(R"(^# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .+$)");
+  std::map<std::string, double> samples;
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::smatch m;
+    if (std::regex_match(line, comment)) continue;
+    EXPECT_TRUE(std::regex_match(line, m, sample)) << "not Prometheus text: '" << line << "'";
+    if (!m.empty()) samples[m[1].str()] = std::stod(m[4].str());
+  }
+  return samples;
+}
+
+TEST(ServeMetricsTest, RendersCountersHistogramsAndQueueDepth) {
+  ServeMetrics metrics;
+  metrics.set_queue_depth_source([] { return size_t{3}; });
+  metrics.record_request("/api/v1/predict", 200, 0.02);
+  metrics.record_request("/api/v1/predict", 200, 0.3);
+  metrics.record_request("/api/v1/predict", 400, 0.001);
+  metrics.record_batch(1);
+  metrics.record_batch(5);
+  const auto samples = parse_prometheus(metrics.render_prometheus());
+  EXPECT_EQ(samples.at(R"(pneumoscan_http_requests_total{endpoint="/api/v1/predict",status="200"})"), 2);
+  EXPECT_EQ(samples.at(R"(pneumoscan_http_errors_total{endpoint="/api/v1/predict"})"), 1);
+  EXPECT_EQ(samples.at(R"(pneumoscan_http_request_duration_seconds_bucket{le="0.025"})"), 2);
+  EXPECT_EQ(samples.at(R"(pneumoscan_http_request_duration_seconds_bucket{le="+Inf"})"), 3);
+  EXPECT_EQ(samples.at(R"(pneumoscan_batch_size_bucket{le="4"})"), 1);
+  EXPECT_EQ(samples.at(R"(pneumoscan_batch_size_bucket{le="8"})"), 2);
+  EXPECT_EQ(samples.at("pneumoscan_batch_size_sum"), 6);
+  EXPECT_EQ(samples.at("pneumoscan_queue_depth"), 3);
+}
+
+// --- the HTTP API, in process ------------------------------------------------
+
+// An HttpService on a free port, served from a background thread.
+struct LiveServer {
+  HttpService service;
+  int port;
+  std::thread thread;
+
+  explicit LiveServer(ServeConfig config) : service(with_any_port(std::move(config))), port(service.bind()) {
+    thread = std::thread([this] { service.run(); });
+  }
+  ~LiveServer() {
+    service.stop();
+    thread.join();
+  }
+  httplib::Client client() const {
+    httplib::Client c("127.0.0.1", port);
+    c.set_read_timeout(120, 0);
+    c.set_write_timeout(120, 0);
+    return c;
+  }
+  static ServeConfig with_any_port(ServeConfig config) {
+    config.port = 0;
+    config.threads = 24;
+    return config;
+  }
+};
+
+std::string read_bytes(const std::string& path) { return read_file(path); }
+
+std::vector<uint8_t> decode_data_url_png(const std::string& url) {
+  const std::string prefix = "data:image/png;base64,";
+  if (url.rfind(prefix, 0) != 0) return {};
+  static const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::vector<uint8_t> out;
+  uint32_t buffer = 0;
+  int bits = 0;
+  for (size_t i = prefix.size(); i < url.size() && url[i] != '='; ++i) {
+    const size_t value = alphabet.find(url[i]);
+    if (value == std::string::npos) return {};
+    buffer = (buffer << 6) | static_cast<uint32_t>(value);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<uint8_t>((buffer >> bits) & 0xFF));
+    }
+  }
+  return out;
+}
+
+class ServeApiTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { server_ = new LiveServer(ServeConfig{}); }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  static LiveServer* server_;
+};
+LiveServer* ServeApiTest::server_ = nullptr;
+
+constexpr const char* kJpeg = "data/chest_xray/val/PNEUMONIA/person1951_bacteria_4882.jpeg";
+constexpr const char* kDicomDir = "data/dicom/rsna";
+
+void expect_prediction(const httplib::Result& res, const std::string& format) {
+  ASSERT_TRUE(res) << "no response: " << httplib::to_string(res.error());
+  ASSERT_EQ(res->status, 200) << res->body;
+  EXPECT_EQ(res->get_header_value("Content-Type"), "application/json");
+  const json body = json::parse(res->body);
+  const double p = body.at("probability").get<double>();
+  EXPECT_GE(p, 0.0);
+  EXPECT_LE(p, 1.0);
+  EXPECT_EQ(body.at("label"), p >= body.at("threshold").get<double>() ? "PNEUMONIA" : "NORMAL");
+  EXPECT_FALSE(body.at("model").at("name").get<std::string>().empty());
+  EXPECT_FALSE(body.at("model").at("version").get<std::string>().empty());
+  EXPECT_EQ(body.at("image").at("format"), format);
+  for (const char* key : {"queue", "inference", "total"})
+    EXPECT_GE(body.at("timing_ms").at(key).get<double>(), 0);
+  EXPECT_GE(body.at("timing_ms").at("total").get<double>(),
+            body.at("timing_ms").at("inference").get<double>());
+}
+
+TEST_F(ServeApiTest, HealthAndModelMetadata) {
+  auto client = server_->client();
+  auto health = client.Get("/api/v1/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  EXPECT_EQ(json::parse(health->body).at("status"), "ok");
+  auto model = client.Get("/api/v1/model");
+  ASSERT_TRUE(model);
+  ASSERT_EQ(model->status, 200);
+  const json metadata = json::parse(model->body);
+  EXPECT_EQ(metadata.at("format"), "pneumoscan-model");
+  EXPECT_EQ(metadata.at("architecture"), "small-cnn");
+  EXPECT_TRUE(metadata.contains("threshold"));
+}
+
+TEST_F(ServeApiTest, PredictsRawJpegPngAndDicomBodies) {
+  PNEUMOSCAN_REQUIRE_SHARED(jpeg_path, kJpeg);
+  PNEUMOSCAN_REQUIRE_SHARED(dicom_dir, kDicomDir);
+  auto client = server_->client();
+  const std::string jpeg = read_bytes(jpeg_path);
+  expect_prediction(client.Post("/api/v1/predict", jpeg, "image/jpeg"), "jpeg");
+  // The bytes decide the format, not the declared type.
+  expect_prediction(client.Post("/api/v1/predict", jpeg, "application/octet-stream"), "jpeg");
+
+  std::vector<uchar> png;
+  ASSERT_TRUE(cv::imencode(".png", cv::imread(jpeg_path, cv::IMREAD_GRAYSCALE), png));
+  expect_prediction(client.Post("/api/v1/predict", std::string(png.begin(), png.end()), "image/png"), "png");
+
+  std::string dicom_path;
+  for (const auto& entry : std::filesystem::directory_iterator(dicom_dir))
+    if (entry.path().extension() == ".dcm") dicom_path = entry.path().string();
+  ASSERT_FALSE(dicom_path.empty());
+  expect_prediction(client.Post("/api/v1/predict", read_bytes(dicom_path), "application/dicom"), "dicom");
+}
+
+TEST_F(ServeApiTest, PredictsMultipartUploadAndTheSameProbabilityAsRaw) {
+  PNEUMOSCAN_REQUIRE_SHARED(jpeg_path, kJpeg);
+  auto client = server_->client();
+  const std::string jpeg = read_bytes(jpeg_path);
+  httplib::MultipartFormDataItems form = {{"file", jpeg, "xray.jpeg", "image/jpeg"}};
+  auto multipart = client.Post("/api/v1/predict", form);
+  expect_prediction(multipart, "jpeg");
+  auto raw = client.Post("/api/v1/predict", jpeg, "image/jpeg");
+  ASSERT_TRUE(raw && multipart);
+  EXPECT_NEAR(json::parse(raw->body).at("probability").get<double>(),
+              json::parse(multipart->body).at("probability").get<double>(), 1e-5);
+}
+
+TEST_F(ServeApiTest, ExplainAddsPngDataUrls) {
+  PNEUMOSCAN_REQUIRE_SHARED(jpeg_path, kJpeg);
+  auto client = server_->client();
+  const std::string jpeg = read_bytes(jpeg_path);
+  const double plain =
+      json::parse(client.Post("/api/v1/predict", jpeg, "image/jpeg")->body).at("probability");
+  for (const std::string method : {"gradcam", "gradcam++", "saliency"}) {
+    const std::string query = method == "gradcam++" ? "gradcam%2B%2B" : method;
+    auto res = client.Post(("/api/v1/predict?explain=" + query).c_str(), jpeg, "image/jpeg");
+    expect_prediction(res, "jpeg");
+    const json body = json::parse(res->body);
+    EXPECT_NEAR(body.at("probability").get<double>(), plain, 1e-4) << method;
+    const json& explanation = body.at("explanation");
+    EXPECT_EQ(explanation.at("method"), method);
+    for (const char* key : {"overlay", "heatmap", "image"}) {
+      const std::vector<uint8_t> png = decode_data_url_png(explanation.at(key).get<std::string>());
+      ASSERT_FALSE(png.empty()) << method << " " << key << " is not a PNG data URL";
+      const cv::Mat decoded = cv::imdecode(png, cv::IMREAD_UNCHANGED);
+      ASSERT_FALSE(decoded.empty()) << method << " " << key << " does not decode as PNG";
+      EXPECT_EQ(decoded.cols, explanation.at("width").get<int>());
+      EXPECT_EQ(decoded.rows, explanation.at("height").get<int>());
+    }
+  }
+  auto bad = client.Post("/api/v1/predict?explain=lime", jpeg, "image/jpeg");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+}
+
+void expect_json_error(const httplib::Result& res, int status) {
+  ASSERT_TRUE(res) << "no response: " << httplib::to_string(res.error());
+  EXPECT_EQ(res->status, status) << res->body;
+  const json body = json::parse(res->body, nullptr, /*allow_exceptions=*/false);
+  ASSERT_TRUE(body.is_object()) << "not JSON: " << res->body;
+  EXPECT_FALSE(body.value("error", "").empty()) << res->body;
+}
+
+TEST_F(ServeApiTest, ErrorsAreJsonWithTheRightStatus) {
+  auto client = server_->client();
+  expect_json_error(client.Post("/api/v1/predict", "this is not an image", "application/octet-stream"), 400);
+  expect_json_error(
+      client.Post("/api/v1/predict", std::string("\x89PNG\r\n\x1a\n-truncated", 18), "image/png"), 400);
+  expect_json_error(client.Post("/api/v1/predict", "", "image/png"), 400);
+  expect_json_error(client.Post("/api/v1/predict", "{}", "application/json"), 415);
+  expect_json_error(client.Post("/api/v1/predict", "hello", "text/plain"), 415);
+  expect_json_error(client.Post("/api/v1/predict", httplib::MultipartFormDataItems{{"note", "x", "", ""}}),
+                    400);
+  expect_json_error(client.Get("/api/v1/nothing-here"), 404);
+  expect_json_error(client.Get("/api/v1/predict"), 405);
+  expect_json_error(client.Delete("/api/v1/model"), 405);
+  expect_json_error(client.Post("/api/v1/health", "", "text/plain"), 405);
+  // Still serving after all that.
+  auto health = client.Get("/api/v1/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+}
+
+TEST(ServeLimitsTest, TooLargeBodyIs413) {
+  ServeConfig config;
+  config.max_body_bytes = 64 * 1024;
+  LiveServer server(config);
+  auto client = server.client();
+  expect_json_error(client.Post("/api/v1/predict", std::string(200 * 1024, '\0'), "image/png"), 413);
+  auto health = server.client().Get("/api/v1/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+}
+
+TEST(ServeLimitsTest, BearerTokenGuardsApiButNotHealth) {
+  PNEUMOSCAN_REQUIRE_SHARED(jpeg_path, kJpeg);
+  ServeConfig config;
+  config.token = "s3cret-token";
+  LiveServer server(config);
+  const std::string jpeg = read_bytes(jpeg_path);
+  expect_json_error(server.client().Post("/api/v1/predict", jpeg, "image/jpeg"), 401);
+  expect_json_error(server.client().Get("/api/v1/model"), 401);
+  expect_json_error(server.client().Get("/metrics"), 401);
+  {
+    auto client = server.client();
+    client.set_bearer_token_auth("wrong-token");
+    expect_json_error(client.Post("/api/v1/predict", jpeg, "image/jpeg"), 401);
+  }
+  auto health = server.client().Get("/api/v1/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  auto client = server.client();
+  client.set_bearer_token_auth("s3cret-token");
+  expect_prediction(client.Post("/api/v1/predict", jpeg, "image/jpeg"), "jpeg");
+  auto metrics = client.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(metrics->status, 200);
+}
+
+TEST(ServeLimitsTest, FullQueueIs503AndQueuedRequestStillSucceeds) {
+  PNEUMOSCAN_REQUIRE_SHARED(jpeg_path, kJpeg);
+  ServeConfig config;
+  config.batching.max_queue = 1;
+  config.batching.max_batch = 64;
+  config.batching.max_wait_ms = 1500;  // the first request waits in the queue this long
+  LiveServer server(config);
+  const std::string jpeg = read_bytes(jpeg_path);
+  std::optional<httplib::Result> first;
+  std::thread waiting([&] { first.emplace(server.client().Post("/api/v1/predict", jpeg, "image/jpeg")); });
+  for (int i = 0; i < 200; ++i) {
+    auto health = server.client().Get("/api/v1/health");
+    if (health && json::parse(health->body).at("queue_depth").get<int>() == 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  auto refused = server.client().Post("/api/v1/predict", jpeg, "image/jpeg");
+  expect_json_error(refused, 503);
+  EXPECT_EQ(refused->get_header_value("Retry-After"), "1");
+  waiting.join();
+  expect_prediction(*first, "jpeg");
+}
+
+TEST_F(ServeApiTest, ConcurrentRequestsAllSucceedInSharedBatches) {
+  PNEUMOSCAN_REQUIRE_SHARED(jpeg_path, kJpeg);
+  const std::string jpeg = read_bytes(jpeg_path);
+  constexpr int kThreads = 16, kPerThread = 4;
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&] {
+      auto client = server_->client();
+      client.set_keep_alive(true);
+      for (int i = 0; i < kPerThread; ++i) {
+        auto res = client.Post("/api/v1/predict", jpeg, "image/jpeg");
+        if (res && res->status == 200) ++ok;
+      }
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), kThreads * kPerThread);
+
+  auto metrics = server_->client().Get("/metrics");
+  ASSERT_TRUE(metrics);
+  ASSERT_EQ(metrics->status, 200);
+  EXPECT_EQ(metrics->get_header_value("Content-Type").rfind("text/plain; version=0.0.4", 0), 0u);
+  const auto samples = parse_prometheus(metrics->body);
+  const double batches = samples.at("pneumoscan_batch_size_count");
+  const double single = samples.at(R"(pneumoscan_batch_size_bucket{le="1"})");
+  EXPECT_GT(batches - single, 0) << "no batch held more than one request";
+  EXPECT_LT(batches, samples.at("pneumoscan_batch_size_sum")) << "every batch had one request";
+  EXPECT_GE(samples.at(R"(pneumoscan_http_requests_total{endpoint="/api/v1/predict",status="200"})"),
+            kThreads * kPerThread);
+  EXPECT_TRUE(samples.count("pneumoscan_queue_depth"));
+  EXPECT_TRUE(samples.count(R"(pneumoscan_http_request_duration_seconds_bucket{le="+Inf"})"));
+}
+
+TEST_F(ServeApiTest, CommandRefusesAPortInUseWithOneLineError) {
+  const test::CommandResult taken = test::run_cli("serve --port " + std::to_string(server_->port));
+  EXPECT_EQ(taken.exit_code, 1) << taken.output;
+  EXPECT_NE(taken.output.find("cannot listen"), std::string::npos) << taken.output;
+  const test::CommandResult help = test::run_cli("serve --help");
+  EXPECT_EQ(help.exit_code, 0);
+  for (const char* flag : {"--model", "--host", "--port", "--http-threads", "--max-batch", "--max-wait-ms",
+                           "--max-queue", "--max-body-mb", "--token"})
+    EXPECT_NE(help.output.find(flag), std::string::npos) << flag;
+}
+
+TEST_F(ServeApiTest, ServesTheWebPage) {
+  if (server_->service.web_root().empty()) GTEST_SKIP() << "web/ not found";
+  auto client = server_->client();
+  auto page = client.Get("/");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_NE(page->body.find("PneumoScan"), std::string::npos);
+  for (const char* file : {"/app.js", "/style.css"}) {
+    auto res = client.Get(file);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200) << file;
+  }
+}
+
+}  // namespace
+}  // namespace pneumoscan
+
+// --- the serve command as a process ------------------------------------------
+namespace pneumoscan {
+namespace {
+
+TEST(ServeProcessTest, SigtermFinishesTheRequestInFlightAndExitsZero) {
+  PNEUMOSCAN_REQUIRE_SHARED(jpeg_path, kJpeg);
+  // A long batching wait keeps the request in flight when SIGTERM arrives.
+  test::ServeProcess server({"--max-batch", "64", "--max-wait-ms", "1500"});
+  ASSERT_GT(server.port(), 0) << "no 'listening on' line; output: " << server.output();
+  const std::string jpeg = read_bytes(jpeg_path);
+  std::optional<httplib::Result> in_flight;
+  std::thread request([&] {
+    httplib::Client client("127.0.0.1", server.port());
+    client.set_read_timeout(60, 0);
+    in_flight.emplace(client.Post("/api/v1/predict", jpeg, "image/jpeg"));
+  });
+  // Wait until the request is queued, then stop the server under it.
+  httplib::Client probe("127.0.0.1", server.port());
+  for (int i = 0; i < 200; ++i) {
+    auto health = probe.Get("/api/v1/health");
+    if (health && json::parse(health->body).at("queue_depth").get<int>() == 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(server.signal_and_wait(SIGTERM), 0);
+  request.join();
+  expect_prediction(*in_flight, "jpeg");
+  // Nothing listens any more.
+  httplib::Client after("127.0.0.1", server.port());
+  after.set_connection_timeout(1, 0);
+  EXPECT_FALSE(after.Get("/api/v1/health"));
+}
+
+}  // namespace
+}  // namespace pneumoscan
