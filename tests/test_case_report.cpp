@@ -8,6 +8,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "core/atomic_file.h"
+#include "image/data_url.h"
 #include "model_file/model_file.h"
 #include "report/case_report.h"
 #include "test_support.h"
@@ -15,36 +16,6 @@
 using namespace pneumoscan;
 
 namespace {
-
-std::vector<uint8_t> base64_decode(const std::string& text) {
-  std::vector<uint8_t> out;
-  uint32_t buffer = 0;
-  int bits = 0;
-  for (char c : text) {
-    int value;
-    if (c >= 'A' && c <= 'Z')
-      value = c - 'A';
-    else if (c >= 'a' && c <= 'z')
-      value = c - 'a' + 26;
-    else if (c >= '0' && c <= '9')
-      value = c - '0' + 52;
-    else if (c == '+')
-      value = 62;
-    else if (c == '/')
-      value = 63;
-    else if (c == '=')
-      break;
-    else
-      throw std::runtime_error(std::string("not base64: ") + c);
-    buffer = (buffer << 6) | static_cast<uint32_t>(value);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<uint8_t>((buffer >> bits) & 0xff));
-    }
-  }
-  return out;
-}
 
 // The value of every src="..." attribute on the page (scanned by hand:
 // std::regex recurses per character and overflows on long data URLs).

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <optional>
@@ -17,6 +18,12 @@
 #include <thread>
 
 #include "core/atomic_file.h"
+#include "data/sample.h"
+#include "image/data_url.h"
+#include "infer/predictor.h"
+#include "search/case_index.h"
+#include "search/embedding.h"
+#include "search/similar_cases.h"
 #include "serve/batcher.h"
 #include "serve/http_server.h"
 #include "serve/metrics.h"
@@ -27,6 +34,7 @@ namespace pneumoscan {
 namespace {
 
 using json = nlohmann::json;
+namespace fs = std::filesystem;
 
 // --- Batcher ----------------------------------------------------------------
 
@@ -168,21 +176,7 @@ std::string read_bytes(const std::string& path) { return read_file(path); }
 std::vector<uint8_t> decode_data_url_png(const std::string& url) {
   const std::string prefix = "data:image/png;base64,";
   if (url.rfind(prefix, 0) != 0) return {};
-  static const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::vector<uint8_t> out;
-  uint32_t buffer = 0;
-  int bits = 0;
-  for (size_t i = prefix.size(); i < url.size() && url[i] != '='; ++i) {
-    const size_t value = alphabet.find(url[i]);
-    if (value == std::string::npos) return {};
-    buffer = (buffer << 6) | static_cast<uint32_t>(value);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<uint8_t>((buffer >> bits) & 0xFF));
-    }
-  }
-  return out;
+  return base64_decode(url.substr(prefix.size()));
 }
 
 class ServeApiTest : public ::testing::Test {
@@ -470,6 +464,63 @@ TEST(ServeProcessTest, SigtermFinishesTheRequestInFlightAndExitsZero) {
   httplib::Client after("127.0.0.1", server.port());
   after.set_connection_timeout(1, 0);
   EXPECT_FALSE(after.Get("/api/v1/health"));
+}
+
+
+// ?similar=K with a case index of the 16 official validation images: the
+// uploaded file's own patient (from its Kermany name) is excluded, and each
+// case comes with a thumbnail that decodes.
+TEST(ServeSimilarTest, SimilarCasesFromTheIndexWithThumbnails) {
+  PNEUMOSCAN_REQUIRE_SHARED(val_dir, "data/chest_xray/val");
+  PNEUMOSCAN_REQUIRE_SHARED(jpeg_path, kJpeg);
+  test::TempDir dir;
+  const std::string index_path = (dir.path / "val.psindex").string();
+  {
+    Predictor predictor(default_model_path());
+    const DatasetEmbeddings embedded = embed_dataset(predictor, read_dataset(val_dir), 8);
+    ASSERT_EQ(embedded.samples.size(), 16u);
+    std::vector<IndexedCase> cases;
+    for (const Sample& s : embedded.samples) cases.push_back({s.path, s.label, s.patient});
+    CaseIndex(embedded.embeddings, cases, IndexKind::kFlat, model_identity(predictor)).save(index_path);
+  }
+  ServeConfig config;
+  config.index_path = index_path;
+  LiveServer server(config);
+  auto health = server.client().Get("/api/v1/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(json::parse(health->body).at("index").at("cases"), 16);
+
+  const std::string own_name = fs::path(jpeg_path).filename().string();
+  const std::string own_patient = patient_from_filename(own_name);
+  httplib::MultipartFormDataItems form = {{"file", read_bytes(jpeg_path), own_name, "image/jpeg"}};
+  auto res = server.client().Post("/api/v1/predict?similar=3", form);
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  const json similar = json::parse(res->body).at("similar");
+  ASSERT_EQ(similar.size(), 3u);
+  double previous = 2.0;
+  for (const json& item : similar) {
+    EXPECT_NE(item.at("patient"), own_patient);
+    EXPECT_TRUE(item.at("label") == "NORMAL" || item.at("label") == "PNEUMONIA");
+    EXPECT_LE(item.at("similarity").get<double>(), previous);  // best first
+    previous = item.at("similarity").get<double>();
+    const std::string prefix = "data:image/jpeg;base64,";
+    const std::string thumbnail = item.at("thumbnail").get<std::string>();
+    ASSERT_EQ(thumbnail.rfind(prefix, 0), 0u);
+    const cv::Mat decoded =
+        cv::imdecode(base64_decode(thumbnail.substr(prefix.size())), cv::IMREAD_UNCHANGED);
+    ASSERT_FALSE(decoded.empty());
+    EXPECT_LE(std::max(decoded.cols, decoded.rows), 160);
+  }
+  expect_json_error(server.client().Post("/api/v1/predict?similar=0", form), 400);
+  expect_json_error(server.client().Post("/api/v1/predict?similar=abc", form), 400);
+}
+
+TEST_F(ServeApiTest, SimilarWithoutAnIndexIs400) {
+  PNEUMOSCAN_REQUIRE_SHARED(jpeg_path, kJpeg);
+  auto client = server_->client();
+  EXPECT_TRUE(json::parse(client.Get("/api/v1/health")->body).at("index").is_null());
+  expect_json_error(client.Post("/api/v1/predict?similar=3", read_bytes(jpeg_path), "image/jpeg"), 400);
 }
 
 }  // namespace

@@ -9,6 +9,10 @@ function setStatus(text, isError = false) {
   $('status').classList.toggle('error', isError);
 }
 
+// Set from /api/v1/health: the server has a case index, so ask for similar cases.
+let hasIndex = false;
+const kSimilarCases = 5;
+
 function authHeaders() {
   const token = $('token').value.trim();
   return token ? { Authorization: 'Bearer ' + token } : {};
@@ -19,6 +23,7 @@ async function showModel() {
     const response = await fetch('api/v1/health');
     const health = await response.json();
     const m = health.model;
+    hasIndex = health.index !== null && health.index !== undefined;
     $('model-info').textContent = `Model: ${m.name} (${m.architecture}, ${m.version})`;
   } catch (e) {
     $('model-info').textContent = 'Server not reachable.';
@@ -75,7 +80,10 @@ function showResult(result) {
 
 async function predict(file) {
   const method = $('method').value;
-  const url = 'api/v1/predict' + (method ? `?explain=${encodeURIComponent(method)}` : '');
+  const params = [];
+  if (method) params.push(`explain=${encodeURIComponent(method)}`);
+  if (hasIndex) params.push(`similar=${kSimilarCases}`);
+  const url = 'api/v1/predict' + (params.length ? '?' + params.join('&') : '');
   const form = new FormData();
   form.append('file', file, file.name);
   setStatus(`Analysing ${file.name} …`);

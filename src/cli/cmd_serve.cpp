@@ -16,9 +16,13 @@ std::function<int()> add_serve(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "serve",
       "HTTP service: POST /api/v1/predict (X-ray as body or multipart 'file'; ?explain=gradcam|gradcam++|"
-      "saliency), GET /api/v1/health, /api/v1/model, /metrics, and the web page at /. Stops cleanly on "
+      "saliency; ?similar=K with --index), GET /api/v1/health, /api/v1/model, /metrics, and the web page at "
+      "/. Stops cleanly on "
       "SIGINT/SIGTERM");
   cmd->add_option("--model", c.model_path, "Model file (default: the bundled model)");
+  cmd->add_option("--index", c.index_path,
+                  "Case index built with this model (pneumoscan index build): enables ?similar=K")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--host", c.host, "Address to listen on (0.0.0.0 for all interfaces)")
       ->capture_default_str();
   cmd->add_option("--port", c.port, "Port (0 = any free port, printed at start)")

@@ -1,12 +1,11 @@
 #include "core/runtime.h"
 
+#include <ATen/Parallel.h>
 #include <malloc.h>
 
 #include <climits>
 #include <cstdlib>
 #include <thread>
-
-#include <ATen/Parallel.h>
 
 namespace pneumoscan {
 
@@ -29,5 +28,7 @@ std::string shared_dir() {
   if (const char* env = std::getenv("PNEUMOSCAN_SHARED"); env != nullptr && *env != '\0') return env;
   return PNEUMOSCAN_DEFAULT_SHARED_DIR;
 }
+
+std::string source_dir() { return PNEUMOSCAN_SOURCE_DIR; }
 
 }  // namespace pneumoscan

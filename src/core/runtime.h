@@ -1,5 +1,5 @@
 #pragma once
-// Process-wide settings that decide speed on CPU (see docs/performance.md):
+// Process-wide settings that decide speed on CPU (README, "Performance"):
 // allocator behaviour and the ATen thread count.
 #include <string>
 
@@ -19,5 +19,9 @@ void configure_runtime(int threads = 0);
 
 // The shared data folder: $PNEUMOSCAN_SHARED, else the path configured at build time.
 std::string shared_dir();
+
+// The source checkout this program was built from (to find models/ and web/
+// when running from the build folder).
+std::string source_dir();
 
 }  // namespace pneumoscan

@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "core/errors.h"
+#include "core/runtime.h"
 #include "image/preprocess.h"
 #include "train/losses.h"
 
@@ -83,7 +84,7 @@ std::string default_model_path() {
     candidates.push_back(exe.parent_path().parent_path() / "models" / "default.psmodel");
     candidates.push_back(exe.parent_path() / "models" / "default.psmodel");
   }
-  candidates.push_back(fs::path(PNEUMOSCAN_SOURCE_DIR) / "models" / "default.psmodel");
+  candidates.push_back(fs::path(source_dir()) / "models" / "default.psmodel");
   for (const auto& candidate : candidates)
     if (fs::exists(candidate)) return candidate.string();
   throw UsageError("no default model found (looked for models/default.psmodel); pass --model");

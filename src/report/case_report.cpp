@@ -9,6 +9,7 @@
 #include "core/atomic_file.h"
 #include "core/errors.h"
 #include "explain/overlay.h"
+#include "image/data_url.h"
 
 namespace pneumoscan {
 namespace {
@@ -45,20 +46,6 @@ std::string format(const char* pattern, double value) {
   return text;
 }
 
-// 8-bit image shrunk (never enlarged) to fit max_side, as a JPEG data URL.
-std::string jpeg_data_url(const cv::Mat& image8, int max_side) {
-  cv::Mat shown = image8;
-  const int longest = std::max(image8.cols, image8.rows);
-  if (longest > max_side) {
-    const double scale = static_cast<double>(max_side) / longest;
-    cv::resize(image8, shown, cv::Size(), scale, scale, cv::INTER_AREA);
-  }
-  std::vector<uint8_t> encoded;
-  if (!cv::imencode(".jpg", shown, encoded, {cv::IMWRITE_JPEG_QUALITY, 90}))
-    throw IoError("case report", "JPEG encoding failed");
-  return "data:image/jpeg;base64," + base64_encode(std::string(encoded.begin(), encoded.end()));
-}
-
 const char* const kStyle = R"(
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;margin:24px;color:#1d2733;background:#f6f8fa}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:24px 0 8px}
@@ -79,25 +66,6 @@ figure img{display:block;max-width:100%;height:auto}figcaption{font-size:13px;co
 )";
 
 }  // namespace
-
-std::string base64_encode(const std::string& bytes) {
-  static const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < bytes.size(); i += 3) {
-    const uint32_t v = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8) | uint8_t(bytes[i + 2]);
-    out += {kAlphabet[v >> 18], kAlphabet[(v >> 12) & 63], kAlphabet[(v >> 6) & 63], kAlphabet[v & 63]};
-  }
-  if (i + 1 == bytes.size()) {
-    const uint32_t v = uint8_t(bytes[i]) << 16;
-    out += {kAlphabet[v >> 18], kAlphabet[(v >> 12) & 63], '=', '='};
-  } else if (i + 2 == bytes.size()) {
-    const uint32_t v = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8);
-    out += {kAlphabet[v >> 18], kAlphabet[(v >> 12) & 63], kAlphabet[(v >> 6) & 63], '='};
-  }
-  return out;
-}
 
 std::string case_report_html(const CaseReport& report, int max_side) {
   if (report.image == nullptr || report.image->pixels.empty())

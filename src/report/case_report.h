@@ -34,7 +34,4 @@ std::string case_report_html(const CaseReport& report, int max_side = 800);
 // its path. Throws IoError naming the file when writing fails.
 std::string write_case_report(const CaseReport& report, const std::string& out_dir);
 
-// RFC 4648 base64 (with padding).
-std::string base64_encode(const std::string& bytes);
-
 }  // namespace pneumoscan

@@ -4,28 +4,9 @@
 #include <opencv2/imgproc.hpp>
 
 #include "explain/overlay.h"
+#include "image/data_url.h"
 
 namespace pneumoscan {
-
-std::string base64_encode(const uint8_t* data, size_t size) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((size + 2) / 3 * 4);
-  for (size_t i = 0; i < size; i += 3) {
-    const uint32_t chunk = (uint32_t(data[i]) << 16) | (i + 1 < size ? uint32_t(data[i + 1]) << 8 : 0) |
-                           (i + 2 < size ? uint32_t(data[i + 2]) : 0);
-    out += kAlphabet[(chunk >> 18) & 63];
-    out += kAlphabet[(chunk >> 12) & 63];
-    out += i + 1 < size ? kAlphabet[(chunk >> 6) & 63] : '=';
-    out += i + 2 < size ? kAlphabet[chunk & 63] : '=';
-  }
-  return out;
-}
-
-std::string png_data_url(const cv::Mat& image) {
-  const std::vector<uint8_t> png = encode_png(image, "response image");
-  return "data:image/png;base64," + base64_encode(png.data(), png.size());
-}
 
 ExplanationImages render_explanation(const Image& image, const Heatmap& heatmap, int max_side, double alpha) {
   Image shown = image;

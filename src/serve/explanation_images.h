@@ -22,9 +22,4 @@ struct ExplanationImages {
 ExplanationImages render_explanation(const Image& image, const Heatmap& heatmap, int max_side = 1024,
                                      double alpha = 0.4);
 
-// "data:image/png;base64,..." for an 8-bit gray or BGR image.
-std::string png_data_url(const cv::Mat& image);
-
-std::string base64_encode(const uint8_t* data, size_t size);
-
 }  // namespace pneumoscan

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
 
 #include "image/image.h"
@@ -25,6 +26,7 @@ using HandlerResponse = httplib::Server::HandlerResponse;
 
 constexpr const char* kPredictPath = "/api/v1/predict";
 constexpr const char* kHealthPath = "/api/v1/health";
+constexpr int64_t kMaxSimilar = 50;
 constexpr const char* kModelPath = "/api/v1/model";
 constexpr const char* kMetricsPath = "/metrics";
 
@@ -76,6 +78,16 @@ std::string default_error_message(const Request& req, int status, size_t max_bod
   }
 }
 
+// ?similar=K: 1..kMaxSimilar cases.
+int64_t similar_count(const std::string& value) {
+  char* end = nullptr;
+  const long long k = std::strtoll(value.c_str(), &end, 10);
+  if (value.empty() || *end != '\0' || k < 1 || k > kMaxSimilar)
+    throw UsageError("similar must be a whole number from 1 to " + std::to_string(kMaxSimilar) + ", got '" +
+                     value + "'");
+  return k;
+}
+
 double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
@@ -99,7 +111,7 @@ struct HttpService::State {
       : config(std::move(c)),
         web_root(config.web_root.empty() ? find_web_root() : config.web_root),
         predictions(config.model_path.empty() ? default_model_path() : config.model_path, config.batching,
-                    metrics) {
+                    metrics, config.index_path) {
     metrics.set_queue_depth_source([this] { return predictions.queue_depth(); });
     configure_server();
     add_routes();
@@ -165,6 +177,7 @@ struct HttpService::State {
       send_json(res, 200,
                 {{"status", "ok"},
                  {"model", predictions.model_summary()},
+                 {"index", predictions.index_summary()},
                  {"queue_depth", predictions.queue_depth()},
                  {"uptime_seconds", ms_since(started) / 1000.0}});
     });
@@ -202,9 +215,10 @@ struct HttpService::State {
     try {
       std::optional<ExplainMethod> method;
       if (req.has_param("explain")) method = explain_method_from_string(req.get_param_value("explain"));
+      const int64_t similar_k = req.has_param("similar") ? similar_count(req.get_param_value("similar")) : 0;
       const Upload upload = read_upload(req);
       const Image image = decode_image_bytes(upload.bytes, upload.name);
-      nlohmann::json response = predictions.predict(image, method);
+      nlohmann::json response = predictions.predict(image, method, similar_k, upload.name);
       response["timing_ms"]["total"] = ms_since(request_start);
       send_json(res, 200, response);
     } catch (const HttpError& e) {

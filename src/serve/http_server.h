@@ -14,6 +14,7 @@ namespace pneumoscan {
 
 struct ServeConfig {
   std::string model_path;  // "" = default_model_path()
+  std::string index_path;  // "" = no similar cases; else a case index (pneumoscan index build)
   std::string host = "127.0.0.1";
   int port = 8080;   // 0 = any free port
   int threads = 64;  // HTTP worker threads (one per open connection)

@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "core/errors.h"
+#include "image/data_url.h"
 #include "serve/explanation_images.h"
 
 namespace pneumoscan {
@@ -14,8 +16,10 @@ double ms_between(Clock::time_point from, Clock::time_point to) {
 }  // namespace
 
 PredictionService::PredictionService(const std::string& model_path, const BatcherConfig& batching,
-                                     ServeMetrics& metrics)
+                                     ServeMetrics& metrics, const std::string& index_path)
     : predictor_(model_path),
+      finder_(index_path.empty() ? nullptr
+                                 : std::make_unique<CaseFinder>(index_path, predictor_, model_path)),
       batcher_(
           batching,
           [this](const torch::Tensor& inputs) {
@@ -32,7 +36,33 @@ nlohmann::json PredictionService::model_summary() const {
           {"pneumoscan_version", m.pneumoscan_version}};
 }
 
-nlohmann::json PredictionService::predict(const Image& image, std::optional<ExplainMethod> explain_method) {
+nlohmann::json PredictionService::index_summary() const {
+  if (!finder_) return nullptr;
+  return {{"cases", finder_->index().size()}, {"kind", to_string(finder_->index().kind())}};
+}
+
+nlohmann::json PredictionService::similar_cases(const Image& image, int64_t k, const std::string& name) {
+  if (!finder_) throw UsageError("this server has no case index for similar cases (start it with --index)");
+  std::vector<SimilarCase> found;
+  {
+    std::lock_guard<std::mutex> lock(network_mutex_);
+    found = finder_->find(image, name, k);
+  }
+  nlohmann::json cases = nlohmann::json::array();
+  for (const SimilarCase& c : found) {
+    nlohmann::json item = to_json(c);
+    try {  // a past case moved or deleted since indexing still gets its row
+      item["thumbnail"] = jpeg_data_url(to_u8(decode_image(c.item.path)), 160);
+    } catch (const Error&) {
+      item["thumbnail"] = nullptr;
+    }
+    cases.push_back(std::move(item));
+  }
+  return cases;
+}
+
+nlohmann::json PredictionService::predict(const Image& image, std::optional<ExplainMethod> explain_method,
+                                          int64_t similar_k, const std::string& name) {
   // Preprocessing runs on the request's own thread; only the forward pass is shared.
   const torch::Tensor input = predictor_.input_tensor(image);
   double probability = 0, queue_ms = 0, inference_ms = 0;
@@ -69,6 +99,7 @@ nlohmann::json PredictionService::predict(const Image& image, std::optional<Expl
       {"timing_ms", {{"queue", queue_ms}, {"inference", inference_ms}}},
       {"batch_size", batch_size}};
   if (explain_method) response["explanation"] = std::move(explanation);
+  if (similar_k > 0) response["similar"] = similar_cases(image, similar_k, name);
   return response;
 }
 

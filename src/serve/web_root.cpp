@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <vector>
 
+#include "core/runtime.h"
+
 namespace pneumoscan {
 namespace fs = std::filesystem;
 
@@ -17,7 +19,7 @@ std::string find_web_root() {
     candidates.push_back(exe.parent_path().parent_path() / "web");
     candidates.push_back(exe.parent_path() / "web");
   }
-  candidates.push_back(fs::path(PNEUMOSCAN_SOURCE_DIR) / "web");
+  candidates.push_back(fs::path(source_dir()) / "web");
   for (const fs::path& candidate : candidates)
     if (fs::exists(candidate / "index.html", ec)) return candidate.string();
   return "";
