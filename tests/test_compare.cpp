@@ -122,13 +122,13 @@ TEST(CompareCli, TwoSmallModelsTablePlotsReportAndReuse) {
                                       "f1",         "roc_auc",       "pr_auc",           "threshold",
                                       "model"}));
   EXPECT_NE(csv.find("\nsmall-cnn,small-cnn,64,full,,"), std::string::npos) << csv;
-  EXPECT_NE(csv.find("\nalex,alexnet-small,64,reduced: epochs 1,,1,1,1,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("\nalex,alexnet-small,64,own: epochs 1,,1,1,1,"), std::string::npos) << csv;
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 3);
   const std::string md = read_file(out + "/comparison.md");
   for (const char* column : {"| label |", "| budget |", "| multiply-adds |", "| training time |",
                              "| ROC AUC |", "| recall (sensitivity) |", "| model file |"})
     EXPECT_NE(md.find(column), std::string::npos) << column;
-  EXPECT_NE(md.find("| alex | alexnet-small | 64 | reduced: epochs 1 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| alex | alexnet-small | 64 | own: epochs 1 |"), std::string::npos) << md;
   EXPECT_NE(md.find("[models/small-cnn.psmodel](models/small-cnn.psmodel)"), std::string::npos) << md;
 
   for (const std::string label : {"small-cnn", "alex"}) {

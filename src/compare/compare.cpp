@@ -145,7 +145,7 @@ Comparison run_comparison(const std::vector<CompareEntry>& entries, const Compar
     std::printf("\n[%zu/%zu] %s: %s at %lld px, up to %d epochs, %zu training images%s%s\n", i + 1,
                 entries.size(), entry.label.c_str(), config.spec.architecture.c_str(),
                 static_cast<long long>(config.spec.input_size), config.epochs, train.size(),
-                entry.budget.empty() ? "" : ", reduced budget: ", join(entry.budget, ", ").c_str());
+                entry.budget.empty() ? "" : ", own budget: ", join(entry.budget, ", ").c_str());
     std::fflush(stdout);
     row.reused = train_or_reuse(config, train, split.val, row.model_path);
 
@@ -195,15 +195,17 @@ std::vector<std::string> preamble(const Comparison& comparison, const CompareOpt
   data << "Written " << utc_now() << ". Data: " << options.data.data << "; " << comparison.train_images
        << " training images, the same " << comparison.val_images << " validation images for every model ("
        << comparison.validation << "). Seed " << base.seed << ".";
-  budget
-      << "Command-wide budget: "
-      << (base.spec.input_size > 0 ? std::to_string(base.spec.input_size) + " px"
-                                   : std::string("default size"))
-      << ", up to " << base.epochs << " epochs (early stopping after " << base.early_stopping_patience
-      << "), batch " << base.batch_size << ", lr " << base.learning_rate
-      << (options.data.limit > 0 ? ", limit " + std::to_string(options.data.limit) + " training images" : "")
-      << ". A 'reduced' budget says where an entry trained with a smaller image size, fewer epochs or fewer "
-         "images, so that row is not a like-for-like comparison; other per-entry settings follow it.";
+  budget << "Command-wide budget: "
+         << (base.spec.input_size > 0 ? std::to_string(base.spec.input_size) + " px"
+                                      : std::string("default size"))
+         << ", up to " << base.epochs << " epochs (early stopping after " << base.early_stopping_patience
+         << "), batch " << base.batch_size << ", lr " << base.learning_rate
+         << (options.data.limit > 0 ? ", limit " + std::to_string(options.data.limit) + " training images"
+                                    : "")
+         << ". An 'own' budget says where an entry trained with another image size, number of epochs or "
+            "number of "
+            "images than that, so that row is not a like-for-like comparison; other per-entry settings "
+            "follow it.";
   const std::string metrics =
       "Metrics on the validation images at each model's own threshold (the highest one whose sensitivity on "
       "these images is >= " +
@@ -239,7 +241,7 @@ Table comparison_table(const Comparison& comparison) {
   table.link_column = static_cast<int>(table.header.size()) - 1;
   for (const CompareRow& row : comparison.rows) {
     const BinaryMetrics& m = row.metrics;
-    std::string budget = row.entry.budget.empty() ? "full" : "reduced: " + join(row.entry.budget, ", ");
+    std::string budget = row.entry.budget.empty() ? "full" : "own: " + join(row.entry.budget, ", ");
     if (!row.entry.settings.empty()) budget += "; " + join(row.entry.settings, ", ");
     table.rows.push_back(
         {row.entry.label, row.entry.config.spec.architecture, std::to_string(row.input_size), budget,
@@ -306,8 +308,8 @@ std::string comparison_csv(const Comparison& comparison) {
                   row.training_seconds, seconds_per_epoch(row), m.accuracy, m.precision, m.recall,
                   m.specificity, m.f1, m.roc_auc, m.pr_auc, m.threshold);
     csv << csv_field(row.entry.label) << "," << row.entry.config.spec.architecture << "," << row.input_size
-        << "," << csv_field(row.entry.budget.empty() ? "full" : "reduced: " + join(row.entry.budget, "; "))
-        << "," << csv_field(join(row.entry.settings, "; ")) << "," << row.epochs_run << ","
+        << "," << csv_field(row.entry.budget.empty() ? "full" : "own: " + join(row.entry.budget, "; ")) << ","
+        << csv_field(join(row.entry.settings, "; ")) << "," << row.epochs_run << ","
         << row.entry.config.epochs << "," << row.best_epoch << "," << row.parameters << ","
         << row.multiply_adds << "," << numbers << "," << csv_field(relative_model_path(row)) << "\n";
   }

@@ -39,6 +39,11 @@ void use_palette() {
 }
 
 int series_colour(size_t i) { return kFirstSeries + static_cast<int>(i % kSeriesColours); }
+// Past the ten colours, curves repeat them dashed (PLplot line styles 2-8), so
+// that no two curves of one plot look the same.
+int series_style(size_t i) {
+  return i < kSeriesColours ? 1 : 2 + static_cast<int>((i / kSeriesColours - 1) % 7);
+}
 
 // Draws one page into `path` (atomically) with a fresh PLplot stream.
 template <typename Draw>
@@ -206,9 +211,9 @@ std::vector<LegendItem> draw_curves(const std::vector<const ScoredSet*>& sets, C
   for (size_t i = 0; i < sets.size(); ++i) {
     std::vector<double> x, y;
     for (const auto& p : curve(sets[i]->probabilities, sets[i]->labels)) x.push_back(p.x), y.push_back(p.y);
-    line(x, y, series_colour(i));
+    line(x, y, series_colour(i), series_style(i));
     items.push_back({sets[i]->name + format(area_pattern, area(sets[i]->probabilities, sets[i]->labels)),
-                     series_colour(i), 1});
+                     series_colour(i), series_style(i)});
   }
   return items;
 }
