@@ -18,6 +18,11 @@ packages=(
   chromium wrk
 )
 
+# The browser test needs node + npm; Debian's come in only where none is installed
+# (a NodeSource node bundles its own npm, which Debian's npm package would conflict with).
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -32,7 +37,8 @@ fi
 
 # The web page's browser test (tests/web): playwright-core driving Debian's chromium.
 if command -v npm >/dev/null && command -v node >/dev/null; then
-  (cd tests/web && npm ci --no-audit --no-fund --loglevel=error)
+  [ -f tests/web/node_modules/playwright-core/package.json ] ||
+    (cd tests/web && npm ci --no-audit --no-fund --loglevel=error)
 else
   echo "setup: node/npm not found; the web UI test (WebUiTest) will be skipped"
 fi
