@@ -6,6 +6,7 @@
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcuid.h>
 #include <fcntl.h>
+#include <httplib.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -25,25 +26,13 @@
 #include "core/atomic_file.h"
 #include "core/errors.h"
 #include "serve/dicom_node.h"
+#include "serve_process.h"
 #include "test_support.h"
 
 using namespace pneumoscan;
 namespace fs = std::filesystem;
 
 namespace {
-
-// A TCP port nothing listens on right now (the kernel's pick for port 0).
-int free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  close(fd);
-  return ntohs(address.sin_port);
-}
 
 // A child process whose stdout and stderr go to a file; killed if still running at the end.
 class ChildProcess {
@@ -218,12 +207,12 @@ TEST(DicomNode, TriagesRsnaFilesForwardsResultsAndReportsBadObjects) {
   const std::vector<std::string> xrays = rsna_files(rsna);
   ASSERT_EQ(xrays.size(), 16u);
 
-  const int forward_port = free_port();
+  const int forward_port = test::free_port();
   fs::create_directories(dir / "forwarded");
   ChildProcess peer({"/usr/bin/storescp", "--output-directory", dir / "forwarded", "-aet", "FWD",
                      std::to_string(forward_port)},
                     dir / "storescp.log");
-  const int port = free_port();
+  const int port = test::free_port();
   auto node = start_node(dir, port, "--forward localhost:" + std::to_string(forward_port) + ":FWD");
 
   const auto echo = test::run_command("echoscu -aec PNEUMOSCAN localhost " + std::to_string(port));
@@ -327,7 +316,7 @@ TEST(DicomNode, SigtermLetsTheAssociationInProgressFinish) {
   PNEUMOSCAN_REQUIRE_SHARED(rsna, "data/dicom/rsna");
   test::TempDir dir;
   const std::vector<std::string> xrays = rsna_files(rsna);
-  const int port = free_port();
+  const int port = test::free_port();
   auto node = start_node(dir, port, "--explain none");
   std::vector<std::string> args = {"/usr/bin/storescu", "-xy",       "-aec",
                                    "PNEUMOSCAN",        "localhost", std::to_string(port)};
@@ -341,4 +330,35 @@ TEST(DicomNode, SigtermLetsTheAssociationInProgressFinish) {
   EXPECT_EQ(read_records(results).size(), xrays.size()) << node->output();
   // And it no longer listens.
   EXPECT_NE(test::run_command("echoscu -aec PNEUMOSCAN localhost " + std::to_string(port)).exit_code, 0);
+}
+
+// `serve --dicom-port`: the HTTP service and the DICOM node in one process;
+// an image stored over DICOM is triaged while the HTTP API answers, and
+// SIGTERM stops both with exit 0.
+TEST(DicomNode, ServeHostsTheNodeInTheSameProcess) {
+  PNEUMOSCAN_REQUIRE_SHARED(rsna, "data/dicom/rsna");
+  test::TempDir dir;
+  const int dicom_port = test::free_port();
+  test::ServeProcess server({"--dicom-port", std::to_string(dicom_port), "--dicom-out", dir / "triage"});
+  ASSERT_GT(server.port(), 0) << server.output();
+  const std::vector<std::string> xrays = rsna_files(rsna);
+  ASSERT_FALSE(xrays.empty());
+  std::string echo_output;
+  for (int attempt = 0; attempt < 50; ++attempt) {  // the node starts listening just after the HTTP port
+    const auto echo = test::run_command("echoscu -aec PNEUMOSCAN localhost " + std::to_string(dicom_port));
+    echo_output = echo.output;
+    if (echo.exit_code == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const auto sent = storescu(dicom_port, {xrays.front()});
+  EXPECT_EQ(sent.exit_code, 0) << sent.output << echo_output;
+  httplib::Client client("127.0.0.1", server.port());
+  const auto health = client.Get("/api/v1/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200) << health->body;
+  EXPECT_EQ(server.signal_and_wait(SIGTERM), 0);
+  const std::string results = read_file(dir / "triage/results.jsonl");
+  const nlohmann::json line = nlohmann::json::parse(results.substr(0, results.find('\n')));
+  EXPECT_TRUE(line.contains("probability")) << results;
+  EXPECT_FALSE(line.contains("error")) << results;
 }

@@ -1,8 +1,11 @@
 #pragma once
 // Helpers shared by the test files: locating ../shared and temporary folders.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
-
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -42,6 +45,20 @@ struct TempDir {
   std::string operator/(const std::string& name) const { return (path / name).string(); }
 };
 
+// A TCP port nothing listens on right now (the kernel's pick for port 0), for
+// servers that cannot be told to pick one themselves (DCMTK's SCP).
+inline int free_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
 // Runs a shell command line, capturing stdout and stderr together.
 struct CommandResult {
   int exit_code = -1;
@@ -69,8 +86,8 @@ inline CommandResult run_cli(const std::string& arguments) {
 
 // Resolves a path in ../shared into `var`; skips the test when it is absent,
 // but fails under CI (CI=true), where ../shared is always present.
-#define PNEUMOSCAN_REQUIRE_SHARED(var, relative)                                              \
-  const std::string var = ::pneumoscan::test::shared_path(relative);                       \
+#define PNEUMOSCAN_REQUIRE_SHARED(var, relative)                                               \
+  const std::string var = ::pneumoscan::test::shared_path(relative);                           \
   if (var.empty()) {                                                                           \
     if (::pneumoscan::test::running_under_ci()) FAIL() << "shared data missing: " << relative; \
     GTEST_SKIP() << "shared data not found (" << relative << "); set PNEUMOSCAN_SHARED";       \

@@ -1,5 +1,8 @@
 // pneumoscan serve: the HTTP prediction service and web page (src/serve).
+#include <csignal>
+
 #include "cli/command.h"
+#include "core/errors.h"
 #include "serve/http_server.h"
 
 namespace pneumoscan::cli {
@@ -8,6 +11,8 @@ namespace {
 struct ServeArgs {
   ServeConfig config;
   double max_body_mb = 32;
+  DicomNodeOptions dicom;
+  std::string dicom_forward;
 };
 
 std::function<int()> add_serve(CLI::App& app) {
@@ -50,8 +55,24 @@ std::function<int()> add_serve(CLI::App& app) {
          "Require 'Authorization: Bearer TOKEN' on the API and /metrics (health and page stay open); "
          "or set PNEUMOSCAN_TOKEN (not visible in ps)")
       ->envname("PNEUMOSCAN_TOKEN");
-  return [args] {
+  cmd->add_option("--dicom-port", args->dicom.port,
+                  "Also run the DICOM node (as `dicom-node`) on this port, in the same process");
+  cmd->add_option("--dicom-aet", args->dicom.ae_title, "The DICOM node's AE title")->capture_default_str();
+  cmd->add_option("--dicom-out", args->dicom.out_dir, "The DICOM node's output folder")
+      ->capture_default_str();
+  cmd->add_option("--dicom-forward", args->dicom_forward,
+                  "The DICOM node sends result objects on to HOST:PORT:AET");
+  return [args, cmd] {
     args->config.max_body_bytes = static_cast<size_t>(args->max_body_mb * 1024 * 1024);
+    std::signal(SIGPIPE, SIG_IGN);  // a client or DICOM peer that hangs up is an error return, not an exit
+    if (cmd->count("--dicom-port") > 0) {
+      if (args->dicom.port < 1 || args->dicom.port > 65535) throw UsageError("--dicom-port must be 1-65535");
+      args->dicom.model_path = args->config.model_path;
+      if (!args->dicom_forward.empty()) args->dicom.forward = parse_dicom_peer(args->dicom_forward);
+      args->config.dicom = args->dicom;
+    } else if (cmd->count("--dicom-aet") + cmd->count("--dicom-out") + cmd->count("--dicom-forward") > 0) {
+      throw UsageError("--dicom-aet/--dicom-out/--dicom-forward need --dicom-port");
+    }
     return run_http_service(args->config);
   };
 }

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <thread>
 
 #include "image/image.h"
 #include "model_file/model_file.h"
@@ -292,16 +293,41 @@ void HttpService::stop() {
 int run_http_service(const ServeConfig& config) {
   HttpService service(config);
   const int port = service.bind();
+  // The node loads its own copy of the model: it runs one association at a
+  // time on its own thread and must not wait behind HTTP batches.
+  std::unique_ptr<DicomNode> node;
+  if (config.dicom) node = std::make_unique<DicomNode>(*config.dicom);
   std::fprintf(stderr, "serving model %s, batches of up to %d, web page: %s\n",
                service.model_summary().dump().c_str(), config.batching.max_batch,
                service.web_root().empty() ? "not found" : service.web_root().c_str());
   std::printf("listening on http://%s:%d\n", config.host.c_str(), port);
   std::fflush(stdout);
-  ShutdownOnSignal on_signal([&service] {
+
+  std::string node_error;
+  std::thread node_thread;
+  if (node)
+    node_thread = std::thread([&] {
+      try {
+        node->run();
+      } catch (const std::exception& e) {
+        node_error = e.what();
+        service.stop();  // a node that cannot listen is a failed start, not a half service
+      }
+    });
+  ShutdownOnSignal on_signal([&] {
     std::fprintf(stderr, "shutting down: finishing in-flight requests\n");
+    if (node) node->stop();
     service.stop();
   });
   service.run();
+  if (node) {
+    node->stop();
+    node_thread.join();
+  }
+  if (!node_error.empty()) {
+    std::fprintf(stderr, "pneumoscan: DICOM node: %s\n", node_error.c_str());
+    return 1;
+  }
   std::fprintf(stderr, "stopped\n");
   return 0;
 }

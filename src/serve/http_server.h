@@ -6,9 +6,11 @@
 #include <cstddef>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "serve/batcher.h"
+#include "serve/dicom_node.h"
 
 namespace pneumoscan {
 
@@ -22,6 +24,9 @@ struct ServeConfig {
   size_t max_body_bytes = 32u << 20;  // larger bodies get 413
   std::string token;     // when set, all but /api/v1/health and the page need "Authorization: Bearer <token>"
   std::string web_root;  // "" = find_web_root()
+  // When set, run_http_service also runs this DICOM node in the same process
+  // (X-ray machines and PACS speak DICOM, people use the browser).
+  std::optional<DicomNodeOptions> dicom;
 };
 
 class HttpService {
