@@ -10,35 +10,10 @@
 #include "core/errors.h"
 #include "explain/overlay.h"
 #include "image/data_url.h"
+#include "report/html.h"
 
 namespace pneumoscan {
 namespace {
-
-std::string html_escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 std::string format(const char* pattern, double value) {
   char text[64];
