@@ -107,6 +107,7 @@ struct HttpService::State {
   std::condition_variable lifecycle_changed;
   bool stop_requested = false;
   bool running = false;
+  socket_t listen_socket = -1;  // captured while httplib creates it (see bind())
 
   explicit State(ServeConfig c)
       : config(std::move(c)),
@@ -124,9 +125,10 @@ struct HttpService::State {
     server.set_payload_max_length(config.max_body_bytes);
     // httplib's default SO_REUSEPORT would let a second server share a port in use; a
     // restart after TIME_WAIT only needs SO_REUSEADDR.
-    server.set_socket_options([](socket_t sock) {
+    server.set_socket_options([this](socket_t sock) {
       int yes = 1;
       setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+      listen_socket = sock;
     });
     // Responses go out as header + body writes; without TCP_NODELAY Nagle holds
     // the second until the client's delayed ACK (~40 ms per request measured).
@@ -258,6 +260,10 @@ int HttpService::bind() {
   if (port <= 0)
     throw IoError(config.host + ":" + std::to_string(config.port),
                   "cannot listen (address in use or not available)");
+  // Debian's compiled cpp-httplib listens with a backlog of 5: a burst of
+  // clients overflowed it and some requests failed. Listening again on the
+  // same socket only raises the backlog.
+  if (state_->listen_socket >= 0) ::listen(state_->listen_socket, SOMAXCONN);
   return port;
 }
 
