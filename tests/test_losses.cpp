@@ -24,9 +24,3 @@ TEST(Losses, WeightedLossEqualsHandComputed) {
   const torch::Tensor two = torch::tensor({{0.0f, 0.0f}, {0.0f, 2.0f}});
   EXPECT_NEAR(weighted_loss(two, labels, {3.0, 1.0}).item<double>(), expected, 1e-6);
 }
-
-TEST(Losses, ProbabilityFromOneOrTwoOutputs) {
-  EXPECT_NEAR(pneumonia_probability(torch::tensor({{0.0f}}))[0].item<double>(), 0.5, 1e-7);
-  EXPECT_NEAR(pneumonia_probability(torch::tensor({{0.0f, std::log(3.0f)}}))[0].item<double>(), 0.75, 1e-6);
-  EXPECT_THROW(pneumonia_probability(torch::zeros({2, 3})), c10::Error);
-}

@@ -2,7 +2,7 @@
 
 #include "core/errors.h"
 #include "data/loader.h"
-#include "infer/batch_inference.h"
+#include "eval/predict_cache.h"
 
 namespace pneumoscan {
 

@@ -1,16 +1,12 @@
 #include "model_file/model_file.h"
 
-#include <chrono>
-#include <ctime>
-#include <map>
-#include <set>
-
 #include <ATen/core/Dict.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
+#include "core/timing.h"
 #include "data/sample.h"
 
 namespace pneumoscan {
@@ -18,15 +14,6 @@ namespace {
 
 constexpr const char* kMetadataKey = "pneumoscan_metadata";
 constexpr const char* kWeightsKey = "pneumoscan_weights";
-
-std::string utc_now() {
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return text;
-}
 
 torch::serialize::InputArchive open_archive(const std::string& path) {
   torch::serialize::InputArchive archive;
@@ -114,34 +101,6 @@ ModelMetadata metadata_from_json(const nlohmann::json& json, const std::string& 
   if (!(m.threshold >= 0.0 && m.threshold <= 1.0))
     throw ModelFileError(source, "threshold must lie in [0, 1]");
   return m;
-}
-
-std::vector<std::pair<std::string, torch::Tensor>> state_dict(torch::nn::Module& module) {
-  std::vector<std::pair<std::string, torch::Tensor>> entries;
-  for (const auto& item : module.named_parameters()) entries.emplace_back(item.key(), item.value());
-  for (const auto& item : module.named_buffers()) entries.emplace_back(item.key(), item.value());
-  return entries;
-}
-
-void load_state_dict(torch::nn::Module& module, const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
-                     const std::string& source) {
-  std::map<std::string, torch::Tensor> given(tensors.begin(), tensors.end());
-  torch::NoGradGuard no_grad;
-  for (auto& [name, target] : state_dict(module)) {
-    auto found = given.find(name);
-    if (found == given.end()) throw ModelFileError(source, "weights lack '" + name + "'");
-    if (found->second.sizes() != target.sizes()) {
-      std::ostringstream message;
-      message << "weight '" << name << "' has shape " << found->second.sizes() << ", the network expects "
-              << target.sizes();
-      throw ModelFileError(source, message.str());
-    }
-    target.copy_(found->second);
-    given.erase(found);
-  }
-  if (!given.empty())
-    throw ModelFileError(source, "unexpected weight '" + given.begin()->first + "' (" +
-                                     std::to_string(given.size()) + " not used by the network)");
 }
 
 void save_model(const std::string& path, const ModelMetadata& metadata_in, ClassifierImpl& net) {

@@ -11,6 +11,7 @@
 
 #include "image/preprocess.h"
 #include "models/registry.h"
+#include "models/state_dict.h"
 
 namespace pneumoscan {
 
@@ -47,14 +48,5 @@ LoadedModel load_model(const std::string& path, c10::Device device = c10::Device
 
 // Metadata only (cheap).
 ModelMetadata read_model_metadata(const std::string& path);
-
-// The named parameters and buffers of a module as one flat state dict
-// (torchvision-style names: "layer1.0.conv1.weight").
-std::vector<std::pair<std::string, torch::Tensor>> state_dict(torch::nn::Module& module);
-
-// Copies `tensors` into the module's parameters and buffers by name. Every
-// module entry must be present with the same shape; extra entries are an error.
-void load_state_dict(torch::nn::Module& module, const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
-                     const std::string& source);
 
 }  // namespace pneumoscan

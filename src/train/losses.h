@@ -1,6 +1,6 @@
 #pragma once
-// Class-weighted losses and the probability of pneumonia, for networks with
-// one (sigmoid) or two (softmax) outputs.
+// Class-weighted losses for networks with one (sigmoid) or two (softmax)
+// outputs. What the outputs mean (P(pneumonia)) is models/output.h.
 #include <array>
 #include <vector>
 
@@ -15,8 +15,5 @@ std::array<double, 2> class_weights_from_counts(int64_t normal, int64_t pneumoni
 // Weighted mean loss: sum_i w[y_i] * loss_i / sum_i w[y_i]. logits [N, 1] or [N, 2], labels int64 [N].
 torch::Tensor weighted_loss(const torch::Tensor& logits, const torch::Tensor& labels,
                             const std::array<double, 2>& class_weights);
-
-// P(pneumonia) [N] from logits [N, 1] (sigmoid) or [N, 2] (softmax).
-torch::Tensor pneumonia_probability(const torch::Tensor& logits);
 
 }  // namespace pneumoscan

@@ -11,21 +11,18 @@
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
+#include "core/timing.h"
 #include "data/loader.h"
-#include "infer/batch_inference.h"
+#include "eval/predict_cache.h"
 #include "models/pretrained.h"
+#include "models/output.h"
 #include "train/losses.h"
 #include "train/progress.h"
 
 namespace pneumoscan {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using Weights = std::vector<std::pair<std::string, torch::Tensor>>;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 // Everything needed to continue an interrupted run exactly where it stopped.
 struct TrainingState {
@@ -103,25 +100,6 @@ nlohmann::json state_to_json(const TrainingState& s, const TrainConfig& config) 
           {"history", history}};
 }
 
-double number_or_nan(const nlohmann::json& value) { return value.is_null() ? NAN : value.get<double>(); }
-
-EpochRecord record_from_json(const nlohmann::json& j) {
-  EpochRecord r;
-  r.epoch = j.at("epoch");
-  r.learning_rate = j.at("learning_rate");
-  r.train_loss = number_or_nan(j.at("train_loss"));
-  r.train_accuracy = j.at("train_accuracy");
-  r.val_loss = number_or_nan(j.at("val_loss"));
-  r.val_accuracy = j.at("val_accuracy");
-  r.val_roc_auc = number_or_nan(j.at("val_roc_auc"));
-  r.val_recall = j.at("val_recall");
-  r.val_specificity = j.at("val_specificity");
-  r.seconds = j.at("seconds");
-  r.images_per_second = j.at("images_per_second");
-  r.best = j.at("best");
-  return r;
-}
-
 void save_checkpoint(const std::string& path, const TrainingState& state, const TrainConfig& config,
                      ClassifierImpl& net, const Weights& best, torch::optim::Optimizer& optimizer) {
   torch::serialize::OutputArchive archive;
@@ -167,7 +145,7 @@ void load_checkpoint(const std::string& path, TrainingState& state, const TrainC
   state.epochs_since_lr_cut = j.at("epochs_since_lr_cut");
   state.learning_rate = j.at("learning_rate");
   state.seconds = j.at("seconds");
-  for (const auto& r : j.at("history")) state.history.push_back(record_from_json(r));
+  for (const auto& r : j.at("history")) state.history.push_back(epoch_record_from_json(r));
   archive.read("weights", value);
   load_state_dict(net, from_dict(value, path), path);
   archive.read("best_weights", value);
@@ -177,22 +155,6 @@ void load_checkpoint(const std::string& path, TrainingState& state, const TrainC
   optimizer = make_optimizer(net, config, state.epochs_completed, state.learning_rate);
   optimizer->load(optimizer_archive);
   set_learning_rate(*optimizer, state.learning_rate);
-}
-
-void write_logs(const std::string& model_path, const std::vector<EpochRecord>& history) {
-  std::ostringstream csv, jsonl;
-  csv << "epoch,learning_rate,train_loss,train_accuracy,val_loss,val_accuracy,val_roc_auc,val_recall,"
-         "val_specificity,seconds,images_per_second,best\n";
-  for (const auto& r : history) {
-    char line[512];
-    std::snprintf(line, sizeof line, "%d,%.6g,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.2f,%.1f,%d\n", r.epoch,
-                  r.learning_rate, r.train_loss, r.train_accuracy, r.val_loss, r.val_accuracy, r.val_roc_auc,
-                  r.val_recall, r.val_specificity, r.seconds, r.images_per_second, r.best ? 1 : 0);
-    csv << line;
-    jsonl << to_json(r).dump() << "\n";
-  }
-  write_file_atomically(log_csv_path(model_path), csv.str());
-  write_file_atomically(log_jsonl_path(model_path), jsonl.str());
 }
 
 std::array<int64_t, 2> count_labels(const std::vector<int>& labels) {
@@ -223,8 +185,6 @@ ImageCache build_cache(const std::vector<Sample>& samples, const PreprocessConfi
 }  // namespace
 
 std::string checkpoint_path(const std::string& model_path) { return model_path + ".ckpt"; }
-std::string log_csv_path(const std::string& model_path) { return model_path + ".log.csv"; }
-std::string log_jsonl_path(const std::string& model_path) { return model_path + ".log.jsonl"; }
 
 nlohmann::json to_json(const TrainConfig& c) {
   return {{"architecture", c.spec.architecture},
@@ -253,36 +213,6 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"target_sensitivity", c.target_sensitivity},
           {"seed", c.seed},
           {"device", c.device}};
-}
-
-nlohmann::json to_json(const EpochRecord& r) {
-  auto number = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
-  return {{"epoch", r.epoch},
-          {"learning_rate", r.learning_rate},
-          {"train_loss", number(r.train_loss)},
-          {"train_accuracy", r.train_accuracy},
-          {"val_loss", number(r.val_loss)},
-          {"val_accuracy", r.val_accuracy},
-          {"val_roc_auc", number(r.val_roc_auc)},
-          {"val_recall", r.val_recall},
-          {"val_specificity", r.val_specificity},
-          {"seconds", r.seconds},
-          {"images_per_second", r.images_per_second},
-          {"best", r.best}};
-}
-
-std::vector<EpochRecord> read_epoch_log(const std::string& model_path) {
-  const std::string path = log_jsonl_path(model_path);
-  std::istringstream lines(read_file(path));
-  std::vector<EpochRecord> history;
-  std::string line;
-  try {
-    while (std::getline(lines, line))
-      if (!line.empty()) history.push_back(record_from_json(nlohmann::json::parse(line)));
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError(path, std::string("not a training log: ") + e.what());
-  }
-  return history;
 }
 
 TrainResult train_model(const std::vector<Sample>& train, const std::vector<Sample>& val,
@@ -439,7 +369,7 @@ TrainResult train_model(const std::vector<Sample>& train, const std::vector<Samp
                 format_duration(record.seconds).c_str(), record.best ? "  *best*" : "");
     std::fflush(stdout);
     save_checkpoint(ckpt, state, config, *net, best, *optimizer);
-    write_logs(model_path, state.history);
+    write_epoch_logs(model_path, state.history);
   }
   if (state.epochs_without_improvement >= config.early_stopping_patience)
     std::printf("early stopping: no better validation loss for %d epochs (best epoch %d)\n",

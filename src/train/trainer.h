@@ -13,6 +13,7 @@
 #include "eval/metrics.h"
 #include "image/preprocess.h"
 #include "model_file/model_file.h"
+#include "train/history.h"
 
 namespace pneumoscan {
 
@@ -55,19 +56,6 @@ struct TrainConfig {
 
 nlohmann::json to_json(const TrainConfig& config);
 
-struct EpochRecord {
-  int epoch = 0;
-  double learning_rate = 0;
-  double train_loss = 0, train_accuracy = 0;
-  double val_loss = 0, val_accuracy = 0, val_roc_auc = 0, val_recall = 0, val_specificity = 0;
-  double seconds = 0, images_per_second = 0;
-  bool best = false;
-};
-nlohmann::json to_json(const EpochRecord& record);
-
-// The epoch history train_model logged for `model_path` (MODEL.log.jsonl); IoError/InputError naming the log.
-std::vector<EpochRecord> read_epoch_log(const std::string& model_path);
-
 struct TrainResult {
   ModelMetadata metadata;
   std::vector<EpochRecord> history;
@@ -78,10 +66,8 @@ struct TrainResult {
   double seconds = 0;
 };
 
-// Paths of the side files next to a model path.
-std::string checkpoint_path(const std::string& model_path);  // MODEL.ckpt
-std::string log_csv_path(const std::string& model_path);     // MODEL.log.csv
-std::string log_jsonl_path(const std::string& model_path);   // MODEL.log.jsonl
+// The checkpoint next to a model path (MODEL.ckpt); the epoch logs are train/history.h's.
+std::string checkpoint_path(const std::string& model_path);
 
 // Trains on `train`, selects on `val`, writes the model to `model_path`.
 // After every epoch it writes a checkpoint (for `resume`) and the epoch logs,

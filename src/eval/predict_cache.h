@@ -1,5 +1,6 @@
 #pragma once
-// Running a classifier over a cached data set without gradients.
+// Running a classifier over a cached data set without gradients: the
+// validation pass of training and the pass of evaluation.
 #include <array>
 #include <optional>
 #include <vector>

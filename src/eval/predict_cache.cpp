@@ -1,7 +1,8 @@
-#include "infer/batch_inference.h"
+#include "eval/predict_cache.h"
 
 #include <torch/torch.h>
 
+#include "models/output.h"
 #include "train/losses.h"
 
 namespace pneumoscan {
@@ -10,8 +11,7 @@ CachePredictions predict_cache(ClassifierImpl& net, const ImageCache& cache, int
                                const std::optional<std::array<double, 2>>& class_weights, c10::Device device,
                                bool channels_last) {
   torch::NoGradGuard no_grad;
-  const bool was_training = net.is_training();
-  net.eval();
+  const EvalModeGuard eval_mode(net);
   CachePredictions result;
   result.labels = cache.labels();
   result.probabilities.reserve(cache.size());
@@ -34,7 +34,6 @@ CachePredictions predict_cache(ClassifierImpl& net, const ImageCache& cache, int
     }
   }
   if (weight_sum > 0) result.loss = weighted_loss_sum / weight_sum;
-  if (was_training) net.train();
   return result;
 }
 
