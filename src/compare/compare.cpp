@@ -3,13 +3,14 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
+#include "core/text.h"
+#include "core/timing.h"
 #include "models/complexity.h"
 #include "train/progress.h"
 
@@ -81,9 +82,7 @@ std::string format_count(double value) {
 
 std::string fixed(double value, int digits = 4) {
   if (!std::isfinite(value)) return "n/a";
-  char text[32];
-  std::snprintf(text, sizeof text, "%.*f", digits, value);
-  return text;
+  return format_string("%.*f", digits, value);
 }
 
 std::string join(const std::vector<std::string>& parts, const std::string& separator) {
@@ -92,24 +91,10 @@ std::string join(const std::vector<std::string>& parts, const std::string& separ
   return text;
 }
 
-std::string csv_field(const std::string& text) {
-  if (text.find_first_of(",\"\n") == std::string::npos) return text;
-  std::string quoted = "\"";
-  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return quoted + "\"";
-}
-
 std::string relative_model_path(const CompareRow& row) { return "models/" + row.entry.label + ".psmodel"; }
 
 double seconds_per_epoch(const CompareRow& row) {
   return row.epochs_run > 0 ? row.training_seconds / row.epochs_run : 0.0;
-}
-
-std::string utc_now() {
-  const std::time_t now = std::time(nullptr);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
-  return text;
 }
 
 }  // namespace
@@ -192,7 +177,7 @@ namespace {
 std::vector<std::string> preamble(const Comparison& comparison, const CompareOptions& options) {
   const TrainConfig& base = options.base;
   std::ostringstream data, budget;
-  data << "Written " << utc_now() << ". Data: " << options.data.data << "; " << comparison.train_images
+  data << "Written " << utc_now(UtcFormat::kReadable) << ". Data: " << options.data.data << "; " << comparison.train_images
        << " training images, the same " << comparison.val_images << " validation images for every model ("
        << comparison.validation << "). Seed " << base.seed << ".";
   budget << "Command-wide budget: "

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "core/text.h"
 #include "image/quality.h"
 
 namespace pneumoscan {
@@ -45,9 +46,7 @@ nlohmann::json intensity_json(const IntensityStats& s) {
 }
 
 std::string num(double v, int decimals) {
-  char text[64];
-  std::snprintf(text, sizeof text, "%.*f", decimals, v);
-  return text;
+  return format_string("%.*f", decimals, v);
 }
 
 // A table with a header row; columns padded to their widest cell, first left-aligned.

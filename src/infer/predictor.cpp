@@ -3,14 +3,14 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 
 #include "core/errors.h"
 #include "core/runtime.h"
+#include "core/timing.h"
 #include "image/preprocess.h"
-#include "train/losses.h"
+#include "models/output.h"
 
 namespace pneumoscan {
 namespace fs = std::filesystem;
@@ -56,22 +56,20 @@ std::string Predictor::label_for(double probability) const {
 }
 
 Prediction Predictor::predict_file(const std::string& path) {
-  const auto start = std::chrono::steady_clock::now();
+  const Stopwatch stopwatch;
   Prediction prediction = predict_image(decode_image(path), path);
-  prediction.milliseconds =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  prediction.milliseconds = stopwatch.milliseconds();
   return prediction;
 }
 
 Prediction Predictor::predict_image(const Image& image, const std::string& path) {
-  const auto start = std::chrono::steady_clock::now();
+  const Stopwatch stopwatch;
   Prediction prediction;
   prediction.path = path;
   prediction.probability = probability(image);
   prediction.label = label_for(prediction.probability);
   prediction.threshold = model_.metadata.threshold;
-  prediction.milliseconds =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  prediction.milliseconds = stopwatch.milliseconds();
   return prediction;
 }
 
@@ -89,5 +87,7 @@ std::string default_model_path() {
     if (fs::exists(candidate)) return candidate.string();
   throw UsageError("no default model found (looked for models/default.psmodel); pass --model");
 }
+
+std::string model_or_default(const std::string& given) { return given.empty() ? default_model_path() : given; }
 
 }  // namespace pneumoscan

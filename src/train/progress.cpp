@@ -6,15 +6,6 @@
 
 namespace pneumoscan {
 
-std::string format_duration(double seconds) {
-  char text[32];
-  const long s = static_cast<long>(seconds + 0.5);
-  if (s >= 3600) std::snprintf(text, sizeof text, "%ldh%02ldm", s / 3600, (s / 60) % 60);
-  else if (s >= 60) std::snprintf(text, sizeof text, "%ldm%02lds", s / 60, s % 60);
-  else std::snprintf(text, sizeof text, "%.1fs", seconds);
-  return text;
-}
-
 ProgressBar::ProgressBar(std::string label, size_t total, bool enabled)
     : label_(std::move(label)), total_(total), enabled_(enabled && ::isatty(STDERR_FILENO)),
       start_(std::chrono::steady_clock::now()), last_draw_(start_) {}

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <string>
 
+#include "core/timing.h"  // format_duration
+
 namespace pneumoscan {
 
 class ProgressBar {
@@ -20,8 +22,5 @@ class ProgressBar {
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point last_draw_;
 };
-
-// "1m23s" style.
-std::string format_duration(double seconds);
 
 }  // namespace pneumoscan
