@@ -1,12 +1,12 @@
-#include "bench/bench.h"
+#include "benchmark/bench.h"
 
 #include <algorithm>
-#include <chrono>
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include "core/errors.h"
+#include "core/timing.h"
 #include "data/loader.h"
 #include "data/train_val.h"
 #include "models/registry.h"
@@ -14,12 +14,6 @@
 
 namespace pneumoscan {
 namespace {
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
 void train_step(ClassifierImpl& net, torch::optim::Optimizer& optimizer, const torch::Tensor& images,
                 const torch::Tensor& labels) {
   optimizer.zero_grad();
