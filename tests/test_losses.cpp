@@ -28,5 +28,35 @@ TEST(Losses, WeightedLossEqualsHandComputed) {
 TEST(Losses, ProbabilityFromOneOrTwoOutputs) {
   EXPECT_NEAR(pneumonia_probability(torch::tensor({{0.0f}}))[0].item<double>(), 0.5, 1e-7);
   EXPECT_NEAR(pneumonia_probability(torch::tensor({{0.0f, std::log(3.0f)}}))[0].item<double>(), 0.75, 1e-6);
-  EXPECT_THROW(pneumonia_probability(torch::zeros({2, 3})), c10::Error);
+  EXPECT_THROW(pneumonia_probability(torch::zeros({2})), c10::Error);
+}
+
+TEST(Losses, ThreeClassWeightsAndLossMatchHandComputed) {
+  const auto w = class_weights_from_counts(std::vector<int64_t>{100, 200, 50});
+  ASSERT_EQ(w.size(), 3u);
+  EXPECT_NEAR(w[0], 350.0 / 300.0, 1e-9);
+  EXPECT_NEAR(w[2] * 50, w[1] * 200, 1e-9);
+  // Logits (0, 0, 0) -> loss log 3 for any class; (0, log 2, 0) for class 1 -> -log(2/4).
+  const torch::Tensor logits = torch::tensor({{0.0f, 0.0f, 0.0f}, {0.0f, std::log(2.0f), 0.0f}});
+  const torch::Tensor labels = torch::tensor({2, 1}, torch::kInt64);
+  const double expected = (2.0 * std::log(3.0) + 1.0 * std::log(2.0)) / 3.0;
+  EXPECT_NEAR(weighted_loss(logits, labels, {1.0, 1.0, 2.0}).item<double>(), expected, 1e-6);
+  EXPECT_THROW(weighted_loss(logits, labels, {1.0, 1.0}), c10::Error);  // 3 outputs, 2 weights
+}
+
+TEST(Losses, LabelSmoothingMixesInTheUniformTarget) {
+  const torch::Tensor logits = torch::tensor({{0.0f, std::log(3.0f)}});
+  const torch::Tensor labels = torch::tensor({1}, torch::kInt64);
+  // Target (0.05, 0.95): -(0.05 log 0.25 + 0.95 log 0.75).
+  const double expected = -(0.05 * std::log(0.25) + 0.95 * std::log(0.75));
+  EXPECT_NEAR(weighted_loss(logits, labels, {1.0, 1.0}, 0.1).item<double>(), expected, 1e-6);
+}
+
+TEST(Losses, PneumoniaProbabilityOfThreeClassesIsOneMinusNormal) {
+  // softmax(0, log 2, log 5) = (1/8, 2/8, 5/8).
+  const torch::Tensor logits = torch::tensor({{0.0f, std::log(2.0f), std::log(5.0f)}});
+  EXPECT_NEAR(pneumonia_probability(logits)[0].item<double>(), 7.0 / 8.0, 1e-6);
+  const torch::Tensor p = class_probabilities(logits);
+  EXPECT_NEAR(p[0][2].item<double>(), 5.0 / 8.0, 1e-6);
+  EXPECT_NEAR(class_probabilities(torch::tensor({{0.0f}}))[0][1].item<double>(), 0.5, 1e-7);
 }
