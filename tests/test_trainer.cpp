@@ -70,6 +70,39 @@ TEST(Train, RunsAreReproducibleForASeed) {
   EXPECT_DOUBLE_EQ(a.history[0].val_loss, b.history[0].val_loss);
 }
 
+TEST(Train, ThreeClassesStoreTypesAndReportThem) {
+  PNEUMOSCAN_REQUIRE_SHARED(root, "data/chest_xray");
+  const TrainValSplit split = test::small_real_split(root, 120, 60, 5);
+  test::TempDir dir;
+  TrainConfig config = quick_config(1);
+  config.spec.input_size = 64;
+  config.class_names = {"normal", "bacterial", "viral"};
+  config.label_smoothing = 0.1;
+  const std::string model_path = dir / "three.psmodel";
+  const TrainResult result = train_model(split.train, split.val, config, model_path);
+  EXPECT_EQ(result.val_class_probabilities.size(), 3 * result.val_class_labels.size());
+
+  LoadedModel model = load_model(model_path);
+  EXPECT_EQ(model.metadata.class_names, (std::vector<std::string>{"NORMAL", "BACTERIAL", "VIRAL"}));
+  EXPECT_EQ(model.metadata.spec.num_outputs, 3);
+  EXPECT_TRUE(model.metadata.training.contains("validation_classes"));
+  const Evaluation evaluation = evaluate_model(model, split.val);
+  ASSERT_TRUE(evaluation.classes.has_value());
+  int64_t total = 0;
+  for (const auto& row : evaluation.classes->confusion)
+    for (int64_t count : row) total += count;
+  EXPECT_EQ(total, evaluation.classes->n);
+  // The binary report agrees with the K x K one: predicted NORMAL column = tn + fn.
+  int64_t predicted_normal = 0;
+  for (const auto& row : evaluation.classes->confusion) predicted_normal += row[0];
+  EXPECT_EQ(predicted_normal, evaluation.metrics.tn + evaluation.metrics.fn);
+
+  // A pneumonia of unknown type cannot train a typed class list.
+  std::vector<Sample> untyped = split.train;
+  for (auto& s : untyped) s.pneumonia_type.clear();
+  EXPECT_THROW(train_model(untyped, split.val, config, dir / "bad.psmodel"), InputError);
+}
+
 // Training with frozen features: the feature weights and (with frozen
 // BatchNorm statistics) buffers stay at their initial values while the head
 // learns; resuming re-applies the freeze state of the epoch, and unfreezing

@@ -70,6 +70,11 @@ int run_predict(PredictArgs& args) {
                                  {"label", p.label},
                                  {"threshold", p.threshold},
                                  {"milliseconds", p.milliseconds}};
+        if (!p.type_probabilities.empty()) {
+          result["type"] = p.pneumonia_type;
+          result["type_probabilities"] = nlohmann::json::object();
+          for (const auto& [name, probability] : p.type_probabilities) result["type_probabilities"][name] = probability;
+        }
         if (!args.explain_dir.empty()) {
           result["overlay"] = explained.overlay_path;
           result["heatmap"] = explained.heatmap_path;
@@ -83,6 +88,11 @@ int run_predict(PredictArgs& args) {
       } else {
         std::printf("%s\t%s\tp(pneumonia)=%.4f\tthreshold=%.4f", p.path.c_str(), p.label.c_str(),
                     p.probability, p.threshold);
+        if (!p.type_probabilities.empty()) {
+          std::printf("\ttype=%s", p.pneumonia_type.c_str());
+          for (const auto& [name, probability] : p.type_probabilities)
+            std::printf("\tp(%s)=%.4f", name.c_str(), probability);
+        }
         if (!args.explain_dir.empty())
           std::printf("\t%s\t%s", explained.overlay_path.c_str(), explained.heatmap_path.c_str());
         if (!report_path.empty()) std::printf("\t%s", report_path.c_str());

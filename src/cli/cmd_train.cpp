@@ -6,6 +6,7 @@
 #include "cli/command.h"
 #include "core/errors.h"
 #include "data/train_val.h"
+#include "eval/multiclass.h"
 #include "report/plots.h"
 #include "train/progress.h"
 #include "train/trainer.h"
@@ -16,6 +17,7 @@ namespace {
 struct TrainArgs {
   TrainValOptions data;
   std::string out, plots, normalization = "image_zscore";
+  std::vector<std::string> classes = {"normal", "pneumonia"};
   bool resume = false, no_augment = false, no_progress = false;
   TrainConfig config;
   CLI::Option* norm_mean = nullptr;
@@ -29,6 +31,7 @@ int run_train(TrainArgs& args) {
       config.normalization != Normalization::kFixed)
     throw UsageError("--norm-mean/--norm-std apply to --normalization fixed only");
   if (args.no_augment) config.augment.enabled = false;
+  config.class_names = validate_class_names(args.classes);
   config.show_progress = !args.no_progress;
   config.loader_threads = common_options().threads;
 
@@ -45,6 +48,12 @@ int run_train(TrainArgs& args) {
       "specificity %.4f  precision %.4f  F1 %.4f  ROC AUC %.4f  PR AUC %.4f\nwrote %s\n",
       result.best_epoch, result.history.size(), format_duration(result.seconds).c_str(), m.threshold,
       config.target_sensitivity, m.recall, m.specificity, m.precision, m.f1, m.roc_auc, m.pr_auc, args.out.c_str());
+  if (config.class_names.size() > 2) {
+    const MulticlassMetrics types = compute_multiclass_metrics(
+        result.val_class_probabilities, result.val_class_labels, config.class_names, m.threshold);
+    std::printf("classes: accuracy %.4f  macro F1 %.4f  type accuracy among pneumonias %.4f (%lld images)\n",
+                types.accuracy, types.macro_f1, types.type_accuracy, static_cast<long long>(types.type_n));
+  }
   if (!args.plots.empty()) {
     const std::string name = std::filesystem::path(args.out).stem().string();
     auto plots = write_training_plots(args.plots, name, name, result.history);
@@ -112,6 +121,14 @@ std::function<int()> add_train(CLI::App& app) {
       ->check(CLI::Range(0.5, 1.0))
       ->capture_default_str();
   cmd->add_flag("!--no-class-weights", c.class_weighting, "Plain (unweighted) cross-entropy");
+  cmd->add_option("--classes", args->classes,
+                  "Classes to learn: normal,pneumonia or normal,bacterial,viral (type from Kermany file names "
+                  "or manifest labels bacterial/viral); P(pneumonia) = 1 - P(normal)")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("--label-smoothing", c.label_smoothing, "Label smoothing in [0, 1)")
+      ->check(CLI::Range(0.0, 0.99))
+      ->capture_default_str();
   cmd->add_option("--seed", c.seed, "Random seed (split, initialisation, shuffling, augmentation)")
       ->capture_default_str();
   cmd->add_option("--exclude-qc", args->data.exclude_qc, "qc JSON whose flagged images are left out");

@@ -38,6 +38,23 @@ ImageCache::ImageCache(const std::vector<Sample>& samples, const PreprocessConfi
   }
 }
 
+ImageCache::ImageCache(std::vector<Sample> samples, std::vector<cv::Mat> images, const PreprocessConfig& config)
+    : config_(config), samples_(std::move(samples)), images_(std::move(images)) {
+  if (samples_.size() != images_.size()) throw UsageError("image cache: samples and images differ in number");
+  for (const cv::Mat& image : images_)
+    if (image.type() != CV_8UC1 || image.rows != config_.input_size || image.cols != config_.input_size)
+      throw UsageError("image cache: every image must be 8-bit gray at the model's input size");
+}
+
+ImageCache ImageCache::transformed(const std::function<cv::Mat(const cv::Mat&)>& transform) const {
+  std::vector<cv::Mat> images;
+  images.reserve(images_.size());
+  for (const cv::Mat& image : images_) images.push_back(transform(image));
+  ImageCache copy(samples_, std::move(images), config_);
+  copy.failures_ = failures_;
+  return copy;
+}
+
 std::vector<int> ImageCache::labels() const {
   std::vector<int> labels;
   labels.reserve(samples_.size());

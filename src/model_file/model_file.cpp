@@ -8,6 +8,7 @@
 #include "core/errors.h"
 #include "core/timing.h"
 #include "data/sample.h"
+#include "models/ensemble.h"
 
 namespace pneumoscan {
 namespace {
@@ -54,6 +55,9 @@ nlohmann::json to_json(const ModelMetadata& m) {
           {"preprocess", to_json(m.preprocess)},
           {"class_names", m.class_names},
           {"threshold", m.threshold},
+          {"ensemble_size", m.ensemble_size},
+          {"temperature", m.temperature},
+          {"calibration", m.calibration},
           {"training", m.training},
           {"created_at", m.created_at},
           {"pneumoscan_version", m.pneumoscan_version}};
@@ -77,6 +81,9 @@ ModelMetadata metadata_from_json(const nlohmann::json& json, const std::string& 
     m.preprocess = preprocess_from_json(json.at("preprocess"), source);
     m.class_names = json.at("class_names").get<std::vector<std::string>>();
     m.threshold = json.at("threshold").get<double>();
+    m.ensemble_size = json.value("ensemble_size", 1);
+    m.temperature = json.value("temperature", 1.0);
+    m.calibration = json.value("calibration", nlohmann::json::object());
     m.training = json.value("training", nlohmann::json::object());
     m.created_at = json.value("created_at", "");
     m.pneumoscan_version = json.value("pneumoscan_version", "");
@@ -93,13 +100,21 @@ ModelMetadata metadata_from_json(const nlohmann::json& json, const std::string& 
                                      std::to_string(m.preprocess.channels) + " ch) does not match the network (" +
                                      std::to_string(m.spec.input_size) + " px, " +
                                      std::to_string(m.spec.in_channels) + " ch)");
-  if (m.class_names != std::vector<std::string>(kClassNames.begin(), kClassNames.end()))
-    throw ModelFileError(source, "class names must be NORMAL, PNEUMONIA in that order");
-  if (m.spec.num_outputs != 1 && m.spec.num_outputs != 2)
-    throw ModelFileError(source, "a pneumonia model has 1 (sigmoid) or 2 (softmax) outputs, not " +
-                                     std::to_string(m.spec.num_outputs));
+  try {
+    if (validate_class_names(m.class_names) != m.class_names) throw UsageError("class names must be upper case");
+  } catch (const UsageError& e) {
+    throw ModelFileError(source, e.what());
+  }
+  const int64_t classes = static_cast<int64_t>(m.class_names.size());
+  if (classes == 2 ? (m.spec.num_outputs != 1 && m.spec.num_outputs != 2) : m.spec.num_outputs != classes)
+    throw ModelFileError(source, std::to_string(classes) + " classes do not fit a network with " +
+                                     std::to_string(m.spec.num_outputs) + " outputs");
   if (!(m.threshold >= 0.0 && m.threshold <= 1.0))
     throw ModelFileError(source, "threshold must lie in [0, 1]");
+  if (m.ensemble_size < 1 || m.ensemble_size > 64)
+    throw ModelFileError(source, "ensemble size must lie in [1, 64], not " + std::to_string(m.ensemble_size));
+  if (!(m.temperature > 0.01 && m.temperature < 100))
+    throw ModelFileError(source, "temperature must lie in (0.01, 100)");
   return m;
 }
 
@@ -121,6 +136,19 @@ void save_model(const std::string& path, const ModelMetadata& metadata_in, Class
   });
 }
 
+Classifier create_network(const ModelMetadata& metadata) {
+  Classifier net;
+  if (metadata.ensemble_size == 1) {
+    net = create_model(metadata.spec);
+  } else {
+    std::vector<Classifier> members;
+    for (int i = 0; i < metadata.ensemble_size; ++i) members.push_back(create_model(metadata.spec));
+    net = Ensemble(std::move(members), metadata.spec.in_channels, metadata.spec.input_size).ptr();
+  }
+  net->set_temperature(metadata.temperature);
+  return net;
+}
+
 ModelMetadata read_model_metadata(const std::string& path) {
   auto archive = open_archive(path);
   return read_metadata(archive, path);
@@ -138,7 +166,11 @@ LoadedModel load_model(const std::string& path, c10::Device device) {
     if (!entry.key().isString() || !entry.value().isTensor()) throw ModelFileError(path, "corrupt weights");
     tensors.emplace_back(entry.key().toStringRef(), entry.value().toTensor());
   }
-  loaded.net = create_model(loaded.metadata.spec);
+  try {
+    loaded.net = create_network(loaded.metadata);
+  } catch (const UsageError& e) {
+    throw ModelFileError(path, e.what());
+  }
   load_state_dict(*loaded.net, tensors, path);
   loaded.net->to(device);
   loaded.net->eval();

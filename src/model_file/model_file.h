@@ -21,8 +21,15 @@ struct ModelMetadata {
   std::string name = "pneumoscan";  // human-readable model name
   ModelSpec spec;
   PreprocessConfig preprocess;
+  // NORMAL first; {NORMAL, PNEUMONIA} or NORMAL and pneumonia types
+  // ({NORMAL, BACTERIAL, VIRAL}, one output each; P(pneumonia) = 1 - P(NORMAL)).
   std::vector<std::string> class_names = {"NORMAL", "PNEUMONIA"};
   double threshold = 0.5;  // P(pneumonia) >= threshold -> PNEUMONIA
+  // Members of one architecture (`spec`) averaged in probability (models/ensemble.h); 1 = a single network.
+  int ensemble_size = 1;
+  double temperature = 1.0;  // logits / temperature (calibration); 1 = none
+  // How the temperature and threshold were chosen (eval/calibration.h); empty when never calibrated.
+  nlohmann::json calibration = nlohmann::json::object();
   nlohmann::json training = nlohmann::json::object();  // data, epochs, validation figures, ...
   std::string created_at;                               // ISO 8601 UTC
   std::string pneumoscan_version = PNEUMOSCAN_VERSION;
@@ -37,6 +44,10 @@ struct LoadedModel {
   ModelMetadata metadata;
   Classifier net;  // in eval mode, on the requested device
 };
+
+// The network `metadata` describes, with fresh weights: a registry network, or
+// an Ensemble of `ensemble_size` of them; its temperature set.
+Classifier create_network(const ModelMetadata& metadata);
 
 // Writes atomically. Weights are stored contiguous and in float32.
 void save_model(const std::string& path, const ModelMetadata& metadata, ClassifierImpl& net);

@@ -1,8 +1,15 @@
 #include "models/classifier.h"
 
+#include <cmath>
+
 #include <c10/util/Exception.h>
 
 namespace pneumoscan {
+
+void ClassifierImpl::set_temperature(double temperature) {
+  TORCH_CHECK(temperature > 0 && std::isfinite(temperature), "temperature must be positive, got ", temperature);
+  temperature_ = temperature;
+}
 
 void check_image_batch(const torch::Tensor& x, int64_t channels, const char* module_name) {
   TORCH_CHECK(x.dim() == 4 && x.size(1) == channels, module_name, ": expected input [N, ", channels,

@@ -21,7 +21,20 @@ class ClassifierImpl : public torch::nn::Module {
   // layers): what stays trainable under `--freeze features`.
   virtual std::vector<torch::Tensor> head_parameters() = 0;
 
-  torch::Tensor forward(torch::Tensor images) { return forward_head(forward_features(images)); }
+  // Temperature scaling (Guo et al., 2017): logits / T with T fitted on
+  // validation after training and stored in the model file (1 = none).
+  // forward() and logits() apply it; they are what every consumer of
+  // probabilities calls, so a calibrated model is calibrated everywhere.
+  void set_temperature(double temperature);
+  double temperature() const { return temperature_; }
+  torch::Tensor logits(const torch::Tensor& features) {
+    torch::Tensor raw = forward_head(features);
+    return temperature_ == 1.0 ? raw : raw / temperature_;
+  }
+  torch::Tensor forward(torch::Tensor images) { return logits(forward_features(images)); }
+
+ private:
+  double temperature_ = 1.0;
 };
 
 using Classifier = std::shared_ptr<ClassifierImpl>;

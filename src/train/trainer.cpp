@@ -13,6 +13,7 @@
 #include "core/errors.h"
 #include "core/timing.h"
 #include "data/loader.h"
+#include "eval/multiclass.h"
 #include "eval/predict_cache.h"
 #include "models/pretrained.h"
 #include "models/output.h"
@@ -130,7 +131,7 @@ void load_checkpoint(const std::string& path, TrainingState& state, const TrainC
   const nlohmann::json saved = j.at("config");
   const nlohmann::json wanted = to_json(config);
   const nlohmann::json defaults = to_json(TrainConfig{});  // for keys older checkpoints lack
-  for (const char* key : {"architecture", "input_size", "num_outputs", "in_channels", "normalization", "seed",
+  for (const char* key : {"architecture", "input_size", "num_outputs", "in_channels", "normalization", "seed", "class_names",
                           "optimizer", "batch_size", "norm_mean", "norm_std", "pretrained", "freeze",
                           "unfreeze_after", "freeze_batchnorm_stats"}) {
     const nlohmann::json& had = saved.contains(key) ? saved.at(key) : defaults.at(key);
@@ -157,16 +158,36 @@ void load_checkpoint(const std::string& path, TrainingState& state, const TrainC
   set_learning_rate(*optimizer, state.learning_rate);
 }
 
-std::array<int64_t, 2> count_labels(const std::vector<int>& labels) {
-  std::array<int64_t, 2> counts{0, 0};
-  for (int label : labels) counts[label == kPneumonia ? 1 : 0]++;
+std::vector<int64_t> count_labels(const std::vector<int>& labels, size_t classes) {
+  std::vector<int64_t> counts(classes, 0);
+  for (int label : labels) counts.at(static_cast<size_t>(label))++;
   return counts;
 }
 
-void check_samples(const std::vector<Sample>& samples, const char* what) {
+// The samples with `label` replaced by their index in the class list.
+std::vector<Sample> with_class_indices(const std::vector<Sample>& samples, const std::vector<std::string>& classes,
+                                       const char* what) {
   if (samples.empty()) throw UsageError(std::string("no ") + what + " images");
-  for (const auto& s : samples)
+  std::vector<Sample> mapped = samples;
+  for (auto& s : mapped) {
     if (s.label != kNormal && s.label != kPneumonia) throw InputError(s.path, "has no NORMAL/PNEUMONIA label");
+    s.label = class_index(s, classes);
+    if (s.label < 0)
+      throw InputError(s.path, "pneumonia of unknown type; a class list with types needs it in the file name "
+                               "(_bacteria_, _virus_) or the manifest label (bacterial, viral)");
+  }
+  return mapped;
+}
+
+std::string lowercase_name(std::string name) {
+  for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return name;
+}
+
+std::string join(const std::vector<std::string>& names) {
+  std::string text;
+  for (const auto& name : names) text += (text.empty() ? "" : ", ") + name;
+  return text;
 }
 
 ImageCache build_cache(const std::vector<Sample>& samples, const PreprocessConfig& preprocess,
@@ -210,6 +231,8 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"plateau_factor", c.plateau_factor},
           {"min_learning_rate", c.min_learning_rate},
           {"class_weighting", c.class_weighting},
+          {"class_names", c.class_names},
+          {"label_smoothing", c.label_smoothing},
           {"target_sensitivity", c.target_sensitivity},
           {"seed", c.seed},
           {"device", c.device}};
@@ -229,8 +252,19 @@ TrainResult train_model(const std::vector<Sample>& train, const std::vector<Samp
   if (config.unfreeze_after > 0 && config.freeze.empty())
     throw UsageError("unfreeze-after needs a frozen start (freeze = features)");
   if (!(config.norm_std > 0)) throw UsageError("normalisation std must be positive");
-  check_samples(train, "training");
-  check_samples(val, "validation");
+  if (!(config.label_smoothing >= 0 && config.label_smoothing < 1))
+    throw UsageError("label smoothing must lie in [0, 1)");
+  config.class_names = validate_class_names(config.class_names);
+  const size_t num_classes = config.class_names.size();
+  if (num_classes > 2) {
+    if (config.spec.num_outputs != static_cast<int64_t>(num_classes) && config.spec.num_outputs != 0 &&
+        config.spec.num_outputs != find_architecture(config.spec.architecture).default_num_outputs)
+      throw UsageError(std::to_string(num_classes) + " classes need " + std::to_string(num_classes) +
+                       " outputs, not " + std::to_string(config.spec.num_outputs));
+    config.spec.num_outputs = static_cast<int64_t>(num_classes);
+  }
+  const std::vector<Sample> train_mapped = with_class_indices(train, config.class_names, "training");
+  const std::vector<Sample> val_mapped = with_class_indices(val, config.class_names, "validation");
   const torch::Device device(config.device);
 
   PreprocessConfig preprocess;
@@ -252,21 +286,27 @@ TrainResult train_model(const std::vector<Sample>& train, const std::vector<Samp
   if (config.channels_last) to_channels_last(*net);
   auto optimizer = make_optimizer(*net, config, 1, config.learning_rate);
 
-  ImageCache train_cache = build_cache(train, preprocess, config, "train");
-  ImageCache val_cache = build_cache(val, preprocess, config, "validation");
-  const auto train_counts = count_labels(train_cache.labels());
-  const auto val_counts = count_labels(val_cache.labels());
-  if (train_counts[0] == 0 || train_counts[1] == 0 || val_counts[0] == 0 || val_counts[1] == 0)
-    throw UsageError("training and validation data both need NORMAL and PNEUMONIA images");
-  const std::array<double, 2> weights =
-      config.class_weighting ? class_weights_from_counts(train_counts[0], train_counts[1])
-                             : std::array<double, 2>{1.0, 1.0};
+  ImageCache train_cache = build_cache(train_mapped, preprocess, config, "train");
+  ImageCache val_cache = build_cache(val_mapped, preprocess, config, "validation");
+  const auto train_counts = count_labels(train_cache.labels(), num_classes);
+  const auto val_counts = count_labels(val_cache.labels(), num_classes);
+  for (size_t c = 0; c < num_classes; ++c)
+    if (train_counts[c] == 0 || val_counts[c] == 0)
+      throw UsageError("training and validation data both need images of every class (" +
+                       join(config.class_names) + ")");
+  const std::vector<double> weights =
+      config.class_weighting ? class_weights_from_counts(train_counts) : std::vector<double>(num_classes, 1.0);
   int64_t trainable = 0;
   for (const auto& p : trainable_parameters(*net)) trainable += p.numel();
-  std::printf("%s: %lld trainable parameters of %lld%s; class weights NORMAL %.3f, PNEUMONIA %.3f\n",
-              config.spec.architecture.c_str(), static_cast<long long>(trainable),
-              static_cast<long long>(count_parameters(*net)),
-              features_frozen(config, 1) ? " (features frozen)" : "", weights[0], weights[1]);
+  std::string weight_text;
+  for (size_t c = 0; c < num_classes; ++c) {
+    char item[64];
+    std::snprintf(item, sizeof item, "%s%s %.3f", c ? ", " : "", config.class_names[c].c_str(), weights[c]);
+    weight_text += item;
+  }
+  std::printf("%s: %lld trainable parameters of %lld%s; class weights %s\n", config.spec.architecture.c_str(),
+              static_cast<long long>(trainable), static_cast<long long>(count_parameters(*net)),
+              features_frozen(config, 1) ? " (features frozen)" : "", weight_text.c_str());
 
   TrainingState state;
   state.learning_rate = config.learning_rate;
@@ -307,7 +347,7 @@ TrainResult train_model(const std::vector<Sample>& train, const std::vector<Samp
       const torch::Tensor labels = batch->labels.to(device);
       optimizer->zero_grad();
       const torch::Tensor logits = net->forward(images);
-      const torch::Tensor loss = weighted_loss(logits, labels, weights);
+      const torch::Tensor loss = weighted_loss(logits, labels, weights, config.label_smoothing);
       TORCH_CHECK(std::isfinite(loss.item<double>()), "training diverged (loss is not finite) at epoch ", epoch,
                   "; lower the learning rate");
       loss.backward();
@@ -316,7 +356,7 @@ TrainResult train_model(const std::vector<Sample>& train, const std::vector<Samp
       loss_sum += loss.item<double>() * n;
       seen += n;
       const torch::Tensor predicted = (pneumonia_probability(logits.detach()) >= 0.5).to(torch::kInt64);
-      correct += predicted.eq(labels).sum().item<int64_t>();
+      correct += predicted.eq(labels.gt(0).to(torch::kInt64)).sum().item<int64_t>();
       char status[64];
       std::snprintf(status, sizeof status, "loss %.4f", loss_sum / seen);
       bar.update(++step, seen, status);
@@ -385,6 +425,8 @@ TrainResult train_model(const std::vector<Sample>& train, const std::vector<Samp
   result.validation = compute_metrics(final_predictions.probabilities, final_predictions.labels, threshold);
   result.val_probabilities = final_predictions.probabilities;
   result.val_labels = final_predictions.labels;
+  result.val_class_labels = final_predictions.class_labels;
+  result.val_class_probabilities = final_predictions.class_probabilities;
   result.history = state.history;
   result.best_epoch = state.best_epoch;
   result.seconds = state.seconds;
@@ -394,13 +436,19 @@ TrainResult train_model(const std::vector<Sample>& train, const std::vector<Samp
   metadata.spec = config.spec;
   metadata.preprocess = preprocess;
   metadata.threshold = threshold;
+  metadata.class_names = config.class_names;
   nlohmann::json data = config.data_summary;
   data["train_images"] = train_cache.size();
   data["train_normal"] = train_counts[0];
-  data["train_pneumonia"] = train_counts[1];
+  data["train_pneumonia"] = train_cache.size() - train_counts[0];
   data["val_images"] = val_cache.size();
   data["val_normal"] = val_counts[0];
-  data["val_pneumonia"] = val_counts[1];
+  data["val_pneumonia"] = val_cache.size() - val_counts[0];
+  for (size_t c = 1; num_classes > 2 && c < num_classes; ++c) {
+    const std::string name = lowercase_name(config.class_names[c]);
+    data["train_" + name] = train_counts[c];
+    data["val_" + name] = val_counts[c];
+  }
   data["skipped_unreadable"] = train_cache.failures().size() + val_cache.failures().size();
   metadata.training = {{"config", to_json(config)},
                        {"data", data},
@@ -410,6 +458,10 @@ TrainResult train_model(const std::vector<Sample>& train, const std::vector<Samp
                        {"threshold_rule", "highest threshold with validation sensitivity >= " +
                                               std::to_string(config.target_sensitivity)},
                        {"validation", to_json(result.validation)}};
+  if (num_classes > 2)
+    metadata.training["validation_classes"] =
+        to_json(compute_multiclass_metrics(final_predictions.class_probabilities, final_predictions.class_labels,
+                                           config.class_names, threshold));
   save_model(model_path, metadata, *net);
   return result;
 }

@@ -34,6 +34,12 @@ struct TrainConfig {
   double plateau_factor = 0.5;
   double min_learning_rate = 1e-6;
   bool class_weighting = true;
+  // The classes the network learns: {NORMAL, PNEUMONIA}, or NORMAL and
+  // pneumonia types ({NORMAL, BACTERIAL, VIRAL}: one output per class, and
+  // P(pneumonia) = 1 - P(NORMAL)). Samples are mapped by data/sample.h's
+  // class_index; a pneumonia of unknown type is an error for a finer list.
+  std::vector<std::string> class_names = {"NORMAL", "PNEUMONIA"};
+  double label_smoothing = 0.0;  // [0, 1)
   double target_sensitivity = 0.95;
   uint64_t seed = 42;
   int loader_threads = 0;
@@ -61,7 +67,9 @@ struct TrainResult {
   std::vector<EpochRecord> history;
   BinaryMetrics validation;  // best model, at the chosen threshold
   std::vector<float> val_probabilities;  // the best model's P(pneumonia) per decoded validation image
-  std::vector<int> val_labels;
+  std::vector<int> val_labels;                  // binary
+  std::vector<int> val_class_labels;            // class indices
+  std::vector<float> val_class_probabilities;   // [n, classes] row-major
   int best_epoch = 0;
   double seconds = 0;
 };

@@ -1,0 +1,12 @@
+#pragma once
+// Flags and printing shared by `calibrate` and `ensemble`.
+#include <CLI/CLI.hpp>
+
+#include "eval/calibration.h"
+
+namespace pneumoscan::cli {
+
+void add_calibration_options(CLI::App* cmd, CalibrationOptions& options);
+void print_calibration(const CalibrationResult& result);
+
+}  // namespace pneumoscan::cli

@@ -1,0 +1,120 @@
+#include "eval/calibration.h"
+
+#include <cmath>
+
+#include <nlohmann/json.hpp>
+#include <torch/nn/functional/loss.h>
+#include <torch/torch.h>
+
+#include "core/errors.h"
+#include "data/loader.h"
+#include "eval/metrics.h"
+#include "eval/shift.h"
+#include "eval/predict_cache.h"
+
+namespace pneumoscan {
+namespace F = torch::nn::functional;
+
+double negative_log_likelihood(const torch::Tensor& logits, const torch::Tensor& labels, double temperature) {
+  if (logits.dim() != 2 || labels.dim() != 1 || logits.size(0) != labels.size(0) || logits.size(0) == 0)
+    throw UsageError("calibration: logits and labels do not fit");
+  const torch::Tensor scaled = logits.to(torch::kFloat64) / temperature;
+  if (scaled.size(1) == 1)
+    return F::binary_cross_entropy_with_logits(scaled.squeeze(1), labels.to(torch::kFloat64)).item<double>();
+  return F::cross_entropy(scaled, labels.to(torch::kInt64)).item<double>();
+}
+
+double fit_temperature(const torch::Tensor& logits, const torch::Tensor& labels) {
+  double lo = std::log(0.05), hi = std::log(20.0);
+  const double golden = (std::sqrt(5.0) - 1) / 2;
+  auto nll = [&](double log_t) { return negative_log_likelihood(logits, labels, std::exp(log_t)); };
+  double a = hi - golden * (hi - lo), b = lo + golden * (hi - lo);
+  double fa = nll(a), fb = nll(b);
+  for (int i = 0; i < 60; ++i) {
+    if (fa < fb) {
+      hi = b, b = a, fb = fa;
+      a = hi - golden * (hi - lo), fa = nll(a);
+    } else {
+      lo = a, a = b, fa = fb;
+      b = lo + golden * (hi - lo), fb = nll(b);
+    }
+  }
+  return std::exp((lo + hi) / 2);
+}
+
+nlohmann::json to_json(const CalibrationResult& r) {
+  nlohmann::json thresholds = nlohmann::json::object();
+  for (const auto& [name, value] : r.thresholds)
+    thresholds[name] = std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
+  return {{"temperature", r.temperature},
+          {"nll_before", r.nll_before},
+          {"nll_after", r.nll_after},
+          {"ece15_before", r.ece_before},
+          {"ece15_after", r.ece_after},
+          {"brier_before", r.brier_before},
+          {"brier_after", r.brier_after},
+          {"threshold", r.threshold},
+          {"threshold_policy", r.threshold_policy},
+          {"target_sensitivity", r.target_sensitivity},
+          {"thresholds", thresholds},
+          {"images", r.images}};
+}
+
+CalibrationResult calibrate_model(LoadedModel& model, const std::vector<Sample>& validation,
+                                  const CalibrationOptions& options) {
+  if (options.threshold_policy != "validation" && options.threshold_policy != "worst-shift")
+    throw UsageError("unknown threshold policy '" + options.threshold_policy + "' (validation, worst-shift)");
+  const auto& names = model.metadata.class_names;
+  std::vector<Sample> mapped;
+  for (Sample s : validation) {
+    s.label = class_index(s, names);
+    if (s.label >= 0) mapped.push_back(std::move(s));
+  }
+  if (mapped.empty()) throw UsageError("no validation images with a class of this model");
+  ClassifierImpl& net = *model.net;
+  const c10::Device device = net.parameters().front().device();
+  to_channels_last(net);
+  const ImageCache cache(mapped, model.metadata.preprocess, options.threads);
+  if (cache.size() == 0) throw UsageError("none of the validation images could be decoded");
+
+  CalibrationResult result;
+  result.images = static_cast<int64_t>(cache.size());
+  result.threshold_policy = options.threshold_policy;
+  result.target_sensitivity = options.target_sensitivity;
+  net.set_temperature(1.0);
+  const CachePredictions raw = predict_cache(net, cache, options.batch_size, std::nullopt, device);
+  const int64_t n = static_cast<int64_t>(cache.size());
+  const torch::Tensor logits = torch::from_blob(const_cast<float*>(raw.logits.data()), {n, raw.logit_width},
+                                                torch::kFloat32).clone();
+  torch::Tensor labels = torch::tensor(std::vector<int64_t>(raw.class_labels.begin(), raw.class_labels.end()));
+  if (raw.logit_width == 1) labels = labels.gt(0).to(torch::kInt64);
+  result.nll_before = negative_log_likelihood(logits, labels, 1.0);
+  result.ece_before = expected_calibration_error(raw.probabilities, raw.labels, 15);
+  result.brier_before = brier_score(raw.probabilities, raw.labels);
+  result.temperature = options.fit_temperature ? fit_temperature(logits, labels) : 1.0;
+  net.set_temperature(result.temperature);
+  result.nll_after = negative_log_likelihood(logits, labels, result.temperature);
+
+  const CachePredictions calibrated = predict_cache(net, cache, options.batch_size, std::nullopt, device);
+  result.ece_after = expected_calibration_error(calibrated.probabilities, calibrated.labels, 15);
+  result.brier_after = brier_score(calibrated.probabilities, calibrated.labels);
+  result.threshold =
+      threshold_for_sensitivity(calibrated.probabilities, calibrated.labels, options.target_sensitivity);
+  result.thresholds.emplace_back("validation", result.threshold);
+  if (options.threshold_policy == "worst-shift") {
+    for (const AcquisitionShift& shift : acquisition_shifts()) {
+      const ImageCache shifted = cache.transformed(shift.apply);
+      const CachePredictions p = predict_cache(net, shifted, options.batch_size, std::nullopt, device);
+      const double t = threshold_for_sensitivity(p.probabilities, p.labels, options.target_sensitivity);
+      result.thresholds.emplace_back(shift.name, t);
+      if (std::isfinite(t)) result.threshold = std::min(result.threshold, t);
+    }
+  }
+  if (!std::isfinite(result.threshold)) throw UsageError("validation data have no pneumonia images");
+  model.metadata.temperature = result.temperature;
+  model.metadata.threshold = result.threshold;
+  model.metadata.calibration = to_json(result);
+  return result;
+}
+
+}  // namespace pneumoscan
