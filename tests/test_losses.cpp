@@ -1,8 +1,8 @@
-// Tests of src/train/losses: class weights and the weighted loss.
+// Tests of src/models/losses: class weights and the weighted loss.
 #include <torch/torch.h>
 
+#include "models/losses.h"
 #include "test_support.h"
-#include "train/losses.h"
 
 using namespace pneumoscan;
 
@@ -38,7 +38,6 @@ TEST(Losses, ThreeClassWeightsAndLossMatchHandComputed) {
   EXPECT_THROW(weighted_loss(logits, labels, {1.0, 1.0}), c10::Error);  // 3 outputs, 2 weights
 }
 
-
 TEST(Losses, LabelSmoothingMixesInTheUniformTarget) {
   const torch::Tensor logits = torch::tensor({{0.0f, std::log(3.0f)}});
   const torch::Tensor labels = torch::tensor({1}, torch::kInt64);
@@ -46,4 +45,3 @@ TEST(Losses, LabelSmoothingMixesInTheUniformTarget) {
   const double expected = -(0.05 * std::log(0.25) + 0.95 * std::log(0.75));
   EXPECT_NEAR(weighted_loss(logits, labels, {1.0, 1.0}, 0.1).item<double>(), expected, 1e-6);
 }
-

@@ -18,9 +18,9 @@
 #include <vector>
 
 #include "core/errors.h"
+#include "models/losses.h"
 #include "models/registry.h"
 #include "test_support.h"
-#include "train/losses.h"
 
 using namespace pneumoscan;
 

@@ -2,8 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "models/losses.h"
 #include "models/output.h"
-#include "train/losses.h"
 
 namespace pneumoscan {
 

@@ -1,4 +1,4 @@
-#include "train/losses.h"
+#include "models/losses.h"
 
 #include <torch/nn/functional/loss.h>
 
