@@ -62,7 +62,8 @@ TEST(Parallel, EveryItemOnceWithSerialisedProgress) {
   std::vector<std::atomic<int>> seen(count);
   std::vector<size_t> reported;
   parallel_for(
-      count, 4, [&](size_t i) { ++seen[i]; }, [&](size_t done, size_t total) {
+      count, 4, [&](size_t i) { ++seen[i]; },
+      [&](size_t done, size_t total) {
         EXPECT_EQ(total, count);
         reported.push_back(done);  // unguarded on purpose: calls must be serialised
       });
@@ -94,7 +95,8 @@ TEST(Timing, DurationsForPeopleAndUtcStamps) {
   EXPECT_TRUE(std::regex_match(utc_now(), std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)"))) << utc_now();
   EXPECT_TRUE(std::regex_match(utc_now(UtcFormat::kIsoMillis),
                                std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")));
-  EXPECT_TRUE(std::regex_match(utc_now(UtcFormat::kReadable), std::regex(R"(\d{4}-\d\d-\d\d \d\d:\d\d UTC)")));
+  EXPECT_TRUE(
+      std::regex_match(utc_now(UtcFormat::kReadable), std::regex(R"(\d{4}-\d\d-\d\d \d\d:\d\d UTC)")));
   const Stopwatch stopwatch;
   EXPECT_GE(stopwatch.seconds(), 0.0);
   EXPECT_LT(stopwatch.seconds(), 60.0);
@@ -108,4 +110,6 @@ TEST(Text, FormatStringAndCsvFields) {
   EXPECT_EQ(csv_field("a,b"), "\"a,b\"");
   EXPECT_EQ(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
   EXPECT_EQ(csv_field("two\nlines"), "\"two\nlines\"");
+  EXPECT_EQ(join({"a", "b", "c"}, ", "), "a, b, c");
+  EXPECT_EQ(join({}, ", "), "");
 }

@@ -13,7 +13,9 @@
 using namespace pneumoscan;
 
 namespace {
-TrainConfig quick_config(int epochs) { return test::quick_config(128, epochs, 32, 7); }
+TrainConfig quick_config(int epochs, int64_t input_size = 128) {
+  return test::quick_config(input_size, epochs, 32, 7);
+}
 }  // namespace
 
 TEST(Train, SmallCnnOnRealSubsetReachesAuc085) {
@@ -50,8 +52,7 @@ TEST(Train, ResumeRefusesOtherSettings) {
   const TrainValSplit split = test::small_real_split(root, 64, 32, 7);
   test::TempDir dir;
   const std::string model_path = dir / "m.psmodel";
-  TrainConfig config = quick_config(1);
-  config.spec.input_size = 64;
+  TrainConfig config = quick_config(1, 64);
   train_model(split.train, split.val, config, model_path);
   config.epochs = 2;
   config.spec.input_size = 96;
@@ -62,8 +63,7 @@ TEST(Train, RunsAreReproducibleForASeed) {
   PNEUMOSCAN_REQUIRE_SHARED(root, "data/chest_xray");
   const TrainValSplit split = test::small_real_split(root, 96, 32, 3);
   test::TempDir dir;
-  TrainConfig config = quick_config(1);
-  config.spec.input_size = 64;
+  TrainConfig config = quick_config(1, 64);
   const TrainResult a = train_model(split.train, split.val, config, dir / "a.psmodel");
   const TrainResult b = train_model(split.train, split.val, config, dir / "b.psmodel");
   EXPECT_DOUBLE_EQ(a.history[0].train_loss, b.history[0].train_loss);
@@ -74,8 +74,7 @@ TEST(Train, ThreeClassesStoreTypesAndReportThem) {
   PNEUMOSCAN_REQUIRE_SHARED(root, "data/chest_xray");
   const TrainValSplit split = test::small_real_split(root, 120, 60, 5);
   test::TempDir dir;
-  TrainConfig config = quick_config(1);
-  config.spec.input_size = 64;
+  TrainConfig config = quick_config(1, 64);
   config.class_names = {"normal", "bacterial", "viral"};
   config.label_smoothing = 0.1;
   const std::string model_path = dir / "three.psmodel";
@@ -101,6 +100,67 @@ TEST(Train, ThreeClassesStoreTypesAndReportThem) {
   std::vector<Sample> untyped = split.train;
   for (auto& s : untyped) s.pneumonia_type.clear();
   EXPECT_THROW(train_model(untyped, split.val, config, dir / "bad.psmodel"), InputError);
+}
+
+namespace {
+// The events of a run, by name, with the numbers that tie them together.
+struct EventLog : TrainObserver {
+  std::vector<std::string> events;
+  size_t steps_announced = 0, steps_seen = 0;
+  void on_decode_progress(const std::string& what, size_t done, size_t total) override {
+    if (done == 0 || done == total) events.push_back("decode " + what + (done == 0 ? " begins" : " ends"));
+  }
+  void on_decoded(const std::string& what, size_t, const std::vector<std::string>&, double) override {
+    events.push_back("decoded " + what);
+  }
+  void on_train_start(const TrainStart& s) override {
+    events.push_back("start " + s.architecture + " " + std::to_string(s.class_weights.size()) + " weights");
+  }
+  void on_epoch_start(int epoch, int, size_t steps) override {
+    events.push_back("epoch " + std::to_string(epoch));
+    steps_announced += steps;
+  }
+  void on_step(const TrainStep& step) override {
+    ++steps_seen;
+    EXPECT_GT(step.mean_loss, 0);
+    EXPECT_GT(step.images, 0);
+  }
+  void on_epoch_end(const EpochRecord& record, int epochs) override {
+    events.push_back("epoch " + std::to_string(record.epoch) + "/" + std::to_string(epochs) + " ends");
+  }
+  void on_train_end(const TrainEnd& end) override {
+    events.push_back("done, best epoch " + std::to_string(end.best_epoch) + " of " +
+                     std::to_string(end.epochs_run));
+  }
+};
+}  // namespace
+
+// The trainer reports through its observer (and prints nothing itself).
+TEST(Train, ObserverSeesTheRunInOrder) {
+  PNEUMOSCAN_REQUIRE_SHARED(root, "data/chest_xray");
+  const TrainValSplit split = test::small_real_split(root, 64, 32, 9);
+  test::TempDir dir;
+  EventLog log;
+  testing::internal::CaptureStdout();
+  const TrainResult result =
+      train_model(split.train, split.val, test::quick_config(64, 2, 16, 9), dir / "m.psmodel", false, &log);
+  EXPECT_EQ(testing::internal::GetCapturedStdout(), "");
+  const std::vector<std::string> expected = {
+      "decode train begins",
+      "decode train ends",
+      "decoded train",
+      "decode validation begins",
+      "decode validation ends",
+      "decoded validation",
+      "start small-cnn 2 weights",
+      "epoch 1",
+      "epoch 1/2 ends",
+      "epoch 2",
+      "epoch 2/2 ends",
+      "done, best epoch " + std::to_string(result.best_epoch) + " of 2"};
+  EXPECT_EQ(log.events, expected);
+  EXPECT_EQ(log.steps_seen, log.steps_announced);
+  EXPECT_EQ(log.steps_seen, 2u * 4u);  // 64 images in batches of 16, twice
 }
 
 // Training with frozen features: the feature weights and (with frozen

@@ -25,13 +25,12 @@ inline TrainValSplit small_real_split(const std::string& root, int64_t train_ima
   return split;
 }
 
-// A quiet configuration for short runs: the seed's small CNN with one sigmoid output.
+// A configuration for short runs: the seed's small CNN with one sigmoid output.
 inline TrainConfig quick_config(int64_t input_size, int epochs, int batch_size, uint64_t seed) {
   TrainConfig config;
   config.spec = {"small-cnn", input_size, 1, 1};
   config.epochs = epochs;
   config.batch_size = batch_size;
-  config.show_progress = false;
   config.seed = seed;
   return config;
 }

@@ -4,11 +4,12 @@
 #include <iostream>
 
 #include "cli/command.h"
+#include "cli/train_printer.h"
 #include "core/errors.h"
+#include "core/timing.h"
 #include "data/train_val.h"
 #include "eval/multiclass.h"
 #include "report/plots.h"
-#include "train/progress.h"
 #include "train/trainer.h"
 
 namespace pneumoscan::cli {
@@ -26,22 +27,25 @@ struct TrainArgs {
 
 int run_train(TrainArgs& args) {
   TrainConfig& config = args.config;
-  config.normalization = normalization_from_string(args.normalization);
+  config.preprocess.normalization = normalization_from_string(args.normalization);
+  // Which flags were given is the command line's business; what the values must be is validate()'s.
   if ((args.norm_mean->count() > 0 || args.norm_std->count() > 0) &&
-      config.normalization != Normalization::kFixed)
+      config.preprocess.normalization != Normalization::kFixed)
     throw UsageError("--norm-mean/--norm-std apply to --normalization fixed only");
   if (args.no_augment) config.augment.enabled = false;
   config.class_names = validate_class_names(args.classes);
-  config.show_progress = !args.no_progress;
   config.loader_threads = common_options().threads;
+  validate(config);
 
   args.data.seed = config.seed;
   const TrainValSplit split = prepare_train_val(args.data);
+  print_qc_exclusions(split.excluded_by_qc, args.data.exclude_qc);
   std::printf("training on %zu images, validating on %zu: %s\n", split.train.size(), split.val.size(),
               split.how.c_str());
   config.data_summary = data_summary(args.data, split);
 
-  const TrainResult result = train_model(split.train, split.val, config, args.out, args.resume);
+  TrainPrinter printer(!args.no_progress);
+  const TrainResult result = train_model(split.train, split.val, config, args.out, args.resume, &printer);
   const BinaryMetrics& m = result.validation;
   std::printf(
       "\nbest epoch %d of %zu, %s\nvalidation at threshold %.4f (target sensitivity %.2f): recall %.4f  "
@@ -92,11 +96,11 @@ std::function<int()> add_train(CLI::App& app) {
   cmd->add_option("--normalization", args->normalization, "image_zscore, equalize_zscore or fixed")
       ->check(CLI::IsMember({"image_zscore", "equalize_zscore", "fixed"}))
       ->capture_default_str();
-  args->norm_mean = cmd->add_option("--norm-mean", c.norm_mean,
+  args->norm_mean = cmd->add_option("--norm-mean", c.preprocess.mean,
                                     "Mean in [0,1] pixel units for --normalization fixed (0.5 with std 0.5 "
                                     "gives [-1, 1], as the shared MobileNetV2 expects)")
                         ->capture_default_str();
-  args->norm_std = cmd->add_option("--norm-std", c.norm_std, "Std for --normalization fixed")
+  args->norm_std = cmd->add_option("--norm-std", c.preprocess.std, "Std for --normalization fixed")
                        ->check(CLI::PositiveNumber)
                        ->capture_default_str();
   cmd->add_option("--pretrained", c.pretrained_path,

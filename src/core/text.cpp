@@ -38,4 +38,10 @@ std::string csv_field(const std::string& value) {
   return quoted + "\"";
 }
 
+std::string join(const std::vector<std::string>& parts, const std::string& separator) {
+  std::string text;
+  for (size_t i = 0; i < parts.size(); ++i) text += (i ? separator : "") + parts[i];
+  return text;
+}
+
 }  // namespace pneumoscan

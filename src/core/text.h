@@ -1,6 +1,7 @@
 #pragma once
 // Small text helpers shared by reports, tables and logs.
 #include <string>
+#include <vector>
 
 namespace pneumoscan {
 
@@ -10,5 +11,8 @@ std::string format_string(const char* pattern, ...) __attribute__((format(printf
 // One CSV field (RFC 4180): quoted when it holds a comma, quote or line
 // break, with its quotes doubled; as is otherwise.
 std::string csv_field(const std::string& value);
+
+// The parts with `separator` between them: join({"a", "b"}, ", ") == "a, b".
+std::string join(const std::vector<std::string>& parts, const std::string& separator);
 
 }  // namespace pneumoscan

@@ -2,10 +2,9 @@
 // The record of a training run, epoch by epoch, and its log files next to
 // the model (MODEL.log.csv, MODEL.log.jsonl). Light on purpose (no LibTorch):
 // plots, reports and monitors read histories without compiling the trainer.
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace pneumoscan {
 

@@ -1,18 +1,21 @@
-#include "train/progress.h"
+#include "cli/progress.h"
 
 #include <unistd.h>
 
 #include <cstdio>
 
-namespace pneumoscan {
+namespace pneumoscan::cli {
 
 ProgressBar::ProgressBar(std::string label, size_t total, bool enabled)
-    : label_(std::move(label)), total_(total), enabled_(enabled && ::isatty(STDERR_FILENO)),
-      start_(std::chrono::steady_clock::now()), last_draw_(start_) {}
+    : label_(std::move(label)),
+      total_(total),
+      enabled_(enabled && ::isatty(STDERR_FILENO)),
+      start_(Clock::now()),
+      last_draw_(start_) {}
 
 void ProgressBar::update(size_t done, size_t units_done, const std::string& status) {
   if (!enabled_) return;
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = Clock::now();
   if (done < total_ && now - last_draw_ < std::chrono::milliseconds(200)) return;
   last_draw_ = now;
   const double elapsed = std::chrono::duration<double>(now - start_).count();
@@ -23,8 +26,8 @@ void ProgressBar::update(size_t done, size_t units_done, const std::string& stat
   bar.resize(width, '.');
   const double rate = elapsed > 0 ? units_done / elapsed : 0.0;
   const double eta = fraction > 0 ? elapsed * (1.0 - fraction) / fraction : 0.0;
-  std::fprintf(stderr, "\r%s [%s] %zu/%zu %.0f img/s ETA %s %s\033[K", label_.c_str(), bar.c_str(), done, total_,
-               rate, format_duration(eta).c_str(), status.c_str());
+  std::fprintf(stderr, "\r%s [%s] %zu/%zu %.0f img/s ETA %s %s\033[K", label_.c_str(), bar.c_str(), done,
+               total_, rate, format_duration(eta).c_str(), status.c_str());
   std::fflush(stderr);
 }
 
@@ -34,4 +37,4 @@ void ProgressBar::finish() {
   std::fflush(stderr);
 }
 
-}  // namespace pneumoscan
+}  // namespace pneumoscan::cli
