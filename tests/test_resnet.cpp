@@ -24,8 +24,9 @@ TEST(ResNet, TorchvisionParameterNames) {
   std::set<std::string> names;
   for (const auto& item : net->named_parameters()) names.insert(item.key());
   for (const auto& item : net->named_buffers()) names.insert(item.key());
-  for (const char* expected : {"conv1.weight", "bn1.running_mean", "layer1.0.conv1.weight", "layer2.0.downsample.0.weight",
-                               "layer2.0.downsample.1.running_var", "layer4.1.bn2.bias", "fc.weight", "fc.bias"})
+  for (const char* expected :
+       {"conv1.weight", "bn1.running_mean", "layer1.0.conv1.weight", "layer2.0.downsample.0.weight",
+        "layer2.0.downsample.1.running_var", "layer4.1.bn2.bias", "fc.weight", "fc.bias"})
     EXPECT_TRUE(names.count(expected)) << expected;
 }
 

@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
-#include "core/timing.h"
 #include "core/errors.h"
+#include "core/timing.h"
 #include "explain/explain_file.h"
 #include "infer/predictor.h"
 #include "report/case_report.h"

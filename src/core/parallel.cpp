@@ -15,7 +15,8 @@ int resolve_threads(int threads) {
 
 void parallel_for(size_t count, int threads, const std::function<void(size_t)>& work,
                   const ProgressCallback& progress) {
-  const int workers = static_cast<int>(std::min<size_t>(resolve_threads(threads), std::max<size_t>(1, count)));
+  const int workers =
+      static_cast<int>(std::min<size_t>(resolve_threads(threads), std::max<size_t>(1, count)));
   std::atomic<size_t> next{0}, done{0};
   std::atomic<bool> failed{false};
   std::mutex mutex;  // guards `progress` calls and `error`

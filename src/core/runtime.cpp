@@ -15,9 +15,7 @@ void tune_allocator() {
   mallopt(M_TRIM_THRESHOLD, INT_MAX);
 }
 
-void set_threads(int threads) {
-  at::set_num_threads(resolve_threads(threads));
-}
+void set_threads(int threads) { at::set_num_threads(resolve_threads(threads)); }
 
 void configure_runtime(int threads) {
   tune_allocator();

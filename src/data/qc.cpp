@@ -82,7 +82,8 @@ QcReport run_qc(const std::vector<Sample>& samples, const QcOptions& options) {
     if (std::min(q.width, q.height) < options.min_side)
       report.too_small.push_back({sample.path, std::to_string(q.width) + "x" + std::to_string(q.height)});
     if (!blank && q.laplacian_variance < options.blur_threshold)
-      report.blurry.push_back({sample.path, "Laplacian variance " + format_string("%.2f", q.laplacian_variance)});
+      report.blurry.push_back(
+          {sample.path, "Laplacian variance " + format_string("%.2f", q.laplacian_variance)});
 
     auto [it, inserted] = group_of_hash.emplace(q.pixel_hash, groups.size());
     if (inserted) groups.push_back({q.pixel_hash, {}, {}, {}});

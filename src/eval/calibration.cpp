@@ -9,8 +9,8 @@
 #include "core/errors.h"
 #include "data/loader.h"
 #include "eval/metrics.h"
-#include "eval/shift.h"
 #include "eval/predict_cache.h"
+#include "eval/shift.h"
 
 namespace pneumoscan {
 namespace F = torch::nn::functional;

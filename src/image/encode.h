@@ -2,10 +2,9 @@
 // Images to file bytes in memory (PNG, JPEG), for files written atomically
 // and for data URLs.
 #include <cstdint>
+#include <opencv2/core.hpp>
 #include <string>
 #include <vector>
-
-#include <opencv2/core.hpp>
 
 namespace pneumoscan {
 

@@ -6,8 +6,8 @@
 #include <opencv2/imgproc.hpp>
 
 #include "core/errors.h"
-#include "core/parallel.h"
 #include "core/hash.h"
+#include "core/parallel.h"
 
 namespace pneumoscan {
 

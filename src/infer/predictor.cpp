@@ -109,6 +109,8 @@ std::string default_model_path() {
   throw UsageError("no default model found (looked for models/default.psmodel); pass --model");
 }
 
-std::string model_or_default(const std::string& given) { return given.empty() ? default_model_path() : given; }
+std::string model_or_default(const std::string& given) {
+  return given.empty() ? default_model_path() : given;
+}
 
 }  // namespace pneumoscan

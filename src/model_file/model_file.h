@@ -3,11 +3,11 @@
 // correctly (architecture, preprocessing, classes, threshold, training
 // summary). Loading validates all of it against the weights and refuses a
 // mismatch, so a model can never be run with the wrong preprocessing.
+#include <c10/core/Device.h>
+
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <c10/core/Device.h>
-#include <nlohmann/json.hpp>
 
 #include "image/preprocess.h"
 #include "models/registry.h"

@@ -6,10 +6,10 @@
 namespace pneumoscan {
 
 enum class WeightInit {
-  kKeep,              // LibTorch's default initialisation stays
-  kKaimingFanOut,     // He normal, fan_out, ReLU gain
-  kKaimingFanIn,      // He normal, fan_in, ReLU gain (torch's kaiming_normal_ defaults)
-  kNormal001,         // normal(0, 0.01)
+  kKeep,                // LibTorch's default initialisation stays
+  kKaimingFanOut,       // He normal, fan_out, ReLU gain
+  kKaimingFanIn,        // He normal, fan_in, ReLU gain (torch's kaiming_normal_ defaults)
+  kNormal001,           // normal(0, 0.01)
   kUniformOutFeatures,  // uniform(+-1/sqrt(out_features)) (Linear only; EfficientNet)
 };
 

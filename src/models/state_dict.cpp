@@ -1,9 +1,9 @@
 #include "models/state_dict.h"
 
+#include <torch/torch.h>
+
 #include <map>
 #include <sstream>
-
-#include <torch/torch.h>
 
 #include "core/errors.h"
 

@@ -2,11 +2,11 @@
 // A network's weights as a flat list of named tensors (torchvision-style
 // names: "layer1.0.conv1.weight"), the common currency of model files,
 // checkpoints, pretrained imports and fingerprints.
+#include <torch/nn/module.h>
+
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <torch/nn/module.h>
 
 namespace pneumoscan {
 

@@ -60,8 +60,9 @@ std::string case_report_html(const CaseReport& report, int max_side) {
           "\"><div class=\"fill\" style=\"width:" + format_string("%.2f", 100 * probability) +
           "%\"></div><div class=\"marker\" style=\"left:" + format_string("%.2f", 100 * threshold) +
           "%\"><span>threshold " + format_string("%.3f", threshold) + "</span></div></div>\n";
-  html += "<div class=\"scale\"><span>0</span><span>P(pneumonia) = <b>" + format_string("%.4f", p.probability) +
-          "</b> (PNEUMONIA when &ge; " + format_string("%.4f", p.threshold) + ")</span><span>1</span></div>\n";
+  html += "<div class=\"scale\"><span>0</span><span>P(pneumonia) = <b>" +
+          format_string("%.4f", p.probability) + "</b> (PNEUMONIA when &ge; " +
+          format_string("%.4f", p.threshold) + ")</span><span>1</span></div>\n";
 
   // The X-ray and the heatmap overlay.
   html += "<h2>Image</h2>\n<div class=\"images\">\n<figure><img alt=\"X-ray\" src=\"" +

@@ -207,8 +207,9 @@ std::vector<LegendItem> draw_curves(const std::vector<const ScoredSet*>& sets, C
     std::vector<double> x, y;
     for (const auto& p : curve(sets[i]->probabilities, sets[i]->labels)) x.push_back(p.x), y.push_back(p.y);
     line(x, y, series_colour(i), series_style(i));
-    items.push_back({sets[i]->name + format_string(area_pattern, area(sets[i]->probabilities, sets[i]->labels)),
-                     series_colour(i), series_style(i)});
+    items.push_back(
+        {sets[i]->name + format_string(area_pattern, area(sets[i]->probabilities, sets[i]->labels)),
+         series_colour(i), series_style(i)});
   }
   return items;
 }
@@ -328,7 +329,8 @@ void plot_calibration(const std::string& path, const std::string& title, const S
     line({0, 1}, {0, 1}, kReference, 2, 1.5);
     line(x, y, series_colour(0));
     points(x, y, series_colour(0));
-    legend({{set.name + format_string(" (ECE %.3f, ", ece) + format_string("Brier %.3f)", brier), series_colour(0), 1},
+    legend({{set.name + format_string(" (ECE %.3f, ", ece) + format_string("Brier %.3f)", brier),
+             series_colour(0), 1},
             {"perfectly calibrated", kReference, 2}},
            PL_POSITION_TOP | PL_POSITION_LEFT);
     plcol0(kInk);

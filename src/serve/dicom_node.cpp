@@ -88,7 +88,9 @@ bool is_valid_uid(const std::string& uid) {
   return true;
 }
 
-void default_log(const std::string& line) { std::cerr << utc_now(UtcFormat::kIsoMillis) << " " << line << std::endl; }
+void default_log(const std::string& line) {
+  std::cerr << utc_now(UtcFormat::kIsoMillis) << " " << line << std::endl;
+}
 
 }  // namespace
 
@@ -126,8 +128,7 @@ struct DicomNode::Impl {
   std::atomic<bool> stop_requested{false};
 
   explicit Impl(DicomNodeOptions opts)
-      : options(std::move(opts)),
-        predictor(model_or_default(options.model_path)) {
+      : options(std::move(opts)), predictor(model_or_default(options.model_path)) {
     if (!options.log) options.log = default_log;
     std::error_code ec;
     fs::create_directories(options.out_dir, ec);

@@ -14,8 +14,8 @@
 #include "image/image.h"
 #include "model_file/model_file.h"
 #include "serve/http_upload.h"
-#include "serve/prometheus.h"
 #include "serve/prediction_service.h"
+#include "serve/prometheus.h"
 #include "serve/shutdown_signal.h"
 #include "serve/web_root.h"
 
@@ -108,8 +108,7 @@ struct HttpService::State {
   explicit State(ServeConfig c)
       : config(std::move(c)),
         web_root(config.web_root.empty() ? find_web_root() : config.web_root),
-        predictions(model_or_default(config.model_path), config.batching,
-                    metrics, config.index_path) {
+        predictions(model_or_default(config.model_path), config.batching, metrics, config.index_path) {
     metrics.set_queue_depth_source([this] { return predictions.queue_depth(); });
     configure_server();
     add_routes();

@@ -9,4 +9,6 @@ namespace pneumoscan {
 std::string checkpoint_path(const std::string& model_path);
 }
 
-int main(int argc, char** argv) { return pneumoscan::checkpoint_path(argc > 1 ? argv[1] : "m").empty() ? 1 : 0; }
+int main(int argc, char** argv) {
+  return pneumoscan::checkpoint_path(argc > 1 ? argv[1] : "m").empty() ? 1 : 0;
+}
