@@ -44,7 +44,7 @@ for seed in $seeds; do
   /usr/bin/time -f "member $seed: %e s" "$bin" train --arch mobilenet-v2 \
     --pretrained "$shared/pretrained/mobilenet_v2_imagenet.pt" \
     --normalization fixed --norm-mean 0.5 --norm-std 0.5 --image-size 224 \
-    --classes normal,bacterial,viral --freeze features --unfreeze-after 2 \
+    --classes normal,bacterial,viral --freeze features --unfreeze-after 2 --freeze-bn-stats \
     --data "$work/trainval.csv" --exclude-qc "$work/qc.json" \
     --epochs "$epochs" --patience 3 --seed "$seed" --batch-size 32 \
     --name "pneumoscan-mnv2-224-3class-seed$seed" --out "$member" --no-progress "${resume[@]}" \

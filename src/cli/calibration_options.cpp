@@ -15,9 +15,9 @@ void print_calibration(const CalibrationResult& r) {
 
 void add_calibration_options(CLI::App* cmd, CalibrationOptions& options) {
   cmd->add_option("--policy", options.threshold_policy,
-                  "Threshold policy: validation (sensitivity target on validation) or worst-shift (target held on "
-                  "validation and each acquisition-shifted copy)")
-      ->check(CLI::IsMember({"validation", "worst-shift"}))
+                  "Threshold policy: validation (sensitivity target on validation), pooled-shift (on validation "
+                  "and its acquisition-shifted copies pooled) or worst-shift (on each of them)")
+      ->check(CLI::IsMember({"validation", "pooled-shift", "worst-shift"}))
       ->capture_default_str();
   cmd->add_option("--target-sensitivity", options.target_sensitivity, "Sensitivity the threshold must reach")
       ->check(CLI::Range(0.5, 1.0))

@@ -62,8 +62,9 @@ nlohmann::json to_json(const CalibrationResult& r) {
 
 CalibrationResult calibrate_model(LoadedModel& model, const std::vector<Sample>& validation,
                                   const CalibrationOptions& options) {
-  if (options.threshold_policy != "validation" && options.threshold_policy != "worst-shift")
-    throw UsageError("unknown threshold policy '" + options.threshold_policy + "' (validation, worst-shift)");
+  const std::string& policy = options.threshold_policy;
+  if (policy != "validation" && policy != "worst-shift" && policy != "pooled-shift")
+    throw UsageError("unknown threshold policy '" + policy + "' (validation, pooled-shift, worst-shift)");
   const auto& names = model.metadata.class_names;
   std::vector<Sample> mapped;
   for (Sample s : validation) {
@@ -101,14 +102,22 @@ CalibrationResult calibrate_model(LoadedModel& model, const std::vector<Sample>&
   result.threshold =
       threshold_for_sensitivity(calibrated.probabilities, calibrated.labels, options.target_sensitivity);
   result.thresholds.emplace_back("validation", result.threshold);
-  if (options.threshold_policy == "worst-shift") {
+  if (policy != "validation") {
+    std::vector<float> pooled = calibrated.probabilities;
+    std::vector<int> pooled_labels = calibrated.labels;
+    double worst = result.threshold;
     for (const AcquisitionShift& shift : acquisition_shifts()) {
       const ImageCache shifted = cache.transformed(shift.apply);
       const CachePredictions p = predict_cache(net, shifted, options.batch_size, std::nullopt, device);
       const double t = threshold_for_sensitivity(p.probabilities, p.labels, options.target_sensitivity);
       result.thresholds.emplace_back(shift.name, t);
-      if (std::isfinite(t)) result.threshold = std::min(result.threshold, t);
+      if (std::isfinite(t)) worst = std::min(worst, t);
+      pooled.insert(pooled.end(), p.probabilities.begin(), p.probabilities.end());
+      pooled_labels.insert(pooled_labels.end(), p.labels.begin(), p.labels.end());
     }
+    const double pooled_threshold = threshold_for_sensitivity(pooled, pooled_labels, options.target_sensitivity);
+    result.thresholds.emplace_back("pooled", pooled_threshold);
+    result.threshold = policy == "worst-shift" ? worst : pooled_threshold;
   }
   if (!std::isfinite(result.threshold)) throw UsageError("validation data have no pneumonia images");
   model.metadata.temperature = result.temperature;

@@ -24,12 +24,15 @@ double fit_temperature(const torch::Tensor& logits, const torch::Tensor& labels)
 // Threshold policies:
 //  "validation":  the highest threshold with sensitivity >= target on validation
 //                 (fragile: a shift that lowers pneumonia scores loses sensitivity);
-//  "worst-shift": the lowest of that threshold over validation and each of its
-//                 acquisition-shifted copies (eval/shift.h), so the target
-//                 sensitivity holds on every proxy.
+//  "pooled-shift": that threshold on validation and all its acquisition-shifted
+//                 copies (eval/shift.h) pooled, so the target holds on the
+//                 proxies taken together;
+//  "worst-shift": the lowest of the per-set thresholds over validation and each
+//                 shifted copy, so the target holds on every proxy (the widest
+//                 margin, and the lowest specificity).
 struct CalibrationOptions {
   bool fit_temperature = true;
-  std::string threshold_policy = "worst-shift";
+  std::string threshold_policy = "pooled-shift";
   double target_sensitivity = 0.95;
   int batch_size = 32;
   int threads = 0;
