@@ -6,6 +6,9 @@ namespace pneumoscan::cli {
 
 void print_calibration(const CalibrationResult& r) {
   std::printf("calibrated on %lld validation images\n", static_cast<long long>(r.images));
+  std::printf("class bias");
+  for (double b : r.class_bias) std::printf(" %.4f", b);
+  std::printf("%s\n", r.class_bias.empty() ? " none" : "");
   std::printf("temperature %.4f: NLL %.4f -> %.4f  ECE(15) %.4f -> %.4f  Brier %.4f -> %.4f\n", r.temperature,
               r.nll_before, r.nll_after, r.ece_before, r.ece_after, r.brier_before, r.brier_after);
   std::printf("thresholds for sensitivity >= %.2f:", r.target_sensitivity);
@@ -23,6 +26,7 @@ void add_calibration_options(CLI::App* cmd, CalibrationOptions& options) {
       ->check(CLI::Range(0.5, 1.0))
       ->capture_default_str();
   cmd->add_flag("!--no-temperature", options.fit_temperature, "Keep the temperature at 1 (threshold only)");
+  cmd->add_flag("!--no-bias", options.fit_bias, "Fit the temperature alone, without the per-class bias");
 }
 
 }  // namespace pneumoscan::cli
