@@ -21,10 +21,8 @@ struct CalibrateArgs {
 int run_calibrate(CalibrateArgs& args) {
   const std::string model_path = model_or_default(args.model);
   LoadedModel model = load_model(model_path);
-  std::vector<Sample> samples = read_dataset(args.data);
-  if (!args.split.empty() && args.split != "all") samples = select_split(samples, args.split);
   args.options.threads = common_options().threads;
-  const CalibrationResult result = calibrate_model(model, samples, args.options);
+  const CalibrationResult result = calibrate_model(model, read_validation(args.data, args.split), args.options);
   print_calibration(result);
   save_model(args.out, model.metadata, *model.net);
   std::printf("wrote %s\n", args.out.c_str());

@@ -58,6 +58,12 @@ class EvalModeGuard {
   bool was_training_;
 };
 
+// raw / temperature + class_bias (empty: none), as ClassifierImpl::logits
+// applies it; calibration computes calibrated outputs from stored raw ones
+// with the same function, so both agree to the last bit.
+torch::Tensor apply_output_calibration(const torch::Tensor& raw, double temperature,
+                                       const std::vector<double>& class_bias);
+
 // Checks x is [N, channels, H, W] and names the module in the message (ggml's habit).
 void check_image_batch(const torch::Tensor& x, int64_t channels, const char* module_name);
 
