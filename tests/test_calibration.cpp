@@ -29,3 +29,21 @@ TEST(Calibration, SigmoidLogitsAndBadInput) {
   EXPECT_THROW(fit_temperature(torch::zeros({0, 2}), torch::zeros({0}, torch::kInt64)), UsageError);
   EXPECT_THROW(negative_log_likelihood(torch::zeros({4, 2}), torch::zeros({3}, torch::kInt64), 1.0), UsageError);
 }
+
+// Class weighting shifts the prior: logits z + log w. Temperature alone cannot
+// undo that; temperature + bias recovers the shift (b[c] - b[0] = -(log w_c - log w_0)).
+TEST(Calibration, BiasUndoesAPriorShift) {
+  torch::manual_seed(13);
+  const int64_t n = 6000;
+  const torch::Tensor z = torch::randn({n, 3}) * 2;
+  const torch::Tensor labels = torch::multinomial(torch::softmax(z, 1), 1).squeeze(1);
+  const torch::Tensor shifted = z + torch::tensor({1.0f, -0.5f, 0.0f});
+  const OutputCalibration c = fit_output_calibration(shifted, labels);
+  ASSERT_EQ(c.class_bias.size(), 3u);
+  EXPECT_NEAR(c.temperature, 1.0, 0.1);
+  EXPECT_NEAR(c.class_bias[1] - c.class_bias[0], 1.5, 0.2);
+  EXPECT_NEAR(c.class_bias[2] - c.class_bias[0], 1.0, 0.2);
+  const torch::Tensor bias = torch::tensor(std::vector<double>(c.class_bias), torch::kFloat64);
+  EXPECT_LT(negative_log_likelihood(shifted.to(torch::kFloat64) / c.temperature + bias, labels, 1.0),
+            negative_log_likelihood(shifted, labels, fit_temperature(shifted, labels)) - 0.01);
+}

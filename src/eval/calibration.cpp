@@ -42,11 +42,50 @@ double fit_temperature(const torch::Tensor& logits, const torch::Tensor& labels)
   return std::exp((lo + hi) / 2);
 }
 
+namespace {
+
+torch::Tensor calibrated_nll(const torch::Tensor& logits, const torch::Tensor& labels, const torch::Tensor& log_t,
+                             const torch::Tensor& bias) {
+  torch::Tensor scaled = logits / log_t.exp();
+  if (logits.size(1) == 1)
+    return F::binary_cross_entropy_with_logits((scaled + bias).squeeze(1), labels.to(torch::kFloat64));
+  return F::cross_entropy(scaled + torch::cat({torch::zeros({1}, bias.options()), bias}), labels);
+}
+
+}  // namespace
+
+OutputCalibration fit_output_calibration(const torch::Tensor& logits_in, const torch::Tensor& labels) {
+  OutputCalibration result;
+  result.temperature = fit_temperature(logits_in, labels);
+  const torch::Tensor logits = logits_in.to(torch::kFloat64).detach();
+  const int64_t outputs = logits.size(1);
+  torch::Tensor log_t = torch::tensor(std::log(result.temperature), torch::kFloat64).requires_grad_(true);
+  torch::Tensor bias = torch::zeros({outputs == 1 ? 1 : outputs - 1}, torch::kFloat64).requires_grad_(true);
+  torch::optim::LBFGS optimizer({log_t, bias},
+                                torch::optim::LBFGSOptions(0.5).max_iter(200).line_search_fn("strong_wolfe"));
+  optimizer.step([&] {
+    optimizer.zero_grad();
+    torch::Tensor loss = calibrated_nll(logits, labels, log_t, bias);
+    loss.backward();
+    return loss;
+  });
+  const double fitted = calibrated_nll(logits, labels, log_t, bias).item<double>();
+  // Keep the temperature alone unless the bias really lowers the NLL (and stays sane).
+  if (!(fitted < negative_log_likelihood(logits, labels, result.temperature) - 1e-6) ||
+      !(bias.abs().max().item<double>() < 20))
+    return result;
+  result.temperature = std::exp(log_t.item<double>());
+  if (outputs > 1) result.class_bias.push_back(0.0);
+  for (int64_t i = 0; i < bias.size(0); ++i) result.class_bias.push_back(bias[i].item<double>());
+  return result;
+}
+
 nlohmann::json to_json(const CalibrationResult& r) {
   nlohmann::json thresholds = nlohmann::json::object();
   for (const auto& [name, value] : r.thresholds)
     thresholds[name] = std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
   return {{"temperature", r.temperature},
+          {"class_bias", r.class_bias},
           {"nll_before", r.nll_before},
           {"nll_after", r.nll_after},
           {"ece15_before", r.ece_before},
@@ -62,8 +101,9 @@ nlohmann::json to_json(const CalibrationResult& r) {
 
 CalibrationResult calibrate_model(LoadedModel& model, const std::vector<Sample>& validation,
                                   const CalibrationOptions& options) {
-  if (options.threshold_policy != "validation" && options.threshold_policy != "worst-shift")
-    throw UsageError("unknown threshold policy '" + options.threshold_policy + "' (validation, worst-shift)");
+  const std::string& policy = options.threshold_policy;
+  if (policy != "validation" && policy != "worst-shift" && policy != "pooled-shift")
+    throw UsageError("unknown threshold policy '" + policy + "' (validation, pooled-shift, worst-shift)");
   const auto& names = model.metadata.class_names;
   std::vector<Sample> mapped;
   for (Sample s : validation) {
@@ -82,6 +122,7 @@ CalibrationResult calibrate_model(LoadedModel& model, const std::vector<Sample>&
   result.threshold_policy = options.threshold_policy;
   result.target_sensitivity = options.target_sensitivity;
   net.set_temperature(1.0);
+  net.set_class_bias({});
   const CachePredictions raw = predict_cache(net, cache, options.batch_size, std::nullopt, device);
   const int64_t n = static_cast<int64_t>(cache.size());
   const torch::Tensor logits = torch::from_blob(const_cast<float*>(raw.logits.data()), {n, raw.logit_width},
@@ -91,27 +132,47 @@ CalibrationResult calibrate_model(LoadedModel& model, const std::vector<Sample>&
   result.nll_before = negative_log_likelihood(logits, labels, 1.0);
   result.ece_before = expected_calibration_error(raw.probabilities, raw.labels, 15);
   result.brier_before = brier_score(raw.probabilities, raw.labels);
-  result.temperature = options.fit_temperature ? fit_temperature(logits, labels) : 1.0;
+  if (options.fit_temperature && options.fit_bias) {
+    const OutputCalibration fitted = fit_output_calibration(logits, labels);
+    result.temperature = fitted.temperature;
+    result.class_bias = fitted.class_bias;
+  } else if (options.fit_temperature) {
+    result.temperature = fit_temperature(logits, labels);
+  }
   net.set_temperature(result.temperature);
-  result.nll_after = negative_log_likelihood(logits, labels, result.temperature);
+  net.set_class_bias(result.class_bias);
 
   const CachePredictions calibrated = predict_cache(net, cache, options.batch_size, std::nullopt, device);
+  {
+    const torch::Tensor after = torch::from_blob(const_cast<float*>(calibrated.logits.data()),
+                                                 {n, calibrated.logit_width}, torch::kFloat32);
+    result.nll_after = negative_log_likelihood(after, labels, 1.0);
+  }
   result.ece_after = expected_calibration_error(calibrated.probabilities, calibrated.labels, 15);
   result.brier_after = brier_score(calibrated.probabilities, calibrated.labels);
   result.threshold =
       threshold_for_sensitivity(calibrated.probabilities, calibrated.labels, options.target_sensitivity);
   result.thresholds.emplace_back("validation", result.threshold);
-  if (options.threshold_policy == "worst-shift") {
+  if (policy != "validation") {
+    std::vector<float> pooled = calibrated.probabilities;
+    std::vector<int> pooled_labels = calibrated.labels;
+    double worst = result.threshold;
     for (const AcquisitionShift& shift : acquisition_shifts()) {
       const ImageCache shifted = cache.transformed(shift.apply);
       const CachePredictions p = predict_cache(net, shifted, options.batch_size, std::nullopt, device);
       const double t = threshold_for_sensitivity(p.probabilities, p.labels, options.target_sensitivity);
       result.thresholds.emplace_back(shift.name, t);
-      if (std::isfinite(t)) result.threshold = std::min(result.threshold, t);
+      if (std::isfinite(t)) worst = std::min(worst, t);
+      pooled.insert(pooled.end(), p.probabilities.begin(), p.probabilities.end());
+      pooled_labels.insert(pooled_labels.end(), p.labels.begin(), p.labels.end());
     }
+    const double pooled_threshold = threshold_for_sensitivity(pooled, pooled_labels, options.target_sensitivity);
+    result.thresholds.emplace_back("pooled", pooled_threshold);
+    result.threshold = policy == "worst-shift" ? worst : pooled_threshold;
   }
   if (!std::isfinite(result.threshold)) throw UsageError("validation data have no pneumonia images");
   model.metadata.temperature = result.temperature;
+  model.metadata.class_bias = result.class_bias;
   model.metadata.threshold = result.threshold;
   model.metadata.calibration = to_json(result);
   return result;

@@ -21,15 +21,29 @@ double negative_log_likelihood(const torch::Tensor& logits, const torch::Tensor&
 // log T; the NLL is convex in 1/T). UsageError on empty or mismatched input.
 double fit_temperature(const torch::Tensor& logits, const torch::Tensor& labels);
 
+// Temperature and a per-output bias fitted together (L-BFGS from the fitted
+// temperature): logits / T + b, with b[0] = 0 for K >= 2 outputs (softmax is
+// unchanged by a common shift). The bias undoes the prior shift that class
+// weighting puts into P(pneumonia), which a temperature cannot.
+struct OutputCalibration {
+  double temperature = 1.0;
+  std::vector<double> class_bias;  // one per output
+};
+OutputCalibration fit_output_calibration(const torch::Tensor& logits, const torch::Tensor& labels);
+
 // Threshold policies:
 //  "validation":  the highest threshold with sensitivity >= target on validation
 //                 (fragile: a shift that lowers pneumonia scores loses sensitivity);
-//  "worst-shift": the lowest of that threshold over validation and each of its
-//                 acquisition-shifted copies (eval/shift.h), so the target
-//                 sensitivity holds on every proxy.
+//  "pooled-shift": that threshold on validation and all its acquisition-shifted
+//                 copies (eval/shift.h) pooled, so the target holds on the
+//                 proxies taken together;
+//  "worst-shift": the lowest of the per-set thresholds over validation and each
+//                 shifted copy, so the target holds on every proxy (the widest
+//                 margin, and the lowest specificity).
 struct CalibrationOptions {
   bool fit_temperature = true;
-  std::string threshold_policy = "worst-shift";
+  bool fit_bias = true;  // with the temperature: OutputCalibration
+  std::string threshold_policy = "pooled-shift";
   double target_sensitivity = 0.95;
   int batch_size = 32;
   int threads = 0;
@@ -37,6 +51,7 @@ struct CalibrationOptions {
 
 struct CalibrationResult {
   double temperature = 1.0;
+  std::vector<double> class_bias;
   double nll_before = 0, nll_after = 0;
   double ece_before = 0, ece_after = 0;      // 15 bins, on P(pneumonia)
   double brier_before = 0, brier_after = 0;  // on P(pneumonia)

@@ -38,6 +38,7 @@ LoadedModel make_ensemble(std::vector<LoadedModel> members, const std::vector<st
     threshold_sum += m.threshold;
     records.push_back({{"source", source}, {"name", m.name}, {"threshold", m.threshold}, {"training", m.training}});
     members[i].net->set_temperature(1.0);
+    members[i].net->set_class_bias({});
     nets.push_back(members[i].net);
   }
   ensemble.metadata.threshold = threshold_sum / static_cast<double>(members.size());

@@ -1,6 +1,7 @@
 #include "model_file/model_file.h"
 
 #include <chrono>
+#include <cmath>
 #include <ctime>
 #include <map>
 #include <set>
@@ -70,6 +71,7 @@ nlohmann::json to_json(const ModelMetadata& m) {
           {"threshold", m.threshold},
           {"ensemble_size", m.ensemble_size},
           {"temperature", m.temperature},
+          {"class_bias", m.class_bias},
           {"calibration", m.calibration},
           {"training", m.training},
           {"created_at", m.created_at},
@@ -96,6 +98,7 @@ ModelMetadata metadata_from_json(const nlohmann::json& json, const std::string& 
     m.threshold = json.at("threshold").get<double>();
     m.ensemble_size = json.value("ensemble_size", 1);
     m.temperature = json.value("temperature", 1.0);
+    m.class_bias = json.value("class_bias", std::vector<double>{});
     m.calibration = json.value("calibration", nlohmann::json::object());
     m.training = json.value("training", nlohmann::json::object());
     m.created_at = json.value("created_at", "");
@@ -128,6 +131,12 @@ ModelMetadata metadata_from_json(const nlohmann::json& json, const std::string& 
     throw ModelFileError(source, "ensemble size must lie in [1, 64], not " + std::to_string(m.ensemble_size));
   if (!(m.temperature > 0.01 && m.temperature < 100))
     throw ModelFileError(source, "temperature must lie in (0.01, 100)");
+  const size_t outputs = m.ensemble_size > 1 && m.spec.num_outputs == 1 ? 2 : static_cast<size_t>(m.spec.num_outputs);
+  if (!m.class_bias.empty() && m.class_bias.size() != outputs)
+    throw ModelFileError(source, "class bias has " + std::to_string(m.class_bias.size()) + " values for " +
+                                     std::to_string(outputs) + " outputs");
+  for (double b : m.class_bias)
+    if (!(std::abs(b) < 100)) throw ModelFileError(source, "class bias values must be finite and below 100");
   return m;
 }
 
@@ -187,6 +196,7 @@ Classifier create_network(const ModelMetadata& metadata) {
     net = Ensemble(std::move(members), metadata.spec.in_channels, metadata.spec.input_size).ptr();
   }
   net->set_temperature(metadata.temperature);
+  net->set_class_bias(metadata.class_bias);
   return net;
 }
 

@@ -26,7 +26,8 @@ struct ModelMetadata {
   double threshold = 0.5;  // P(pneumonia) >= threshold -> PNEUMONIA
   // Members of one architecture (`spec`) averaged in probability (models/ensemble.h); 1 = a single network.
   int ensemble_size = 1;
-  double temperature = 1.0;  // logits / temperature (calibration); 1 = none
+  double temperature = 1.0;       // logits / temperature (calibration); 1 = none
+  std::vector<double> class_bias;  // then + class_bias, one per output (calibration); empty = none
   // How the temperature and threshold were chosen (eval/calibration.h); empty when never calibrated.
   nlohmann::json calibration = nlohmann::json::object();
   nlohmann::json training = nlohmann::json::object();  // data, epochs, validation figures, ...

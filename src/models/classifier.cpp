@@ -3,12 +3,24 @@
 #include <cmath>
 
 #include <c10/util/Exception.h>
+#include <torch/types.h>
 
 namespace pneumoscan {
 
 void ClassifierImpl::set_temperature(double temperature) {
   TORCH_CHECK(temperature > 0 && std::isfinite(temperature), "temperature must be positive, got ", temperature);
   temperature_ = temperature;
+}
+
+torch::Tensor ClassifierImpl::logits(const torch::Tensor& features) {
+  torch::Tensor out = forward_head(features);
+  if (temperature_ != 1.0) out = out / temperature_;
+  if (!class_bias_.empty()) {
+    TORCH_CHECK(out.dim() == 2 && out.size(1) == static_cast<int64_t>(class_bias_.size()), "class bias of ",
+                class_bias_.size(), " values for logits ", out.sizes());
+    out = out + torch::tensor(class_bias_, out.options());
+  }
+  return out;
 }
 
 void check_image_batch(const torch::Tensor& x, int64_t channels, const char* module_name) {

@@ -21,20 +21,22 @@ class ClassifierImpl : public torch::nn::Module {
   // layers): what stays trainable under `--freeze features`.
   virtual std::vector<torch::Tensor> head_parameters() = 0;
 
-  // Temperature scaling (Guo et al., 2017): logits / T with T fitted on
-  // validation after training and stored in the model file (1 = none).
-  // forward() and logits() apply it; they are what every consumer of
-  // probabilities calls, so a calibrated model is calibrated everywhere.
+  // Output calibration fitted on validation after training and stored in the
+  // model file (eval/calibration.h): logits / temperature (Guo et al., 2017)
+  // + a per-output bias that undoes the class weighting's prior shift
+  // (empty = none). forward() and logits() apply it; they are what every
+  // consumer of probabilities calls, so a calibrated model is calibrated everywhere.
   void set_temperature(double temperature);
+  // `class_bias`: empty or one value per output; throws c10::Error otherwise (checked at forward).
+  void set_class_bias(std::vector<double> class_bias) { class_bias_ = std::move(class_bias); }
   double temperature() const { return temperature_; }
-  torch::Tensor logits(const torch::Tensor& features) {
-    torch::Tensor raw = forward_head(features);
-    return temperature_ == 1.0 ? raw : raw / temperature_;
-  }
+  const std::vector<double>& class_bias() const { return class_bias_; }
+  torch::Tensor logits(const torch::Tensor& features);
   torch::Tensor forward(torch::Tensor images) { return logits(forward_features(images)); }
 
  private:
   double temperature_ = 1.0;
+  std::vector<double> class_bias_;
 };
 
 using Classifier = std::shared_ptr<ClassifierImpl>;
