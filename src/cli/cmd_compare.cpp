@@ -70,6 +70,9 @@ std::function<int()> add_compare(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--exclude-qc", o.data.exclude_qc, "qc JSON whose flagged images are left out");
   cmd->add_option("--device", c.device, "cpu or cuda")->capture_default_str();
+  cmd->add_option("--logdir", o.logdir,
+                  "Write TensorBoard event files of each entry trained to LOGDIR/<label> (watch with `pneumoscan "
+                  "board --logdir LOGDIR` or TensorBoard)");
   cmd->add_flag("--no-plots", args->no_plots, "Tables only: no PNG plots and no report.html");
   cmd->add_flag("--no-progress", args->no_progress, "No progress bars");
   return [args] { return run_compare(*args); };

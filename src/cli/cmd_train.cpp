@@ -2,11 +2,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 
 #include "cli/command.h"
 #include "core/errors.h"
 #include "data/train_val.h"
 #include "eval/multiclass.h"
+#include "monitor/training_observer.h"
 #include "report/plots.h"
 #include "train/progress.h"
 #include "train/trainer.h"
@@ -16,7 +18,7 @@ namespace {
 
 struct TrainArgs {
   TrainValOptions data;
-  std::string out, plots, normalization = "image_zscore";
+  std::string out, plots, logdir, normalization = "image_zscore";
   std::vector<std::string> classes = {"normal", "pneumonia"};
   bool resume = false, no_augment = false, no_progress = false;
   TrainConfig config;
@@ -41,7 +43,20 @@ int run_train(TrainArgs& args) {
               split.how.c_str());
   config.data_summary = data_summary(args.data, split);
 
-  const TrainResult result = train_model(split.train, split.val, config, args.out, args.resume);
+  std::unique_ptr<TensorBoardObserver> events;
+  if (!args.logdir.empty()) {
+    const std::string run = std::filesystem::path(args.out).stem().string();
+    events = std::make_unique<TensorBoardObserver>(run_log_dir(args.logdir, run, args.resume), config, split.val,
+                                                   nlohmann::json{{"data", config.data_summary}});
+    std::printf("TensorBoard events: %s (watch: pneumoscan board --logdir %s)\n", events->run_dir().c_str(),
+                args.logdir.c_str());
+  }
+  const TrainResult result = train_model(split.train, split.val, config, args.out, args.resume, events.get());
+  if (events) {
+    events->log_final_curves(result.val_probabilities, result.val_labels, static_cast<int>(result.history.size()));
+    if (!events->error().empty())
+      std::fprintf(stderr, "warning: TensorBoard events stopped: %s\n", events->error().c_str());
+  }
   const BinaryMetrics& m = result.validation;
   std::printf(
       "\nbest epoch %d of %zu, %s\nvalidation at threshold %.4f (target sensitivity %.2f): recall %.4f  "
@@ -137,6 +152,9 @@ std::function<int()> add_train(CLI::App& app) {
   cmd->add_option("--device", c.device, "cpu or cuda")->capture_default_str();
   cmd->add_option("--name", c.model_name, "Model name stored in the file");
   cmd->add_flag("--no-progress", args->no_progress, "No progress bar");
+  cmd->add_option("--logdir", args->logdir,
+                  "Write TensorBoard event files to LOGDIR/<model file stem> (watch with `pneumoscan board "
+                  "--logdir LOGDIR` or TensorBoard)");
   cmd->add_option("--plots", args->plots,
                   "Folder for PNG plots: loss/accuracy curves, ROC, PR, confusion matrix, calibration on validation");
   return [args] { return run_train(*args); };

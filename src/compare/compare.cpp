@@ -6,11 +6,13 @@
 #include <ctime>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <sstream>
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
 #include "models/complexity.h"
+#include "monitor/training_observer.h"
 #include "train/progress.h"
 
 namespace pneumoscan {
@@ -45,9 +47,22 @@ bool finished_with_same_settings(const std::string& model_path, const TrainConfi
   }
 }
 
+// The entry's TensorBoard events in LOGDIR/<label> (none without a log folder).
+std::unique_ptr<TensorBoardObserver> open_events(const CompareOptions& options, const std::string& label,
+                                                 const TrainConfig& config, const std::vector<Sample>& val,
+                                                 bool resume) {
+  if (options.logdir.empty()) return nullptr;
+  auto events = std::make_unique<TensorBoardObserver>(run_log_dir(options.logdir, label, resume), config, val,
+                                                      nlohmann::json{{"data", config.data_summary}});
+  std::printf("  TensorBoard events: %s\n", events->run_dir().c_str());
+  return events;
+}
+
 // Trains the entry unless a finished model with its settings exists; resumes from a checkpoint.
-bool train_or_reuse(const TrainConfig& config, const std::vector<Sample>& train,
-                    const std::vector<Sample>& val, const std::string& model_path) {
+// `events` is set when it trained and options.logdir is set.
+bool train_or_reuse(const TrainConfig& config, const std::vector<Sample>& train, const std::vector<Sample>& val,
+                    const std::string& model_path, const CompareOptions& options, const std::string& label,
+                    std::unique_ptr<TensorBoardObserver>& events) {
   if (finished_with_same_settings(model_path, config)) {
     std::printf("  reusing %s (trained with the same settings)\n", model_path.c_str());
     return true;
@@ -55,14 +70,16 @@ bool train_or_reuse(const TrainConfig& config, const std::vector<Sample>& train,
   if (fs::exists(checkpoint_path(model_path)) && !fs::exists(model_path)) {
     try {
       std::printf("  resuming from %s\n", checkpoint_path(model_path).c_str());
-      train_model(train, val, config, model_path, /*resume=*/true);
+      events = open_events(options, label, config, val, /*resume=*/true);
+      train_model(train, val, config, model_path, /*resume=*/true, events.get());
       return false;
     } catch (const UsageError& e) {
       // A checkpoint of other settings: it cannot be continued, so start over.
       std::printf("  cannot resume (%s); training from scratch\n", e.what());
     }
   }
-  train_model(train, val, config, model_path, /*resume=*/false);
+  events = open_events(options, label, config, val, /*resume=*/false);
+  train_model(train, val, config, model_path, /*resume=*/false, events.get());
   return false;
 }
 
@@ -147,7 +164,8 @@ Comparison run_comparison(const std::vector<CompareEntry>& entries, const Compar
                 static_cast<long long>(config.spec.input_size), config.epochs, train.size(),
                 entry.budget.empty() ? "" : ", own budget: ", join(entry.budget, ", ").c_str());
     std::fflush(stdout);
-    row.reused = train_or_reuse(config, train, split.val, row.model_path);
+    std::unique_ptr<TensorBoardObserver> events;
+    row.reused = train_or_reuse(config, train, split.val, row.model_path, options, entry.label, events);
 
     LoadedModel model = load_model(row.model_path, c10::Device(config.device));
     const nlohmann::json& training = model.metadata.training;
@@ -167,6 +185,10 @@ Comparison run_comparison(const std::vector<CompareEntry>& entries, const Compar
     row.metrics = evaluation.metrics;
     row.probabilities = std::move(evaluation.probabilities);
     row.labels = std::move(evaluation.labels);
+    if (events) {
+      events->log_final_curves(row.probabilities, row.labels, row.epochs_run);
+      if (!events->error().empty()) std::cerr << "warning: TensorBoard events stopped: " << events->error() << "\n";
+    }
     std::printf("[%zu/%zu] %s: %s, %d epochs in %s | ROC AUC %.4f  recall %.4f  specificity %.4f  F1 %.4f\n",
                 i + 1, entries.size(), entry.label.c_str(), row.reused ? "reused" : "trained", row.epochs_run,
                 format_duration(row.training_seconds).c_str(), row.metrics.roc_auc, row.metrics.recall,

@@ -20,6 +20,7 @@ struct CompareOptions {
   std::string out_dir;   // DIR: comparison.md/.csv, report.html, models/, plots/
   int threads = 0;       // evaluation decoding threads (0 = one per core)
   bool plots = true;
+  std::string logdir;  // "" = none; else TensorBoard events of each entry trained, in LOGDIR/<label>
 };
 
 struct CompareRow {

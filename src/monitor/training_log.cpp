@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <sstream>
 #include <opencv2/imgproc.hpp>
+#include <sstream>
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
@@ -31,7 +31,8 @@ std::vector<Sample> pick_balanced(std::vector<Sample> samples, int count) {
   std::sort(samples.begin(), samples.end(), [](const Sample& a, const Sample& b) { return a.path < b.path; });
   std::vector<Sample> normal, pneumonia, picked;
   for (const Sample& s : samples) (s.label == kPneumonia ? pneumonia : normal).push_back(s);
-  for (size_t i = 0; static_cast<int>(picked.size()) < count && (i < normal.size() || i < pneumonia.size()); ++i) {
+  for (size_t i = 0; static_cast<int>(picked.size()) < count && (i < normal.size() || i < pneumonia.size());
+       ++i) {
     if (i < pneumonia.size()) picked.push_back(pneumonia[i]);
     if (i < normal.size() && static_cast<int>(picked.size()) < count) picked.push_back(normal[i]);
   }
@@ -81,7 +82,6 @@ void TrainingLog::log_config(const nlohmann::json& config) {
 }
 
 void TrainingLog::log_step(int64_t global_step, double loss, double learning_rate) {
-  if (options_.step_interval <= 0 || global_step % options_.step_interval != 0) return;
   writer_.add_scalar("step/train_loss", loss, global_step);
   writer_.add_scalar("step/learning_rate", learning_rate, global_step);
 }
@@ -126,14 +126,14 @@ void TrainingLog::load_fixed(const PreprocessConfig& preprocess) {
     try {
       const Image image = decode_image(sample.path);
       Fixed fixed;
-      fixed.tag = "gradcam/" + std::to_string(i) + "_" + (sample.label == kPneumonia ? "pneumonia_" : "normal_") +
+      fixed.tag = "gradcam/" + std::to_string(i) + "_" +
+                  (sample.label == kPneumonia ? "pneumonia_" : "normal_") +
                   run_folder_name(fs::path(sample.path).stem().string());
       fixed.model_size = resize_for_model(image, preprocess);
       const double scale =
           std::min(1.0, static_cast<double>(options_.gradcam_side) / std::max(image.width(), image.height()));
       fixed.small = image;
-      if (scale < 1.0)
-        cv::resize(image.pixels, fixed.small.pixels, cv::Size(), scale, scale, cv::INTER_AREA);
+      if (scale < 1.0) cv::resize(image.pixels, fixed.small.pixels, cv::Size(), scale, scale, cv::INTER_AREA);
       fixed_.push_back(std::move(fixed));
     } catch (const Error& e) {
       skipped += std::string(skipped.empty() ? "" : "\n") + e.what();
@@ -146,11 +146,13 @@ void TrainingLog::log_gradcam(ClassifierImpl& net, const PreprocessConfig& prepr
                               int epoch) {
   if (!fixed_loaded_) load_fixed(preprocess);
   for (const Fixed& fixed : fixed_) {
-    torch::Tensor input = torch::empty({1, preprocess.channels, preprocess.input_size, preprocess.input_size});
+    torch::Tensor input =
+        torch::empty({1, preprocess.channels, preprocess.input_size, preprocess.input_size});
     normalize_into(fixed.model_size, preprocess, input.data_ptr<float>());
     const Heatmap heatmap = explain(net, input.to(device), ExplainMethod::kGradCam);
     const cv::Mat picture = overlay(fixed.small, heatmap.map);
-    writer_.add_image(fixed.tag, as_string(encode_png(picture, fixed.tag)), picture.rows, picture.cols, 3, epoch);
+    writer_.add_image(fixed.tag, as_string(encode_png(picture, fixed.tag)), picture.rows, picture.cols, 3,
+                      epoch);
   }
 }
 
@@ -161,7 +163,8 @@ void TrainingLog::log_curves(const std::vector<float>& val_probabilities, const 
   const std::string pr = (fs::path(run_dir_) / "pr.png").string();
   plot_roc(roc, "ROC on validation (best epoch)", {set});
   plot_precision_recall(pr, "Precision-recall on validation (best epoch)", {set});
-  for (const auto& [tag, path] : {std::pair<std::string, std::string>{"curves/roc", roc}, {"curves/pr", pr}}) {
+  for (const auto& [tag, path] :
+       {std::pair<std::string, std::string>{"curves/roc", roc}, {"curves/pr", pr}}) {
     std::string png = read_file(path);
     const PngInfo info = png_info(png);
     writer_.add_image(tag, std::move(png), info.height, info.width, info.channels, epoch);

@@ -6,15 +6,14 @@
 //   epoch/train_loss, train_accuracy, val_loss, val_accuracy, val_sensitivity, val_specificity,
 //   val_roc_auc, val_pr_auc, val_ece, learning_rate, images_per_second, seconds   (x = epoch)
 //   weights/<parameter>, gradients/<parameter>  histograms every epoch (gradients of the last batch)
-//   gradcam/<n>_<file stem>        Grad-CAM overlay of a fixed set of validation X-rays every epoch
-//   curves/roc, curves/pr          the best model's validation curves at the end (PNG, also kept in the folder)
+//   gradcam/<n>_<class>_<file stem>  Grad-CAM overlay of a fixed set of validation X-rays every epoch
+//   curves/roc, curves/pr          the final model's validation curves (PNG; roc.png, pr.png in the folder)
 // The monitor layer sits above explain and report (it draws with both) and
 // below compare and the front ends.
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "data/sample.h"
 #include "image/image.h"
@@ -46,7 +45,8 @@ class TrainingLog {
               TrainingLogOptions options = {});
 
   void log_config(const nlohmann::json& config);
-  // `global_step` counts batches from the start of training.
+  // One per-step point; `global_step` counts batches from the start of training (the caller
+  // picks every options().step_interval-th).
   void log_step(int64_t global_step, double loss, double learning_rate);
   // Epoch figures; PR AUC and ECE come from the validation probabilities.
   void log_epoch(const EpochRecord& record, const std::vector<float>& val_probabilities,

@@ -309,7 +309,10 @@ std::vector<EpochRecord> read_epoch_log(const std::string& model_path) {
 }
 
 TrainResult train_model(const std::vector<Sample>& train, const std::vector<Sample>& val,
-                        const TrainConfig& config_in, const std::string& model_path, bool resume) {
+                        const TrainConfig& config_in, const std::string& model_path, bool resume,
+                        TrainObserver* observer_in) {
+  TrainObserver silent;
+  TrainObserver& observer = observer_in != nullptr ? *observer_in : silent;
   TrainConfig config = config_in;
   config.spec = complete_spec(config.spec);
   if (config.model_name.empty()) config.model_name = "pneumoscan-" + config.spec.architecture;
@@ -386,6 +389,8 @@ TrainResult train_model(const std::vector<Sample>& train, const std::vector<Samp
     load_checkpoint(ckpt, state, config, *net, best, optimizer);
     std::printf("resumed from %s after epoch %d\n", ckpt.c_str(), state.epochs_completed);
   }
+  observer.on_train_start(
+      {config.spec.architecture, trainable, count_parameters(*net), config.class_names, config.epochs});
 
   BatchOptions train_options;
   train_options.batch_size = config.batch_size;
@@ -409,6 +414,7 @@ TrainResult train_model(const std::vector<Sample>& train, const std::vector<Samp
     BatchStream stream(train_cache, train_options, epoch);
     ProgressBar bar("epoch " + std::to_string(epoch) + "/" + std::to_string(config.epochs), stream.num_batches(),
                     config.show_progress);
+    observer.on_epoch_start(epoch, config.epochs, stream.num_batches());
     double loss_sum = 0;
     int64_t seen = 0, correct = 0;
     size_t step = 0;
@@ -430,6 +436,7 @@ TrainResult train_model(const std::vector<Sample>& train, const std::vector<Samp
       char status[64];
       std::snprintf(status, sizeof status, "loss %.4f", loss_sum / seen);
       bar.update(++step, seen, status);
+      observer.on_step({epoch, step, stream.num_batches(), seen, loss_sum / seen, state.learning_rate});
     }
     bar.finish();
     const double train_seconds = seconds_since(epoch_start);
@@ -437,6 +444,8 @@ TrainResult train_model(const std::vector<Sample>& train, const std::vector<Samp
     const CachePredictions val_predictions =
         predict_cache(*net, val_cache, config.batch_size, weights, device, config.channels_last);
     const BinaryMetrics val_metrics = compute_metrics(val_predictions.probabilities, val_predictions.labels, 0.5);
+    observer.on_validated({epoch, net.get(), &preprocess, config.device, &val_predictions.probabilities,
+                           &val_predictions.labels});
 
     EpochRecord record;
     record.epoch = epoch;
@@ -480,6 +489,7 @@ TrainResult train_model(const std::vector<Sample>& train, const std::vector<Samp
     std::fflush(stdout);
     save_checkpoint(ckpt, state, config, *net, best, *optimizer);
     write_logs(model_path, state.history);
+    observer.on_epoch_end(record, config.epochs);
   }
   if (state.epochs_without_improvement >= config.early_stopping_patience)
     std::printf("early stopping: no better validation loss for %d epochs (best epoch %d)\n",
@@ -533,6 +543,7 @@ TrainResult train_model(const std::vector<Sample>& train, const std::vector<Samp
         to_json(compute_multiclass_metrics(final_predictions.class_probabilities, final_predictions.class_labels,
                                            config.class_names, threshold));
   save_model(model_path, metadata, *net);
+  observer.on_train_end({state.epochs_completed, state.best_epoch, state.seconds, model_path});
   return result;
 }
 

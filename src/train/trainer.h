@@ -13,6 +13,7 @@
 #include "eval/metrics.h"
 #include "image/preprocess.h"
 #include "model_file/model_file.h"
+#include "train/observer.h"
 
 namespace pneumoscan {
 
@@ -94,7 +95,8 @@ std::string log_jsonl_path(const std::string& model_path);   // MODEL.log.jsonl
 // Trains on `train`, selects on `val`, writes the model to `model_path`.
 // After every epoch it writes a checkpoint (for `resume`) and the epoch logs,
 // all atomically. Throws UsageError/InputError with a clear message.
+// `observer` (optional, not owned) hears the run's events (train/observer.h).
 TrainResult train_model(const std::vector<Sample>& train, const std::vector<Sample>& val, const TrainConfig& config,
-                        const std::string& model_path, bool resume = false);
+                        const std::string& model_path, bool resume = false, TrainObserver* observer = nullptr);
 
 }  // namespace pneumoscan
