@@ -2,6 +2,7 @@
 // embeddings, and the k-NN classification accuracy of those embeddings.
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -14,6 +15,7 @@
 #include "search/case_index.h"
 #include "search/embedding.h"
 #include "search/similar_cases.h"
+#include "train/progress.h"
 
 namespace pneumoscan::cli {
 namespace {
@@ -22,13 +24,37 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// One progress line per stage of embed_dataset ("decode", then "embed"); silent unless stderr is a terminal.
+class StageBars {
+ public:
+  void operator()(const std::string& stage, size_t done, size_t total) {
+    if (stage != stage_) {
+      if (bar_) bar_->finish();
+      stage_ = stage;
+      bar_ = std::make_unique<ProgressBar>(stage, total);
+    }
+    bar_->update(done, done);
+  }
+  ~StageBars() {
+    if (bar_) bar_->finish();
+  }
+
+ private:
+  std::string stage_;
+  std::unique_ptr<ProgressBar> bar_;
+};
+
 DatasetEmbeddings embed_or_throw(Predictor& predictor, const std::string& data, const std::string& split,
                                  int batch_size) {
   std::vector<Sample> samples = read_dataset(data);
   if (!split.empty()) samples = select_split(samples, split);
   if (samples.empty())
     throw InputError(data, split.empty() ? "no images found" : "no images in split " + split);
-  DatasetEmbeddings embedded = embed_dataset(predictor, samples, batch_size, common_options().threads);
+  DatasetEmbeddings embedded;
+  {
+    StageBars bars;
+    embedded = embed_dataset(predictor, samples, batch_size, common_options().threads, std::ref(bars));
+  }
   for (const std::string& failure : embedded.failures) std::cerr << "warning: skipped " << failure << "\n";
   if (embedded.samples.empty()) throw InputError(data, "none of the images could be decoded");
   return embedded;

@@ -8,6 +8,7 @@
 #include "core/atomic_file.h"
 #include "data/qc.h"
 #include "data/sample.h"
+#include "train/progress.h"
 
 namespace pneumoscan::cli {
 namespace {
@@ -37,7 +38,10 @@ std::function<int()> make_qc(CLI::App& app) {
     const std::vector<Sample> samples = read_dataset(args->input);
     QcOptions options = args->options;
     options.threads = common_options().threads;
+    ProgressBar bar("qc", samples.size());  // silent unless stderr is a terminal
+    options.progress = [&](size_t done, size_t) { bar.update(done, done); };
     const QcReport report = run_qc(samples, options);
+    bar.finish();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::cout << format_summary(report);
     std::printf("  time: %.1f s\n", seconds);
