@@ -5,8 +5,8 @@
 #include "core/errors.h"
 #include "model_file/ensemble.h"
 #include "models/ensemble.h"
+#include "models/output.h"
 #include "test_support.h"
-#include "train/losses.h"
 
 using namespace pneumoscan;
 

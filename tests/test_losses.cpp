@@ -1,8 +1,8 @@
-// Tests of src/train/losses: class weights and the weighted loss.
+// Tests of src/models/losses: class weights and the weighted loss.
 #include <torch/torch.h>
 
+#include "models/losses.h"
 #include "test_support.h"
-#include "train/losses.h"
 
 using namespace pneumoscan;
 
@@ -25,12 +25,6 @@ TEST(Losses, WeightedLossEqualsHandComputed) {
   EXPECT_NEAR(weighted_loss(two, labels, {3.0, 1.0}).item<double>(), expected, 1e-6);
 }
 
-TEST(Losses, ProbabilityFromOneOrTwoOutputs) {
-  EXPECT_NEAR(pneumonia_probability(torch::tensor({{0.0f}}))[0].item<double>(), 0.5, 1e-7);
-  EXPECT_NEAR(pneumonia_probability(torch::tensor({{0.0f, std::log(3.0f)}}))[0].item<double>(), 0.75, 1e-6);
-  EXPECT_THROW(pneumonia_probability(torch::zeros({2})), c10::Error);
-}
-
 TEST(Losses, ThreeClassWeightsAndLossMatchHandComputed) {
   const auto w = class_weights_from_counts(std::vector<int64_t>{100, 200, 50});
   ASSERT_EQ(w.size(), 3u);
@@ -50,13 +44,4 @@ TEST(Losses, LabelSmoothingMixesInTheUniformTarget) {
   // Target (0.05, 0.95): -(0.05 log 0.25 + 0.95 log 0.75).
   const double expected = -(0.05 * std::log(0.25) + 0.95 * std::log(0.75));
   EXPECT_NEAR(weighted_loss(logits, labels, {1.0, 1.0}, 0.1).item<double>(), expected, 1e-6);
-}
-
-TEST(Losses, PneumoniaProbabilityOfThreeClassesIsOneMinusNormal) {
-  // softmax(0, log 2, log 5) = (1/8, 2/8, 5/8).
-  const torch::Tensor logits = torch::tensor({{0.0f, std::log(2.0f), std::log(5.0f)}});
-  EXPECT_NEAR(pneumonia_probability(logits)[0].item<double>(), 7.0 / 8.0, 1e-6);
-  const torch::Tensor p = class_probabilities(logits);
-  EXPECT_NEAR(p[0][2].item<double>(), 5.0 / 8.0, 1e-6);
-  EXPECT_NEAR(class_probabilities(torch::tensor({{0.0f}}))[0][1].item<double>(), 0.5, 1e-7);
 }

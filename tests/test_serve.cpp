@@ -26,7 +26,7 @@
 #include "search/similar_cases.h"
 #include "serve/batcher.h"
 #include "serve/http_server.h"
-#include "serve/metrics.h"
+#include "serve/prometheus.h"
 #include "serve_process.h"
 #include "test_support.h"
 

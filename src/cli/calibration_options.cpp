@@ -16,6 +16,11 @@ void print_calibration(const CalibrationResult& r) {
   std::printf("\nthreshold %.4f (policy %s)\n", r.threshold, r.threshold_policy.c_str());
 }
 
+std::vector<Sample> read_validation(const std::string& data, const std::string& split) {
+  std::vector<Sample> samples = read_dataset(data);
+  return split.empty() || split == "all" ? samples : select_split(samples, split);
+}
+
 void add_calibration_options(CLI::App* cmd, CalibrationOptions& options) {
   cmd->add_option("--policy", options.threshold_policy,
                   "Threshold policy: validation (sensitivity target on validation), pooled-shift (on validation "

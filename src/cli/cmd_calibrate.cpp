@@ -19,12 +19,10 @@ struct CalibrateArgs {
 };
 
 int run_calibrate(CalibrateArgs& args) {
-  const std::string model_path = args.model.empty() ? default_model_path() : args.model;
+  const std::string model_path = model_or_default(args.model);
   LoadedModel model = load_model(model_path);
-  std::vector<Sample> samples = read_dataset(args.data);
-  if (!args.split.empty() && args.split != "all") samples = select_split(samples, args.split);
   args.options.threads = common_options().threads;
-  const CalibrationResult result = calibrate_model(model, samples, args.options);
+  const CalibrationResult result = calibrate_model(model, read_validation(args.data, args.split), args.options);
   print_calibration(result);
   save_model(args.out, model.metadata, *model.net);
   std::printf("wrote %s\n", args.out.c_str());
@@ -35,7 +33,7 @@ std::function<int()> add_calibrate(CLI::App& app) {
   auto args = std::make_shared<CalibrateArgs>();
   CLI::App* cmd = app.add_subcommand(
       "calibrate", "Fit temperature scaling and choose the operating threshold on validation data");
-  cmd->add_option("--model", args->model, "Model file (default: the bundled model)");
+  add_model_option(cmd, args->model);
   cmd->add_option("--data", args->data, "Validation folder or manifest (never the test split)")->required();
   cmd->add_option("--split", args->split, "Split of --data to use (val; 'all' for every row)")
       ->capture_default_str();

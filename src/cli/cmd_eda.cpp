@@ -3,10 +3,10 @@
 #include <memory>
 
 #include "cli/command.h"
+#include "cli/progress.h"
 #include "core/atomic_file.h"
 #include "data/eda.h"
 #include "data/sample.h"
-#include "train/progress.h"
 
 namespace pneumoscan::cli {
 namespace {

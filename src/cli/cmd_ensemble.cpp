@@ -21,10 +21,8 @@ int run_ensemble(EnsembleArgs& args) {
   std::vector<LoadedModel> members;
   for (const auto& path : args.members) members.push_back(load_model(path));
   LoadedModel ensemble = make_ensemble(std::move(members), args.members, args.name);
-  std::vector<Sample> samples = read_dataset(args.data);
-  if (!args.split.empty() && args.split != "all") samples = select_split(samples, args.split);
   args.options.threads = common_options().threads;
-  print_calibration(calibrate_model(ensemble, samples, args.options));
+  print_calibration(calibrate_model(ensemble, read_validation(args.data, args.split), args.options));
   save_model(args.out, ensemble.metadata, *ensemble.net);
   std::printf("wrote %s (%zu members)\n", args.out.c_str(), args.members.size());
   return 0;

@@ -36,7 +36,7 @@ void print_class_report(const MulticlassMetrics& c) {
 }
 
 int run_evaluate(EvaluateArgs& args) {
-  const std::string model_path = args.model.empty() ? default_model_path() : args.model;
+  const std::string model_path = model_or_default(args.model);
   LoadedModel model = load_model(model_path);
   std::vector<Sample> samples = read_dataset(args.data);
   if (!args.split.empty()) samples = select_split(samples, args.split);
@@ -86,7 +86,7 @@ int run_evaluate(EvaluateArgs& args) {
 std::function<int()> add_evaluate(CLI::App& app) {
   auto args = std::make_shared<EvaluateArgs>();
   CLI::App* cmd = app.add_subcommand("evaluate", "Accuracy, precision, recall, specificity, F1, ROC/PR AUC");
-  cmd->add_option("--model", args->model, "Model file (default: the bundled model)");
+  add_model_option(cmd, args->model);
   cmd->add_option("--data", args->data, "Labelled data folder or CSV manifest")->required();
   cmd->add_option("--split", args->split, "Only this split of the data (train, val, test)");
   cmd->add_option("--threshold", args->threshold, "Override the model's stored threshold")

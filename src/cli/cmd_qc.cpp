@@ -1,14 +1,14 @@
 // pneumoscan qc DIR_OR_MANIFEST [--json OUT] [--blur-threshold X] [--min-size N] [--exclude-blurry]
-#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <memory>
 
 #include "cli/command.h"
+#include "cli/progress.h"
 #include "core/atomic_file.h"
+#include "core/timing.h"
 #include "data/qc.h"
 #include "data/sample.h"
-#include "train/progress.h"
 
 namespace pneumoscan::cli {
 namespace {
@@ -34,7 +34,7 @@ std::function<int()> make_qc(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   sub->add_flag("--exclude-blurry", args->options.exclude_blurry, "Also exclude blurry images from training");
   return [args] {
-    const auto start = std::chrono::steady_clock::now();
+    const Stopwatch stopwatch;
     const std::vector<Sample> samples = read_dataset(args->input);
     QcOptions options = args->options;
     options.threads = common_options().threads;
@@ -42,7 +42,7 @@ std::function<int()> make_qc(CLI::App& app) {
     options.progress = [&](size_t done, size_t) { bar.update(done, done); };
     const QcReport report = run_qc(samples, options);
     bar.finish();
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double seconds = stopwatch.seconds();
     std::cout << format_summary(report);
     std::printf("  time: %.1f s\n", seconds);
     std::fflush(stdout);

@@ -5,12 +5,13 @@
 #include <memory>
 
 #include "cli/command.h"
+#include "cli/event_log.h"
+#include "cli/train_printer.h"
 #include "core/errors.h"
+#include "core/timing.h"
 #include "data/train_val.h"
 #include "eval/multiclass.h"
-#include "monitor/training_observer.h"
 #include "report/plots.h"
-#include "train/progress.h"
 #include "train/trainer.h"
 
 namespace pneumoscan::cli {
@@ -28,35 +29,32 @@ struct TrainArgs {
 
 int run_train(TrainArgs& args) {
   TrainConfig& config = args.config;
-  config.normalization = normalization_from_string(args.normalization);
+  config.preprocess.normalization = normalization_from_string(args.normalization);
+  // Which flags were given is the command line's business; what the values must be is validate()'s.
   if ((args.norm_mean->count() > 0 || args.norm_std->count() > 0) &&
-      config.normalization != Normalization::kFixed)
+      config.preprocess.normalization != Normalization::kFixed)
     throw UsageError("--norm-mean/--norm-std apply to --normalization fixed only");
   if (args.no_augment) config.augment.enabled = false;
   config.class_names = validate_class_names(args.classes);
-  config.show_progress = !args.no_progress;
   config.loader_threads = common_options().threads;
+  validate(config);
 
   args.data.seed = config.seed;
   const TrainValSplit split = prepare_train_val(args.data);
+  print_qc_exclusions(split.excluded_by_qc, args.data.exclude_qc);
   std::printf("training on %zu images, validating on %zu: %s\n", split.train.size(), split.val.size(),
               split.how.c_str());
   config.data_summary = data_summary(args.data, split);
 
+  TrainPrinter printer(!args.no_progress);
   std::unique_ptr<TensorBoardObserver> events;
-  if (!args.logdir.empty()) {
-    const std::string run = std::filesystem::path(args.out).stem().string();
-    events = std::make_unique<TensorBoardObserver>(run_log_dir(args.logdir, run, args.resume), config, split.val,
-                                                   nlohmann::json{{"data", config.data_summary}});
-    std::printf("TensorBoard events: %s (watch: pneumoscan board --logdir %s)\n", events->run_dir().c_str(),
-                args.logdir.c_str());
-  }
-  const TrainResult result = train_model(split.train, split.val, config, args.out, args.resume, events.get());
-  if (events) {
-    events->log_final_curves(result.val_probabilities, result.val_labels, static_cast<int>(result.history.size()));
-    if (!events->error().empty())
-      std::fprintf(stderr, "warning: TensorBoard events stopped: %s\n", events->error().c_str());
-  }
+  if (!args.logdir.empty())
+    events = open_event_log(args.logdir, std::filesystem::path(args.out).stem().string(), config, split.val,
+                            args.resume);
+  CompositeObserver observers({&printer, events.get()});
+  const TrainResult result = train_model(split.train, split.val, config, args.out, args.resume, &observers);
+  if (events)
+    close_event_log(*events, result.val_probabilities, result.val_labels, static_cast<int>(result.history.size()));
   const BinaryMetrics& m = result.validation;
   std::printf(
       "\nbest epoch %d of %zu, %s\nvalidation at threshold %.4f (target sensitivity %.2f): recall %.4f  "
@@ -107,11 +105,11 @@ std::function<int()> add_train(CLI::App& app) {
   cmd->add_option("--normalization", args->normalization, "image_zscore, equalize_zscore or fixed")
       ->check(CLI::IsMember({"image_zscore", "equalize_zscore", "fixed"}))
       ->capture_default_str();
-  args->norm_mean = cmd->add_option("--norm-mean", c.norm_mean,
+  args->norm_mean = cmd->add_option("--norm-mean", c.preprocess.mean,
                                     "Mean in [0,1] pixel units for --normalization fixed (0.5 with std 0.5 "
                                     "gives [-1, 1], as the shared MobileNetV2 expects)")
                         ->capture_default_str();
-  args->norm_std = cmd->add_option("--norm-std", c.norm_std, "Std for --normalization fixed")
+  args->norm_std = cmd->add_option("--norm-std", c.preprocess.std, "Std for --normalization fixed")
                        ->check(CLI::PositiveNumber)
                        ->capture_default_str();
   cmd->add_option("--pretrained", c.pretrained_path,

@@ -9,6 +9,7 @@
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
+#include "core/text.h"
 
 namespace pneumoscan {
 namespace fs = std::filesystem;
@@ -214,16 +215,6 @@ std::vector<CsvRecord> parse_csv(const std::string& file, const std::string& tex
     if (any_content) records.push_back(std::move(record));
   }
   return records;
-}
-
-std::string csv_field(const std::string& value) {
-  if (value.find_first_of(",\"\r\n") == std::string::npos) return value;
-  std::string quoted = "\"";
-  for (char c : value) {
-    if (c == '"') quoted += '"';
-    quoted += c;
-  }
-  return quoted + "\"";
 }
 
 }  // namespace

@@ -9,19 +9,33 @@
 #include "core/errors.h"
 #include "data/loader.h"
 #include "eval/metrics.h"
+#include "eval/predict_cache.h"
 #include "eval/shift.h"
-#include "infer/batch_inference.h"
+#include "models/output.h"
 
 namespace pneumoscan {
 namespace F = torch::nn::functional;
 
+namespace {
+
+// NLL of logits / exp(log_t) + bias (bias: 1 value for one output, K - 1 for K >= 2, class 0 fixed at 0).
+torch::Tensor calibrated_nll(const torch::Tensor& logits, const torch::Tensor& labels, const torch::Tensor& log_t,
+                             const torch::Tensor& bias) {
+  torch::Tensor scaled = logits / log_t.exp();
+  if (logits.size(1) == 1)
+    return F::binary_cross_entropy_with_logits((scaled + bias).squeeze(1), labels.to(torch::kFloat64));
+  return F::cross_entropy(scaled + torch::cat({torch::zeros({1}, bias.options()), bias}), labels.to(torch::kInt64));
+}
+
+}  // namespace
+
 double negative_log_likelihood(const torch::Tensor& logits, const torch::Tensor& labels, double temperature) {
   if (logits.dim() != 2 || labels.dim() != 1 || logits.size(0) != labels.size(0) || logits.size(0) == 0)
     throw UsageError("calibration: logits and labels do not fit");
-  const torch::Tensor scaled = logits.to(torch::kFloat64) / temperature;
-  if (scaled.size(1) == 1)
-    return F::binary_cross_entropy_with_logits(scaled.squeeze(1), labels.to(torch::kFloat64)).item<double>();
-  return F::cross_entropy(scaled, labels.to(torch::kInt64)).item<double>();
+  const int64_t bias_size = logits.size(1) == 1 ? 1 : logits.size(1) - 1;
+  return calibrated_nll(logits.to(torch::kFloat64), labels, torch::tensor(std::log(temperature), torch::kFloat64),
+                        torch::zeros({bias_size}, torch::kFloat64))
+      .item<double>();
 }
 
 double fit_temperature(const torch::Tensor& logits, const torch::Tensor& labels) {
@@ -41,18 +55,6 @@ double fit_temperature(const torch::Tensor& logits, const torch::Tensor& labels)
   }
   return std::exp((lo + hi) / 2);
 }
-
-namespace {
-
-torch::Tensor calibrated_nll(const torch::Tensor& logits, const torch::Tensor& labels, const torch::Tensor& log_t,
-                             const torch::Tensor& bias) {
-  torch::Tensor scaled = logits / log_t.exp();
-  if (logits.size(1) == 1)
-    return F::binary_cross_entropy_with_logits((scaled + bias).squeeze(1), labels.to(torch::kFloat64));
-  return F::cross_entropy(scaled + torch::cat({torch::zeros({1}, bias.options()), bias}), labels);
-}
-
-}  // namespace
 
 OutputCalibration fit_output_calibration(const torch::Tensor& logits_in, const torch::Tensor& labels) {
   OutputCalibration result;
@@ -142,20 +144,18 @@ CalibrationResult calibrate_model(LoadedModel& model, const std::vector<Sample>&
   net.set_temperature(result.temperature);
   net.set_class_bias(result.class_bias);
 
-  const CachePredictions calibrated = predict_cache(net, cache, options.batch_size, std::nullopt, device);
-  {
-    const torch::Tensor after = torch::from_blob(const_cast<float*>(calibrated.logits.data()),
-                                                 {n, calibrated.logit_width}, torch::kFloat32);
-    result.nll_after = negative_log_likelihood(after, labels, 1.0);
-  }
-  result.ece_after = expected_calibration_error(calibrated.probabilities, calibrated.labels, 15);
-  result.brier_after = brier_score(calibrated.probabilities, calibrated.labels);
-  result.threshold =
-      threshold_for_sensitivity(calibrated.probabilities, calibrated.labels, options.target_sensitivity);
+  // The calibrated outputs from the raw ones, as the network now computes them: no second pass.
+  const torch::Tensor after = apply_output_calibration(logits, result.temperature, result.class_bias);
+  result.nll_after = negative_log_likelihood(after, labels, 1.0);
+  const torch::Tensor p_after = pneumonia_probability(after).contiguous();
+  const std::vector<float> calibrated(p_after.data_ptr<float>(), p_after.data_ptr<float>() + p_after.numel());
+  result.ece_after = expected_calibration_error(calibrated, raw.labels, 15);
+  result.brier_after = brier_score(calibrated, raw.labels);
+  result.threshold = threshold_for_sensitivity(calibrated, raw.labels, options.target_sensitivity);
   result.thresholds.emplace_back("validation", result.threshold);
   if (policy != "validation") {
-    std::vector<float> pooled = calibrated.probabilities;
-    std::vector<int> pooled_labels = calibrated.labels;
+    std::vector<float> pooled = calibrated;
+    std::vector<int> pooled_labels = raw.labels;
     double worst = result.threshold;
     for (const AcquisitionShift& shift : acquisition_shifts()) {
       const ImageCache shifted = cache.transformed(shift.apply);

@@ -2,8 +2,8 @@
 
 #include "core/errors.h"
 #include "data/loader.h"
+#include "eval/predict_cache.h"
 #include "eval/shift.h"
-#include "infer/batch_inference.h"
 
 namespace pneumoscan {
 

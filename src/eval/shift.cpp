@@ -6,6 +6,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "core/errors.h"
+#include "image/encode.h"
 
 namespace pneumoscan {
 namespace {
@@ -52,8 +53,8 @@ cv::Mat geometry(const cv::Mat& image, double zoom, double degrees) {
 }
 
 cv::Mat jpeg(const cv::Mat& image, int quality) {
-  std::vector<uint8_t> bytes;
-  cv::imencode(".jpg", image, bytes, {cv::IMWRITE_JPEG_QUALITY, quality});
+  const std::vector<uint8_t> bytes =
+      encode_image(image, ".jpg", "JPEG shift", {cv::IMWRITE_JPEG_QUALITY, quality});
   return cv::imdecode(bytes, cv::IMREAD_GRAYSCALE);
 }
 

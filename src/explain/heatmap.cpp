@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "core/errors.h"
-#include "train/losses.h"
+#include "models/output.h"
 
 namespace pneumoscan {
 namespace {
@@ -17,9 +17,8 @@ namespace {
 // both afterwards, also when an exception leaves explain().
 class ExplainModeGuard {
  public:
-  explicit ExplainModeGuard(ClassifierImpl& net) : net_(net), was_training_(net.is_training()) {
-    net_.eval();
-    for (torch::Tensor& parameter : net_.parameters()) {
+  explicit ExplainModeGuard(ClassifierImpl& net) : eval_mode_(net) {
+    for (torch::Tensor& parameter : net.parameters()) {
       parameters_.push_back(parameter);
       requires_grad_.push_back(parameter.requires_grad());
       parameter.requires_grad_(false);
@@ -27,14 +26,12 @@ class ExplainModeGuard {
   }
   ~ExplainModeGuard() {
     for (size_t i = 0; i < parameters_.size(); ++i) parameters_[i].requires_grad_(requires_grad_[i]);
-    net_.train(was_training_);
   }
   ExplainModeGuard(const ExplainModeGuard&) = delete;
   ExplainModeGuard& operator=(const ExplainModeGuard&) = delete;
 
  private:
-  ClassifierImpl& net_;
-  bool was_training_;
+  EvalModeGuard eval_mode_;
   std::vector<torch::Tensor> parameters_;
   std::vector<bool> requires_grad_;
 };

@@ -3,15 +3,15 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 
 #include "core/errors.h"
 #include "core/runtime.h"
+#include "core/timing.h"
 #include "data/sample.h"
 #include "image/preprocess.h"
-#include "train/losses.h"
+#include "models/output.h"
 
 namespace pneumoscan {
 namespace fs = std::filesystem;
@@ -78,21 +78,19 @@ void Predictor::fill_prediction(const float* p, Prediction& prediction) const {
 }
 
 Prediction Predictor::predict_file(const std::string& path) {
-  const auto start = std::chrono::steady_clock::now();
+  const Stopwatch stopwatch;
   Prediction prediction = predict_image(decode_image(path), path);
-  prediction.milliseconds =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  prediction.milliseconds = stopwatch.milliseconds();
   return prediction;
 }
 
 Prediction Predictor::predict_image(const Image& image, const std::string& path) {
-  const auto start = std::chrono::steady_clock::now();
+  const Stopwatch stopwatch;
   Prediction prediction;
   prediction.path = path;
   const torch::Tensor classes = class_probabilities(input_tensor(image));
   fill_prediction(classes.data_ptr<float>(), prediction);
-  prediction.milliseconds =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  prediction.milliseconds = stopwatch.milliseconds();
   return prediction;
 }
 
@@ -109,6 +107,10 @@ std::string default_model_path() {
   for (const auto& candidate : candidates)
     if (fs::exists(candidate)) return candidate.string();
   throw UsageError("no default model found (looked for models/default.psmodel); pass --model");
+}
+
+std::string model_or_default(const std::string& given) {
+  return given.empty() ? default_model_path() : given;
 }
 
 }  // namespace pneumoscan

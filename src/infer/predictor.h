@@ -63,4 +63,8 @@ class Predictor {
 // the source tree. Throws UsageError when none exists.
 std::string default_model_path();
 
+// `given` when it is not empty, else default_model_path(): what every front
+// end's --model option means.
+std::string model_or_default(const std::string& given);
+
 }  // namespace pneumoscan

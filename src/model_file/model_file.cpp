@@ -1,10 +1,6 @@
 #include "model_file/model_file.h"
 
-#include <chrono>
 #include <cmath>
-#include <ctime>
-#include <map>
-#include <set>
 
 #include <ATen/core/Dict.h>
 #include <torch/serialize/input-archive.h>
@@ -12,6 +8,7 @@
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
+#include "core/timing.h"
 #include "data/sample.h"
 #include "models/ensemble.h"
 
@@ -20,15 +17,6 @@ namespace {
 
 constexpr const char* kMetadataKey = "pneumoscan_metadata";
 constexpr const char* kWeightsKey = "pneumoscan_weights";
-
-std::string utc_now() {
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return text;
-}
 
 torch::serialize::InputArchive open_archive(const std::string& path) {
   torch::serialize::InputArchive archive;
@@ -138,34 +126,6 @@ ModelMetadata metadata_from_json(const nlohmann::json& json, const std::string& 
   for (double b : m.class_bias)
     if (!(std::abs(b) < 100)) throw ModelFileError(source, "class bias values must be finite and below 100");
   return m;
-}
-
-std::vector<std::pair<std::string, torch::Tensor>> state_dict(torch::nn::Module& module) {
-  std::vector<std::pair<std::string, torch::Tensor>> entries;
-  for (const auto& item : module.named_parameters()) entries.emplace_back(item.key(), item.value());
-  for (const auto& item : module.named_buffers()) entries.emplace_back(item.key(), item.value());
-  return entries;
-}
-
-void load_state_dict(torch::nn::Module& module, const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
-                     const std::string& source) {
-  std::map<std::string, torch::Tensor> given(tensors.begin(), tensors.end());
-  torch::NoGradGuard no_grad;
-  for (auto& [name, target] : state_dict(module)) {
-    auto found = given.find(name);
-    if (found == given.end()) throw ModelFileError(source, "weights lack '" + name + "'");
-    if (found->second.sizes() != target.sizes()) {
-      std::ostringstream message;
-      message << "weight '" << name << "' has shape " << found->second.sizes() << ", the network expects "
-              << target.sizes();
-      throw ModelFileError(source, message.str());
-    }
-    target.copy_(found->second);
-    given.erase(found);
-  }
-  if (!given.empty())
-    throw ModelFileError(source, "unexpected weight '" + given.begin()->first + "' (" +
-                                     std::to_string(given.size()) + " not used by the network)");
 }
 
 void save_model(const std::string& path, const ModelMetadata& metadata_in, ClassifierImpl& net) {

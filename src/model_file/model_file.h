@@ -3,14 +3,15 @@
 // correctly (architecture, preprocessing, classes, threshold, training
 // summary). Loading validates all of it against the weights and refuses a
 // mismatch, so a model can never be run with the wrong preprocessing.
+#include <c10/core/Device.h>
+
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include <c10/core/Device.h>
-#include <nlohmann/json.hpp>
-
 #include "image/preprocess.h"
 #include "models/registry.h"
+#include "models/state_dict.h"
 
 namespace pneumoscan {
 
@@ -59,14 +60,5 @@ LoadedModel load_model(const std::string& path, c10::Device device = c10::Device
 
 // Metadata only (cheap).
 ModelMetadata read_model_metadata(const std::string& path);
-
-// The named parameters and buffers of a module as one flat state dict
-// (torchvision-style names: "layer1.0.conv1.weight").
-std::vector<std::pair<std::string, torch::Tensor>> state_dict(torch::nn::Module& module);
-
-// Copies `tensors` into the module's parameters and buffers by name. Every
-// module entry must be present with the same shape; extra entries are an error.
-void load_state_dict(torch::nn::Module& module, const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
-                     const std::string& source);
 
 }  // namespace pneumoscan

@@ -12,15 +12,19 @@ void ClassifierImpl::set_temperature(double temperature) {
   temperature_ = temperature;
 }
 
-torch::Tensor ClassifierImpl::logits(const torch::Tensor& features) {
-  torch::Tensor out = forward_head(features);
-  if (temperature_ != 1.0) out = out / temperature_;
-  if (!class_bias_.empty()) {
-    TORCH_CHECK(out.dim() == 2 && out.size(1) == static_cast<int64_t>(class_bias_.size()), "class bias of ",
-                class_bias_.size(), " values for logits ", out.sizes());
-    out = out + torch::tensor(class_bias_, out.options());
+torch::Tensor apply_output_calibration(const torch::Tensor& raw, double temperature,
+                                       const std::vector<double>& class_bias) {
+  torch::Tensor out = temperature == 1.0 ? raw : raw / temperature;
+  if (!class_bias.empty()) {
+    TORCH_CHECK(out.dim() == 2 && out.size(1) == static_cast<int64_t>(class_bias.size()), "class bias of ",
+                class_bias.size(), " values for logits ", out.sizes());
+    out = out + torch::tensor(class_bias, out.options());
   }
   return out;
+}
+
+torch::Tensor ClassifierImpl::logits(const torch::Tensor& features) {
+  return apply_output_calibration(forward_head(features), temperature_, class_bias_);
 }
 
 void check_image_batch(const torch::Tensor& x, int64_t channels, const char* module_name) {

@@ -41,6 +41,29 @@ class ClassifierImpl : public torch::nn::Module {
 
 using Classifier = std::shared_ptr<ClassifierImpl>;
 
+// Eval mode (dropout off, BatchNorm on running statistics) for the guard's
+// lifetime; the module's previous mode comes back afterwards, also when an
+// exception leaves the scope.
+class EvalModeGuard {
+ public:
+  explicit EvalModeGuard(torch::nn::Module& module) : module_(module), was_training_(module.is_training()) {
+    module_.eval();
+  }
+  ~EvalModeGuard() { module_.train(was_training_); }
+  EvalModeGuard(const EvalModeGuard&) = delete;
+  EvalModeGuard& operator=(const EvalModeGuard&) = delete;
+
+ private:
+  torch::nn::Module& module_;
+  bool was_training_;
+};
+
+// raw / temperature + class_bias (empty: none), as ClassifierImpl::logits
+// applies it; calibration computes calibrated outputs from stored raw ones
+// with the same function, so both agree to the last bit.
+torch::Tensor apply_output_calibration(const torch::Tensor& raw, double temperature,
+                                       const std::vector<double>& class_bias);
+
 // Checks x is [N, channels, H, W] and names the module in the message (ggml's habit).
 void check_image_batch(const torch::Tensor& x, int64_t channels, const char* module_name);
 

@@ -3,20 +3,9 @@
 #include <torch/torch.h>
 
 #include "core/errors.h"
+#include "models/output.h"
 
 namespace pneumoscan {
-namespace {
-
-// Class probabilities [N, K] from one member's logits (sigmoid members -> [1 - p, p]).
-torch::Tensor member_class_probabilities(const torch::Tensor& logits) {
-  if (logits.size(1) == 1) {
-    const torch::Tensor p = torch::sigmoid(logits.to(torch::kFloat32));
-    return torch::cat({1 - p, p}, 1);
-  }
-  return torch::softmax(logits.to(torch::kFloat32), 1);
-}
-
-}  // namespace
 
 std::string ensemble_member_prefix(size_t i) { return "members." + std::to_string(i) + "."; }
 
@@ -26,8 +15,7 @@ EnsembleImpl::EnsembleImpl(std::vector<Classifier> members, int64_t in_channels,
   list_ = register_module("members", torch::nn::ModuleList());
   for (auto& member : members_) list_->push_back(member);
   torch::NoGradGuard no_grad;
-  const bool was_training = is_training();
-  eval();
+  const EvalModeGuard eval_mode(*this);
   const torch::Tensor probe = torch::zeros({1, in_channels, input_size, input_size});
   std::vector<int64_t> spatial, outputs;
   for (auto& member : members_) {
@@ -40,7 +28,6 @@ EnsembleImpl::EnsembleImpl(std::vector<Classifier> members, int64_t in_channels,
     outputs.push_back(logits.size(1));
     feature_channels_.push_back(features.size(1));
   }
-  if (was_training) train();
 }
 
 torch::Tensor EnsembleImpl::forward_features(torch::Tensor images) {
@@ -54,7 +41,7 @@ torch::Tensor EnsembleImpl::member_probabilities(const torch::Tensor& features) 
   const std::vector<torch::Tensor> parts = features.split_with_sizes(feature_channels_, 1);
   std::vector<torch::Tensor> probabilities;
   for (size_t i = 0; i < members_.size(); ++i)
-    probabilities.push_back(member_class_probabilities(members_[i]->forward_head(parts[i])));
+    probabilities.push_back(class_probabilities(members_[i]->forward_head(parts[i])));
   return torch::stack(probabilities, 0);
 }
 

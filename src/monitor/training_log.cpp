@@ -12,6 +12,7 @@
 #include "eval/metrics.h"
 #include "explain/heatmap.h"
 #include "explain/overlay.h"
+#include "image/encode.h"
 #include "monitor/event_reader.h"
 #include "report/plots.h"
 
@@ -151,7 +152,7 @@ void TrainingLog::log_gradcam(ClassifierImpl& net, const PreprocessConfig& prepr
     normalize_into(fixed.model_size, preprocess, input.data_ptr<float>());
     const Heatmap heatmap = explain(net, input.to(device), ExplainMethod::kGradCam);
     const cv::Mat picture = overlay(fixed.small, heatmap.map);
-    writer_.add_image(fixed.tag, as_string(encode_png(picture, fixed.tag)), picture.rows, picture.cols, 3,
+    writer_.add_image(fixed.tag, as_string(encode_image(picture, ".png", fixed.tag)), picture.rows, picture.cols, 3,
                       epoch);
   }
 }

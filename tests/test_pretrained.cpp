@@ -1,6 +1,7 @@
-// Transfer learning: importing torchvision state dicts (the shared ImageNet
-// MobileNetV2), the RGB -> gray stem rule, freezing the feature extractor,
-// and exporting our weights for Python.
+// Tests of src/models/pretrained (transfer learning): importing torchvision
+// state dicts (the shared ImageNet MobileNetV2), the RGB -> gray stem rule,
+// freezing the feature extractor, and exporting our weights for Python.
+// Training with frozen features is in test_trainer.cpp.
 #include <torch/csrc/jit/serialization/pickle.h>
 #include <torch/serialize.h>
 #include <torch/torch.h>
@@ -16,12 +17,11 @@
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
-#include "data/train_val.h"
 #include "model_file/model_file.h"
 #include "models/pretrained.h"
 #include "models/registry.h"
 #include "test_support.h"
-#include "train/trainer.h"
+#include "training_support.h"
 
 using namespace pneumoscan;
 
@@ -29,12 +29,6 @@ namespace {
 
 bool contains(const std::vector<std::string>& names, const std::string& name) {
   return std::find(names.begin(), names.end(), name) != names.end();
-}
-
-std::map<std::string, torch::Tensor> copy_of(torch::nn::Module& net) {
-  std::map<std::string, torch::Tensor> copy;
-  for (auto& [name, tensor] : state_dict(net)) copy[name] = tensor.detach().clone();
-  return copy;
 }
 
 bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
@@ -168,7 +162,7 @@ TEST(TransferFreeze, OptimizerStepChangesOnlyTheHead) {
 TEST(TransferFreeze, BatchNormStatisticsStayWhenFrozen) {
   torch::manual_seed(4);
   Classifier net = create_model({"mobilenet-v2", 64, 1, 2});
-  const auto before = copy_of(*net);
+  const auto before = test::copy_of(*net);
   const torch::Tensor x = torch::randn({4, 1, 64, 64}) * 3 + 1;
   torch::NoGradGuard no_grad;
   net->train();
@@ -261,82 +255,4 @@ TEST(TransferExport, TorchvisionResNet18LoadsExportStrictWithSameLogits) {
   ASSERT_EQ(logits.size(), 4u) << output;
   for (size_t i = 0; i < logits.size(); ++i)
     EXPECT_NEAR(logits[i], expected[i].item<double>(), 1e-4) << "logit " << i << "; python: " << output;
-}
-
-// Training with frozen features: the feature weights and (with frozen
-// BatchNorm statistics) buffers stay at their initial values while the head
-// learns; resuming re-applies the freeze state of the epoch, and unfreezing
-// at epoch 2 makes the features train.
-TEST(TransferTrain, FrozenFeaturesStayThenUnfreezeAfterResume) {
-  PNEUMOSCAN_REQUIRE_SHARED(root, "data/chest_xray");
-  TrainValSplit split = resolve_train_val(root, "", 0.15, 11);
-  split.train = stratified_subset(split.train, 48, 11);
-  split.val = stratified_subset(split.val, 24, 11);
-  test::TempDir dir;
-  const std::string model_path = dir / "frozen.psmodel";
-  TrainConfig config;
-  config.spec = {"small-cnn", 64, 1, 1};
-  config.epochs = 1;
-  config.batch_size = 16;
-  config.show_progress = false;
-  config.seed = 11;
-  config.freeze = "features";
-  config.unfreeze_after = 2;
-  config.freeze_batchnorm_stats = true;
-
-  torch::manual_seed(config.seed);
-  const auto initial = copy_of(*create_model(complete_spec(config.spec)));
-  auto current_weights = [&] {
-    torch::serialize::InputArchive archive;
-    archive.load_from(checkpoint_path(model_path));
-    c10::IValue value;
-    archive.read("weights", value);
-    std::map<std::string, torch::Tensor> weights;
-    for (const auto& entry : value.toGenericDict())
-      weights[entry.key().toStringRef()] = entry.value().toTensor();
-    return weights;
-  };
-
-  train_model(split.train, split.val, config, model_path);
-  auto weights = current_weights();
-  for (const auto& [name, tensor] : initial) {
-    if (starts_with(name, "features."))
-      EXPECT_TRUE(torch::equal(weights.at(name), tensor)) << name << " changed in the frozen epoch";
-  }
-  EXPECT_FALSE(torch::equal(weights.at("classifier.4.weight"), initial.at("classifier.4.weight")));
-  const ModelMetadata metadata = read_model_metadata(model_path);
-  EXPECT_EQ(metadata.training.at("config").at("freeze"), "features");
-  EXPECT_EQ(metadata.training.at("config").at("unfreeze_after"), 2);
-  EXPECT_EQ(metadata.training.at("config").at("freeze_batchnorm_stats"), true);
-
-  // Resuming with other freeze settings is refused.
-  TrainConfig other = config;
-  other.epochs = 2;
-  other.unfreeze_after = 0;
-  EXPECT_THROW(train_model(split.train, split.val, other, model_path, true), UsageError);
-
-  // Epoch 2 unfreezes: the convolutions train (BatchNorm statistics stay frozen).
-  config.epochs = 2;
-  const TrainResult resumed = train_model(split.train, split.val, config, model_path, true);
-  EXPECT_EQ(resumed.history.size(), 2u);
-  weights = current_weights();
-  EXPECT_FALSE(torch::equal(weights.at("features.0.weight"), initial.at("features.0.weight")));
-  EXPECT_TRUE(torch::equal(weights.at("features.1.running_mean"), initial.at("features.1.running_mean")));
-}
-
-TEST(TransferTrain, RejectsInconsistentFreezeSettings) {
-  auto message_of = [](const TrainConfig& config) -> std::string {
-    try {
-      train_model({}, {}, config, "unused.psmodel");
-    } catch (const UsageError& e) {
-      return e.what();
-    }
-    return "no error";
-  };
-  TrainConfig config;
-  config.unfreeze_after = 3;  // without a frozen start
-  EXPECT_NE(message_of(config).find("unfreeze-after needs"), std::string::npos) << message_of(config);
-  config.freeze = "everything";
-  EXPECT_NE(message_of(config).find("unknown freeze mode 'everything'"), std::string::npos)
-      << message_of(config);
 }

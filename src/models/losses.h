@@ -1,7 +1,7 @@
 #pragma once
-// Class-weighted losses and the probability of pneumonia, for networks with
-// one (sigmoid) or K >= 2 (softmax) outputs. Class 0 is NORMAL; every other
-// class is a kind of pneumonia, so P(pneumonia) = 1 - P(NORMAL).
+// Class-weighted losses for networks with one (sigmoid) or K >= 2 (softmax)
+// outputs. What the outputs mean (P(pneumonia), class probabilities) is
+// models/output.h.
 #include <vector>
 
 #include <torch/types.h>
@@ -20,11 +20,5 @@ std::vector<double> class_weights_from_counts(int64_t normal, int64_t pneumonia)
 // target with the uniform one (Szegedy et al.); 0 = plain cross-entropy.
 torch::Tensor weighted_loss(const torch::Tensor& logits, const torch::Tensor& labels,
                             const std::vector<double>& class_weights, double label_smoothing = 0.0);
-
-// P(pneumonia) [N] from logits [N, 1] (sigmoid) or [N, K >= 2] (1 - softmax class 0).
-torch::Tensor pneumonia_probability(const torch::Tensor& logits);
-
-// Class probabilities [N, K] (for one output: [1 - p, p]).
-torch::Tensor class_probabilities(const torch::Tensor& logits);
 
 }  // namespace pneumoscan

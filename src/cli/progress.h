@@ -1,10 +1,11 @@
 #pragma once
 // A one-line progress bar on stderr (only when it is a terminal): done/total,
 // rate, ETA and a caller-supplied status such as the running loss.
-#include <chrono>
 #include <string>
 
-namespace pneumoscan {
+#include "core/timing.h"
+
+namespace pneumoscan::cli {
 
 class ProgressBar {
  public:
@@ -17,11 +18,8 @@ class ProgressBar {
   std::string label_;
   size_t total_;
   bool enabled_;
-  std::chrono::steady_clock::time_point start_;
-  std::chrono::steady_clock::time_point last_draw_;
+  Clock::time_point start_;
+  Clock::time_point last_draw_;
 };
 
-// "1m23s" style.
-std::string format_duration(double seconds);
-
-}  // namespace pneumoscan
+}  // namespace pneumoscan::cli

@@ -1,8 +1,9 @@
-#include "infer/batch_inference.h"
+#include "eval/predict_cache.h"
 
 #include <torch/torch.h>
 
-#include "train/losses.h"
+#include "models/losses.h"
+#include "models/output.h"
 
 namespace pneumoscan {
 
@@ -10,8 +11,7 @@ CachePredictions predict_cache(ClassifierImpl& net, const ImageCache& cache, int
                                const std::optional<std::vector<double>>& class_weights, c10::Device device,
                                bool channels_last) {
   torch::NoGradGuard no_grad;
-  const bool was_training = net.is_training();
-  net.eval();
+  const EvalModeGuard eval_mode(net);
   CachePredictions result;
   result.class_labels = cache.labels();
   for (int label : result.class_labels) result.labels.push_back(label > 0 ? 1 : 0);
@@ -42,7 +42,6 @@ CachePredictions predict_cache(ClassifierImpl& net, const ImageCache& cache, int
     }
   }
   if (weight_sum > 0) result.loss = weighted_loss_sum / weight_sum;
-  if (was_training) net.train();
   return result;
 }
 

@@ -1,27 +1,21 @@
-#include "train/progress.h"
+#include "cli/progress.h"
 
 #include <unistd.h>
 
 #include <cstdio>
 
-namespace pneumoscan {
-
-std::string format_duration(double seconds) {
-  char text[32];
-  const long s = static_cast<long>(seconds + 0.5);
-  if (s >= 3600) std::snprintf(text, sizeof text, "%ldh%02ldm", s / 3600, (s / 60) % 60);
-  else if (s >= 60) std::snprintf(text, sizeof text, "%ldm%02lds", s / 60, s % 60);
-  else std::snprintf(text, sizeof text, "%.1fs", seconds);
-  return text;
-}
+namespace pneumoscan::cli {
 
 ProgressBar::ProgressBar(std::string label, size_t total, bool enabled)
-    : label_(std::move(label)), total_(total), enabled_(enabled && ::isatty(STDERR_FILENO)),
-      start_(std::chrono::steady_clock::now()), last_draw_(start_) {}
+    : label_(std::move(label)),
+      total_(total),
+      enabled_(enabled && ::isatty(STDERR_FILENO)),
+      start_(Clock::now()),
+      last_draw_(start_) {}
 
 void ProgressBar::update(size_t done, size_t units_done, const std::string& status) {
   if (!enabled_) return;
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = Clock::now();
   if (done < total_ && now - last_draw_ < std::chrono::milliseconds(200)) return;
   last_draw_ = now;
   const double elapsed = std::chrono::duration<double>(now - start_).count();
@@ -32,8 +26,8 @@ void ProgressBar::update(size_t done, size_t units_done, const std::string& stat
   bar.resize(width, '.');
   const double rate = elapsed > 0 ? units_done / elapsed : 0.0;
   const double eta = fraction > 0 ? elapsed * (1.0 - fraction) / fraction : 0.0;
-  std::fprintf(stderr, "\r%s [%s] %zu/%zu %.0f img/s ETA %s %s\033[K", label_.c_str(), bar.c_str(), done, total_,
-               rate, format_duration(eta).c_str(), status.c_str());
+  std::fprintf(stderr, "\r%s [%s] %zu/%zu %.0f img/s ETA %s %s\033[K", label_.c_str(), bar.c_str(), done,
+               total_, rate, format_duration(eta).c_str(), status.c_str());
   std::fflush(stderr);
 }
 
@@ -43,4 +37,4 @@ void ProgressBar::finish() {
   std::fflush(stderr);
 }
 
-}  // namespace pneumoscan
+}  // namespace pneumoscan::cli

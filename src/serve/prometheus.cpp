@@ -1,4 +1,4 @@
-#include "serve/metrics.h"
+#include "serve/prometheus.h"
 
 #include <algorithm>
 #include <sstream>

@@ -1,9 +1,10 @@
 #pragma once
-// Running a classifier over a cached data set without gradients.
+// Running a classifier over a cached data set without gradients: the
+// validation pass of training and the pass of evaluation.
+#include <c10/core/Device.h>
+
 #include <optional>
 #include <vector>
-
-#include <c10/core/Device.h>
 
 #include "data/loader.h"
 #include "models/classifier.h"

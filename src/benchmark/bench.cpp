@@ -1,32 +1,20 @@
-#include "bench/bench.h"
+#include "benchmark/bench.h"
 
-#include <algorithm>
-#include <chrono>
-
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
 #include "core/errors.h"
+#include "core/timing.h"
 #include "data/loader.h"
 #include "data/train_val.h"
 #include "models/registry.h"
-#include "train/losses.h"
+#include "train/step.h"
 
 namespace pneumoscan {
 namespace {
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-void train_step(ClassifierImpl& net, torch::optim::Optimizer& optimizer, const torch::Tensor& images,
-                const torch::Tensor& labels) {
-  optimizer.zero_grad();
-  torch::Tensor loss = weighted_loss(net.forward(images), labels, {1.0, 1.0});
-  loss.backward();
-  optimizer.step();
-}
+const std::vector<double> kUnweighted = {1.0, 1.0};  // the loss without class weights
 }  // namespace
 
 BenchResult run_bench(const std::string& architecture, int input_size, const BenchOptions& options) {
@@ -67,7 +55,7 @@ BenchResult run_bench(const std::string& architecture, int input_size, const Ben
     int64_t images = 0;
     while (auto batch = stream.next()) {
       if (step == warmup) start = Clock::now();
-      train_step(*net, optimizer, batch->images, batch->labels);
+      train_step(*net, optimizer, batch->images, batch->labels, kUnweighted);
       if (step >= warmup) images += batch->images.size(0);
       ++step;
     }
@@ -78,11 +66,13 @@ BenchResult run_bench(const std::string& architecture, int input_size, const Ben
   const torch::Tensor images = torch::randn({options.batch_size, 1, input_size, input_size})
                                    .contiguous(torch::MemoryFormat::ChannelsLast);
   const torch::Tensor labels = torch::randint(0, 2, {options.batch_size}, torch::kInt64);
-  for (int i = 0; i < warmup; ++i) train_step(*net, optimizer, images, labels);
+  for (int i = 0; i < warmup; ++i) train_step(*net, optimizer, images, labels, kUnweighted);
   start = Clock::now();
-  for (int i = 0; i < steps; ++i) train_step(*net, optimizer, images, labels);
-  result.train_tensor_images_per_second = static_cast<double>(steps) * options.batch_size / seconds_since(start);
-  result.loader_overhead = 1.0 - result.train_loader_images_per_second / result.train_tensor_images_per_second;
+  for (int i = 0; i < steps; ++i) train_step(*net, optimizer, images, labels, kUnweighted);
+  result.train_tensor_images_per_second =
+      static_cast<double>(steps) * options.batch_size / seconds_since(start);
+  result.loader_overhead =
+      1.0 - result.train_loader_images_per_second / result.train_tensor_images_per_second;
 
   // Batch-1 latency, as a reader beside the X-ray machine sees it.
   net->eval();
