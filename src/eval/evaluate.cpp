@@ -8,11 +8,11 @@
 namespace pneumoscan {
 
 Evaluation evaluate_model(LoadedModel& model, const std::vector<Sample>& samples, int batch_size, int threads,
-                          double threshold_override, bool with_shifts) {
+                          double threshold_override, bool with_shifts, const ProgressCallback& progress) {
   for (const auto& s : samples)
     if (s.label != kNormal && s.label != kPneumonia) throw InputError(s.path, "has no NORMAL/PNEUMONIA label");
   if (samples.empty()) throw UsageError("no labelled images to evaluate");
-  ImageCache cache(samples, model.metadata.preprocess, threads);
+  ImageCache cache(samples, model.metadata.preprocess, threads, progress);
   Evaluation evaluation;
   evaluation.failures = cache.failures();
   evaluation.samples = cache.samples();

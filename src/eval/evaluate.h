@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "core/parallel.h"
 #include "data/sample.h"
 #include "eval/metrics.h"
 #include "eval/multiclass.h"
@@ -26,7 +27,9 @@ struct Evaluation {
 };
 
 // Threshold: the model's stored one unless `threshold_override` is in [0, 1].
+// `progress` (optional) hears the decoding of the files, from worker threads (serialised).
 Evaluation evaluate_model(LoadedModel& model, const std::vector<Sample>& samples, int batch_size = 32,
-                          int threads = 0, double threshold_override = -1.0, bool with_shifts = false);
+                          int threads = 0, double threshold_override = -1.0, bool with_shifts = false,
+                          const ProgressCallback& progress = nullptr);
 
 }  // namespace pneumoscan
