@@ -42,8 +42,8 @@ int run_evaluate(EvaluateArgs& args) {
   std::vector<Sample> samples = read_dataset(args.data);
   if (!args.split.empty()) samples = select_split(samples, args.split);
   ProgressBar bar("evaluate", samples.size());  // silent unless stderr is a terminal
-  Evaluation evaluation = evaluate_model(model, samples, 32, common_options().threads, args.threshold, args.shifts,
-                                         [&](size_t done, size_t) { bar.update(done, done); });
+  Evaluation evaluation = evaluate_model(model, samples, 32, common_options().threads, args.threshold,
+                                         args.shifts, [&](size_t done, size_t) { bar.update(done, done); });
   bar.finish();
   for (const auto& failure : evaluation.failures) std::cerr << "warning: skipped " << failure << "\n";
   const BinaryMetrics& m = evaluation.metrics;

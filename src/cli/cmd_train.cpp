@@ -54,7 +54,8 @@ int run_train(TrainArgs& args) {
   CompositeObserver observers({&printer, events.get()});
   const TrainResult result = train_model(split.train, split.val, config, args.out, args.resume, &observers);
   if (events)
-    close_event_log(*events, result.val_probabilities, result.val_labels, static_cast<int>(result.history.size()));
+    close_event_log(*events, result.val_probabilities, result.val_labels,
+                    static_cast<int>(result.history.size()));
   const BinaryMetrics& m = result.validation;
   std::printf(
       "\nbest epoch %d of %zu, %s\nvalidation at threshold %.4f (target sensitivity %.2f): recall %.4f  "

@@ -22,7 +22,7 @@ struct Evaluation {
   // With `with_shifts`: the binary report on each acquisition-shifted copy
   // (eval/shift.h) at the same threshold.
   std::vector<std::pair<std::string, BinaryMetrics>> shifted;
-  std::vector<Sample> samples;       // those decoded (unreadable ones are in `failures`)
+  std::vector<Sample> samples;  // those decoded (unreadable ones are in `failures`)
   std::vector<std::string> failures;
 };
 
