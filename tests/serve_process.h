@@ -1,6 +1,7 @@
 #pragma once
-// Test helper: `pneumoscan serve --port 0 ...` as a child process, with the
-// port read from its "listening on http://HOST:PORT" line.
+// Test helper: `pneumoscan serve --port 0 ...` (or another command that
+// listens: `board`) as a child process, with the port read from its
+// "listening on http://HOST:PORT" line.
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -15,10 +16,10 @@ namespace pneumoscan::test {
 
 class ServeProcess {
  public:
-  explicit ServeProcess(std::vector<std::string> args) {
+  explicit ServeProcess(std::vector<std::string> args, const std::string& command = "serve") {
     int fds[2];
     if (pipe(fds) != 0) return;
-    args.insert(args.begin(), {PNEUMOSCAN_CLI_PATH, "serve", "--port", "0"});
+    args.insert(args.begin(), {PNEUMOSCAN_CLI_PATH, command, "--port", "0"});
     pid_ = fork();
     if (pid_ == 0) {
       dup2(fds[1], STDOUT_FILENO);

@@ -1,9 +1,13 @@
 // End-to-end tests of the pneumoscan front end: predict's per-file errors and
-// exit code, evaluate's JSON, and one-line errors for bad model files.
+// exit code, evaluate's JSON, one-line errors for bad model files, and
+// progress lines that only a terminal sees.
 #include <array>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
 
 #include "core/atomic_file.h"
 #include "test_support.h"
@@ -81,4 +85,32 @@ TEST(Cli, BadModelFileIsOneLineError) {
   const CommandResult result = run_cli("predict --model " + fake + " x.png");
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_EQ(result.output, "error: " + fake + ": not a PneumoScan model file (unreadable archive)\n");
+}
+
+// qc and eda draw a progress line on a terminal (a pseudo-terminal from
+// script(1) here) and nothing into a pipe or a file.
+TEST(Cli, ProgressLinesOnlyOnATerminal) {
+  if (test::run_command("script --version").exit_code != 0) GTEST_SKIP() << "script(1) (util-linux) not installed";
+  test::TempDir dir;
+  cv::RNG rng(7);
+  for (const std::string label : {"NORMAL", "PNEUMONIA"}) {
+    const std::filesystem::path folder = dir.path / "train" / label;
+    std::filesystem::create_directories(folder);
+    for (int i = 0; i < 3; ++i) {
+      cv::Mat image(64, 64, CV_8UC1);
+      rng.fill(image, cv::RNG::UNIFORM, 0, 255);
+      ASSERT_TRUE(cv::imwrite((folder / ("person" + std::to_string(i) + "_" + label + ".png")).string(), image));
+    }
+  }
+  for (const std::string command : {"qc", "eda"}) {
+    const std::string args = command + " " + dir.path.string();
+    const CommandResult piped = run_cli(args);
+    ASSERT_EQ(piped.exit_code, 0) << piped.output;
+    EXPECT_EQ(piped.output.find('\r'), std::string::npos) << command << " drew a progress line into a pipe";
+    const CommandResult terminal =
+        test::run_command("script -qec \"" + std::string(PNEUMOSCAN_CLI_PATH) + " " + args + "\" /dev/null");
+    ASSERT_EQ(terminal.exit_code, 0) << terminal.output;
+    EXPECT_NE(terminal.output.find(command + " ["), std::string::npos) << "no progress line on a terminal:\n"
+                                                                         << terminal.output;
+  }
 }

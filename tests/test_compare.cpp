@@ -3,6 +3,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <opencv2/imgcodecs.hpp>
 #include <regex>
 #include <set>
@@ -12,6 +13,7 @@
 #include "core/atomic_file.h"
 #include "core/errors.h"
 #include "test_support.h"
+#include "tfevents_check.h"
 
 using namespace pneumoscan;
 namespace fs = std::filesystem;
@@ -110,7 +112,8 @@ TEST(CompareCli, TwoSmallModelsTablePlotsReportAndReuse) {
   const std::string args = "compare --archs small-cnn,alexnet-small:name=alex:epochs=1 --data " + data +
                            " --out " + out +
                            " --epochs 2 --patience 1 --image-size 64 --limit 100 --no-progress";
-  const test::CommandResult first = test::run_cli(args);
+  const std::string logdir = dir / "runs";
+  const test::CommandResult first = test::run_cli(args + " --logdir " + logdir);
   ASSERT_EQ(first.exit_code, 0) << first.output;
 
   const std::string csv = read_file(out + "/comparison.csv");
@@ -136,6 +139,17 @@ TEST(CompareCli, TwoSmallModelsTablePlotsReportAndReuse) {
     EXPECT_TRUE(fs::exists(out + "/models/" + label + ".psmodel.log.csv")) << label;
     for (const std::string plot : {"_loss", "_accuracy", "_roc", "_pr", "_confusion", "_calibration"})
       EXPECT_TRUE(fs::exists(out + "/plots/" + label + plot + ".png")) << label << plot;
+  }
+  // Each entry trained wrote TensorBoard events to LOGDIR/<label>: every epoch, the config, the final curves.
+  for (const auto& [label, epochs] : std::vector<std::pair<std::string, size_t>>{{"small-cnn", 2}, {"alex", 1}}) {
+    std::map<std::string, size_t> values;
+    for (const auto& file : fs::directory_iterator(fs::path(logdir) / label))
+      if (file.path().filename().string().rfind("events.out.tfevents.", 0) == 0)
+        for (const auto& event : test::read_events_independently(file.path().string()))
+          for (const auto& value : event.values) ++values[value.tag];
+    EXPECT_EQ(values["epoch/val_loss"], epochs) << label;
+    EXPECT_EQ(values["config"], 1u) << label;
+    EXPECT_EQ(values["curves/roc"], 1u) << label;
   }
   const std::string html = read_file(out + "/report.html");
   const std::regex link(R"((?:src|href)=\"([^\"]+)\")");

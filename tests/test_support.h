@@ -82,6 +82,23 @@ inline CommandResult run_cli(const std::string& arguments) {
   return run_command(std::string(PNEUMOSCAN_CLI_PATH) + " " + arguments);
 }
 
+// tests/web: the browser tests (playwright-core scripts) of the web pages.
+inline std::filesystem::path browser_tests_dir() {
+  return std::filesystem::path(PNEUMOSCAN_SOURCE_DIR) / "tests" / "web";
+}
+
+// What a browser test lacks (node, Chromium at $CHROMIUM_PATH or /usr/bin/chromium,
+// tests/web/node_modules), or "" when it can run.
+inline std::string browser_test_missing() {
+  const char* chromium_env = std::getenv("CHROMIUM_PATH");
+  const std::string chromium = chromium_env != nullptr ? chromium_env : "/usr/bin/chromium";
+  if (run_command("node --version").exit_code != 0) return "node not installed";
+  if (!std::filesystem::exists(chromium)) return "Chromium not found at " + chromium;
+  if (!std::filesystem::exists(browser_tests_dir() / "node_modules" / "playwright-core"))
+    return "tests/web/node_modules missing (run scripts/setup.sh --deps or npm ci in tests/web)";
+  return "";
+}
+
 }  // namespace pneumoscan::test
 
 // Resolves a path in ../shared into `var`; skips the test when it is absent,
@@ -92,3 +109,10 @@ inline CommandResult run_cli(const std::string& arguments) {
     if (::pneumoscan::test::running_under_ci()) FAIL() << "shared data missing: " << relative; \
     GTEST_SKIP() << "shared data not found (" << relative << "); set PNEUMOSCAN_SHARED";       \
   }
+
+// Skips the test with `message`, but fails it under CI (CI=true), where every tool is installed.
+#define SKIP_OR_FAIL_UNDER_CI(message)                             \
+  do {                                                             \
+    if (::pneumoscan::test::running_under_ci()) FAIL() << message; \
+    GTEST_SKIP() << message;                                       \
+  } while (0)

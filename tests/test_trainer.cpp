@@ -125,6 +125,13 @@ struct EventLog : TrainObserver {
     EXPECT_GT(step.mean_loss, 0);
     EXPECT_GT(step.images, 0);
   }
+  void on_validated(const EpochValidation& v) override {
+    events.push_back("validated " + std::to_string(v.epoch) + " on " + std::to_string(v.probabilities->size()) +
+                     " images");
+    EXPECT_NE(v.net, nullptr);
+    EXPECT_EQ(v.labels->size(), v.probabilities->size());
+    EXPECT_EQ(v.preprocess->input_size, 64);
+  }
   void on_epoch_end(const EpochRecord& record, int epochs) override {
     events.push_back("epoch " + std::to_string(record.epoch) + "/" + std::to_string(epochs) + " ends");
   }
@@ -154,8 +161,10 @@ TEST(Train, ObserverSeesTheRunInOrder) {
       "decoded validation",
       "start small-cnn 2 weights",
       "epoch 1",
+      "validated 1 on 32 images",
       "epoch 1/2 ends",
       "epoch 2",
+      "validated 2 on 32 images",
       "epoch 2/2 ends",
       "done, best epoch " + std::to_string(result.best_epoch) + " of 2"};
   EXPECT_EQ(log.events, expected);

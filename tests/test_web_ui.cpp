@@ -10,22 +10,11 @@ namespace pneumoscan {
 namespace {
 namespace fs = std::filesystem;
 
-#define SKIP_OR_FAIL_UNDER_CI(message)                             \
-  do {                                                             \
-    if (::pneumoscan::test::running_under_ci()) FAIL() << message; \
-    GTEST_SKIP() << message;                                       \
-  } while (0)
-
 TEST(WebUiTest, UploadShowsDiagnosisAndOverlayInChromium) {
   PNEUMOSCAN_REQUIRE_SHARED(xray, "data/chest_xray/val/PNEUMONIA/person1951_bacteria_4882.jpeg");
-  const fs::path web_tests = fs::path(PNEUMOSCAN_SOURCE_DIR) / "tests" / "web";
-  const char* chromium_env = std::getenv("CHROMIUM_PATH");
-  const std::string chromium = chromium_env != nullptr ? chromium_env : "/usr/bin/chromium";
-  if (test::run_command("node --version").exit_code != 0) SKIP_OR_FAIL_UNDER_CI("node not installed");
-  if (!fs::exists(chromium)) SKIP_OR_FAIL_UNDER_CI("Chromium not found at " + chromium);
-  if (!fs::exists(web_tests / "node_modules" / "playwright-core"))
-    SKIP_OR_FAIL_UNDER_CI(
-        "tests/web/node_modules missing (run scripts/setup.sh --deps or npm ci in tests/web)");
+  const fs::path web_tests = test::browser_tests_dir();
+  if (const std::string missing = test::browser_test_missing(); !missing.empty())
+    SKIP_OR_FAIL_UNDER_CI(missing);
 
   test::ServeProcess server({});
   ASSERT_GT(server.port(), 0) << "no 'listening on' line; output: " << server.output();

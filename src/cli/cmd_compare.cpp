@@ -1,14 +1,16 @@
 // pneumoscan compare: train several architectures on one split and tabulate them.
 #include <cstdio>
+#include <memory>
 
 #include "cli/command.h"
 #include "cli/compare_printer.h"
+#include "cli/event_log.h"
 
 namespace pneumoscan::cli {
 namespace {
 
 struct CompareArgs {
-  std::string archs, normalization = "image_zscore";
+  std::string archs, normalization = "image_zscore", logdir;
   bool no_augment = false, no_progress = false, no_plots = false;
   CompareOptions options;
 };
@@ -22,8 +24,11 @@ int run_compare(CompareArgs& args) {
   options.threads = common_options().threads;
   options.plots = !args.no_plots;
   const std::vector<CompareEntry> entries = parse_compare_entries(args.archs, base, options.data.limit);
-  ComparePrinter printer(!args.no_progress, options.data.exclude_qc);
-  const Comparison comparison = run_comparison(entries, options, &printer);
+  std::unique_ptr<ComparePrinter> printer =
+      args.logdir.empty() ? std::make_unique<ComparePrinter>(!args.no_progress, options.data.exclude_qc)
+                          : std::make_unique<MonitoredComparePrinter>(!args.no_progress,
+                                                                      options.data.exclude_qc, args.logdir);
+  const Comparison comparison = run_comparison(entries, options, printer.get());
   std::printf("\n");
   for (const auto& path : comparison.written) std::printf("wrote %s\n", path.c_str());
   return 0;
@@ -70,6 +75,10 @@ std::function<int()> add_compare(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--exclude-qc", o.data.exclude_qc, "qc JSON whose flagged images are left out");
   cmd->add_option("--device", c.device, "cpu or cuda")->capture_default_str();
+  cmd->add_option(
+      "--logdir", args->logdir,
+      "Write TensorBoard event files of each entry trained to LOGDIR/<label> (watch with `pneumoscan "
+      "board --logdir LOGDIR` or TensorBoard)");
   cmd->add_flag("--no-plots", args->no_plots, "Tables only: no PNG plots and no report.html");
   cmd->add_flag("--no-progress", args->no_progress, "No progress bars");
   return [args] { return run_compare(*args); };

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "cli/command.h"
+#include "cli/progress.h"
 #include "core/atomic_file.h"
 #include "data/eda.h"
 #include "data/sample.h"
@@ -22,7 +23,11 @@ std::function<int()> make_eda(CLI::App& app) {
   sub->add_option("input", args->input, "Data folder (standard layout) or CSV manifest")->required();
   sub->add_option("--json", args->json_out, "Also write the statistics to this JSON file");
   return [args] {
-    const EdaReport report = run_eda(read_dataset(args->input), common_options().threads);
+    const std::vector<Sample> samples = read_dataset(args->input);
+    ProgressBar bar("eda", samples.size());  // silent unless stderr is a terminal
+    const EdaReport report =
+        run_eda(samples, common_options().threads, [&](size_t done, size_t) { bar.update(done, done); });
+    bar.finish();
     std::cout << format_table(report);
     if (!args->json_out.empty()) {
       write_file_atomically(args->json_out, to_json(report).dump(2) + "\n");

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/progress.h"
 #include "core/atomic_file.h"
 #include "data/sample.h"
 #include "eval/evaluate.h"
@@ -40,8 +41,10 @@ int run_evaluate(EvaluateArgs& args) {
   LoadedModel model = load_model(model_path);
   std::vector<Sample> samples = read_dataset(args.data);
   if (!args.split.empty()) samples = select_split(samples, args.split);
-  Evaluation evaluation =
-      evaluate_model(model, samples, 32, common_options().threads, args.threshold, args.shifts);
+  ProgressBar bar("evaluate", samples.size());  // silent unless stderr is a terminal
+  Evaluation evaluation = evaluate_model(model, samples, 32, common_options().threads, args.threshold,
+                                         args.shifts, [&](size_t done, size_t) { bar.update(done, done); });
+  bar.finish();
   for (const auto& failure : evaluation.failures) std::cerr << "warning: skipped " << failure << "\n";
   const BinaryMetrics& m = evaluation.metrics;
   std::printf("model      %s (%s, %s)\n", model_path.c_str(), model.metadata.name.c_str(),

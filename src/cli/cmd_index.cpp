@@ -1,12 +1,14 @@
 // pneumoscan index build | knn: a similar-case index of a data set's
 // embeddings, and the k-NN classification accuracy of those embeddings.
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/progress.h"
 #include "core/errors.h"
 #include "core/timing.h"
 #include "data/sample.h"
@@ -18,13 +20,37 @@
 namespace pneumoscan::cli {
 namespace {
 
+// One progress line per stage of embed_dataset ("decode", then "embed"); silent unless stderr is a terminal.
+class StageBars {
+ public:
+  void operator()(const std::string& stage, size_t done, size_t total) {
+    if (stage != stage_) {
+      if (bar_) bar_->finish();
+      stage_ = stage;
+      bar_ = std::make_unique<ProgressBar>(stage, total);
+    }
+    bar_->update(done, done);
+  }
+  ~StageBars() {
+    if (bar_) bar_->finish();
+  }
+
+ private:
+  std::string stage_;
+  std::unique_ptr<ProgressBar> bar_;
+};
+
 DatasetEmbeddings embed_or_throw(Predictor& predictor, const std::string& data, const std::string& split,
                                  int batch_size) {
   std::vector<Sample> samples = read_dataset(data);
   if (!split.empty()) samples = select_split(samples, split);
   if (samples.empty())
     throw InputError(data, split.empty() ? "no images found" : "no images in split " + split);
-  DatasetEmbeddings embedded = embed_dataset(predictor, samples, batch_size, common_options().threads);
+  DatasetEmbeddings embedded;
+  {
+    StageBars bars;
+    embedded = embed_dataset(predictor, samples, batch_size, common_options().threads, std::ref(bars));
+  }
   for (const std::string& failure : embedded.failures) std::cerr << "warning: skipped " << failure << "\n";
   if (embedded.samples.empty()) throw InputError(data, "none of the images could be decoded");
   return embedded;

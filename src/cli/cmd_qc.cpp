@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "cli/command.h"
+#include "cli/progress.h"
 #include "core/atomic_file.h"
 #include "core/timing.h"
 #include "data/qc.h"
@@ -37,7 +38,10 @@ std::function<int()> make_qc(CLI::App& app) {
     const std::vector<Sample> samples = read_dataset(args->input);
     QcOptions options = args->options;
     options.threads = common_options().threads;
+    ProgressBar bar("qc", samples.size());  // silent unless stderr is a terminal
+    options.progress = [&](size_t done, size_t) { bar.update(done, done); };
     const QcReport report = run_qc(samples, options);
+    bar.finish();
     const double seconds = stopwatch.seconds();
     std::cout << format_summary(report);
     std::printf("  time: %.1f s\n", seconds);

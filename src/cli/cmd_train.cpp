@@ -2,8 +2,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 
 #include "cli/command.h"
+#include "cli/event_log.h"
 #include "cli/train_printer.h"
 #include "core/errors.h"
 #include "core/timing.h"
@@ -17,7 +19,7 @@ namespace {
 
 struct TrainArgs {
   TrainValOptions data;
-  std::string out, plots, normalization = "image_zscore";
+  std::string out, plots, logdir, normalization = "image_zscore";
   std::vector<std::string> classes = {"normal", "pneumonia"};
   bool resume = false, no_augment = false, no_progress = false;
   TrainConfig config;
@@ -45,7 +47,15 @@ int run_train(TrainArgs& args) {
   config.data_summary = data_summary(args.data, split);
 
   TrainPrinter printer(!args.no_progress);
-  const TrainResult result = train_model(split.train, split.val, config, args.out, args.resume, &printer);
+  std::unique_ptr<TensorBoardObserver> events;
+  if (!args.logdir.empty())
+    events = open_event_log(args.logdir, std::filesystem::path(args.out).stem().string(), config, split.val,
+                            args.resume);
+  CompositeObserver observers({&printer, events.get()});
+  const TrainResult result = train_model(split.train, split.val, config, args.out, args.resume, &observers);
+  if (events)
+    close_event_log(*events, result.val_probabilities, result.val_labels,
+                    static_cast<int>(result.history.size()));
   const BinaryMetrics& m = result.validation;
   std::printf(
       "\nbest epoch %d of %zu, %s\nvalidation at threshold %.4f (target sensitivity %.2f): recall %.4f  "
@@ -141,6 +151,9 @@ std::function<int()> add_train(CLI::App& app) {
   cmd->add_option("--device", c.device, "cpu or cuda")->capture_default_str();
   cmd->add_option("--name", c.model_name, "Model name stored in the file");
   cmd->add_flag("--no-progress", args->no_progress, "No progress bar");
+  cmd->add_option("--logdir", args->logdir,
+                  "Write TensorBoard event files to LOGDIR/<model file stem> (watch with `pneumoscan board "
+                  "--logdir LOGDIR` or TensorBoard)");
   cmd->add_option("--plots", args->plots,
                   "Folder for PNG plots: loss/accuracy curves, ROC, PR, confusion matrix, calibration on validation");
   return [args] { return run_train(*args); };

@@ -35,9 +35,23 @@ void ComparePrinter::on_resume_refused(const std::string& reason) {
   std::printf("  cannot resume (%s); training from scratch\n", reason.c_str());
 }
 
-void ComparePrinter::on_warning(const std::string& message) { std::cerr << "warning: " << message << "\n"; }
+void ComparePrinter::on_evaluate_progress(size_t done, size_t total) {
+  if (done == 0) evaluate_bar_ = std::make_unique<ProgressBar>("evaluate", total, show_progress_);
+  if (evaluate_bar_) evaluate_bar_->update(done, done);
+}
+
+void ComparePrinter::finish_evaluate_bar() {
+  if (evaluate_bar_) evaluate_bar_->finish();
+  evaluate_bar_.reset();
+}
+
+void ComparePrinter::on_warning(const std::string& message) {
+  finish_evaluate_bar();
+  std::cerr << "warning: " << message << "\n";
+}
 
 void ComparePrinter::on_entry_done(size_t index, size_t count, const CompareRow& row) {
+  finish_evaluate_bar();
   std::printf("[%zu/%zu] %s: %s, %d epochs in %s | ROC AUC %.4f  recall %.4f  specificity %.4f  F1 %.4f\n",
               index + 1, count, row.entry.label.c_str(), row.reused ? "reused" : "trained", row.epochs_run,
               format_duration(row.training_seconds).c_str(), row.metrics.roc_auc, row.metrics.recall,

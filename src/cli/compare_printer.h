@@ -2,6 +2,7 @@
 // The console side of `pneumoscan compare`: the comparison's events as lines
 // on stdout (warnings on stderr), and each entry's training as TrainPrinter
 // prints it.
+#include <memory>
 #include <string>
 
 #include "cli/train_printer.h"
@@ -12,7 +13,7 @@ namespace pneumoscan::cli {
 class ComparePrinter : public CompareObserver {
  public:
   ComparePrinter(bool show_progress, std::string exclude_qc)
-      : train_(show_progress), exclude_qc_(std::move(exclude_qc)) {}
+      : train_(show_progress), show_progress_(show_progress), exclude_qc_(std::move(exclude_qc)) {}
 
   void on_comparison_start(size_t entries, const TrainValSplit& split) override;
   void on_entry_start(size_t index, size_t count, const CompareEntry& entry, const TrainConfig& config,
@@ -20,13 +21,17 @@ class ComparePrinter : public CompareObserver {
   void on_reused(const std::string& model_path) override;
   void on_resuming(const std::string& checkpoint) override;
   void on_resume_refused(const std::string& reason) override;
+  void on_evaluate_progress(size_t done, size_t total) override;
   void on_warning(const std::string& message) override;
   void on_entry_done(size_t index, size_t count, const CompareRow& row) override;
 
   TrainObserver* training() override { return &train_; }
 
  private:
+  void finish_evaluate_bar();
   TrainPrinter train_;
+  bool show_progress_;
+  std::unique_ptr<ProgressBar> evaluate_bar_;  // the entry's evaluation, while it decodes
   std::string exclude_qc_;
 };
 

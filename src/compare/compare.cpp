@@ -140,7 +140,10 @@ Comparison run_comparison(const std::vector<CompareEntry>& entries, const Compar
     } catch (const Error& e) {
       observer.on_warning(std::string(e.what()) + " (no training curves for " + entry.label + ")");
     }
-    Evaluation evaluation = evaluate_model(model, split.val, config.batch_size, options.threads);
+    observer.on_evaluate_progress(0, split.val.size());
+    Evaluation evaluation =
+        evaluate_model(model, split.val, config.batch_size, options.threads, -1.0, false,
+                       [&observer](size_t done, size_t total) { observer.on_evaluate_progress(done, total); });
     for (const auto& failure : evaluation.failures) observer.on_warning("skipped " + failure);
     row.metrics = evaluation.metrics;
     row.probabilities = std::move(evaluation.probabilities);

@@ -62,6 +62,9 @@ class CompareObserver {
   virtual void on_resuming(const std::string& /*checkpoint*/) {}
   // ...or cannot (other settings), and starts over.
   virtual void on_resume_refused(const std::string& /*reason*/) {}
+  // Decoding the validation images to evaluate the entry's model: (done, total), from worker threads
+  // (serialised), first with done = 0.
+  virtual void on_evaluate_progress(size_t /*done*/, size_t /*total*/) {}
   // Something worth knowing that does not stop the comparison (an unreadable image, no curves).
   virtual void on_warning(const std::string& /*message*/) {}
   virtual void on_entry_done(size_t /*index*/, size_t /*count*/, const CompareRow& /*row*/) {}

@@ -92,7 +92,8 @@ std::optional<double> SplitCounts::imbalance() const {
   return static_cast<double>(per_class[kPneumonia]) / per_class[kNormal];
 }
 
-EdaReport run_eda(const std::vector<Sample>& samples, int threads) {
+EdaReport run_eda(const std::vector<Sample>& samples, int threads,
+                  const std::function<void(size_t, size_t)>& progress) {
   EdaReport report;
   report.total = samples.size();
   auto count = [](SplitCounts& c, int label) {
@@ -114,7 +115,7 @@ EdaReport run_eda(const std::vector<Sample>& samples, int threads) {
 
   std::vector<std::string> paths;
   for (const auto& s : samples) paths.push_back(s.path);
-  const auto scans = scan_images(paths, threads);
+  const auto scans = scan_images(paths, threads, progress);
   std::vector<double> widths, heights, ages, all_means;
   std::array<std::vector<double>, 2> means;
   std::set<std::pair<int, int>> sizes;

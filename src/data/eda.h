@@ -2,6 +2,7 @@
 // Exploratory statistics of a labelled data set: class balance per split,
 // images per patient, image sizes, intensity by class, DICOM demographics.
 #include <array>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -50,8 +51,10 @@ struct EdaReport {
   Summary age_years;                  // over DICOM files with PatientAge
 };
 
-// Decodes every file (threads: 0 = one per core).
-EdaReport run_eda(const std::vector<Sample>& samples, int threads = 0);
+// Decodes every file (threads: 0 = one per core). `progress(done, total)`,
+// when set, is called after each file from worker threads (serialised).
+EdaReport run_eda(const std::vector<Sample>& samples, int threads = 0,
+                  const std::function<void(size_t, size_t)>& progress = {});
 
 nlohmann::json to_json(const EdaReport& report);
 

@@ -8,11 +8,12 @@
 namespace pneumoscan {
 
 Evaluation evaluate_model(LoadedModel& model, const std::vector<Sample>& samples, int batch_size, int threads,
-                          double threshold_override, bool with_shifts) {
+                          double threshold_override, bool with_shifts, const ProgressCallback& progress) {
   for (const auto& s : samples)
-    if (s.label != kNormal && s.label != kPneumonia) throw InputError(s.path, "has no NORMAL/PNEUMONIA label");
+    if (s.label != kNormal && s.label != kPneumonia)
+      throw InputError(s.path, "has no NORMAL/PNEUMONIA label");
   if (samples.empty()) throw UsageError("no labelled images to evaluate");
-  ImageCache cache(samples, model.metadata.preprocess, threads);
+  ImageCache cache(samples, model.metadata.preprocess, threads, progress);
   Evaluation evaluation;
   evaluation.failures = cache.failures();
   evaluation.samples = cache.samples();
@@ -39,7 +40,8 @@ Evaluation evaluate_model(LoadedModel& model, const std::vector<Sample>& samples
       evaluation.classes = compute_multiclass_metrics(known_probabilities, known_labels, names, threshold);
   }
   for (const AcquisitionShift& shift : with_shifts ? acquisition_shifts() : std::vector<AcquisitionShift>{}) {
-    const CachePredictions p = predict_cache(*model.net, cache.transformed(shift.apply), batch_size, std::nullopt, device);
+    const CachePredictions p =
+        predict_cache(*model.net, cache.transformed(shift.apply), batch_size, std::nullopt, device);
     evaluation.shifted.emplace_back(shift.name, compute_metrics(p.probabilities, p.labels, threshold));
   }
   evaluation.probabilities = std::move(predictions.probabilities);

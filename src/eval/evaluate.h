@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "core/parallel.h"
 #include "data/sample.h"
 #include "eval/metrics.h"
 #include "eval/multiclass.h"
@@ -21,12 +22,14 @@ struct Evaluation {
   // With `with_shifts`: the binary report on each acquisition-shifted copy
   // (eval/shift.h) at the same threshold.
   std::vector<std::pair<std::string, BinaryMetrics>> shifted;
-  std::vector<Sample> samples;       // those decoded (unreadable ones are in `failures`)
+  std::vector<Sample> samples;  // those decoded (unreadable ones are in `failures`)
   std::vector<std::string> failures;
 };
 
 // Threshold: the model's stored one unless `threshold_override` is in [0, 1].
+// `progress` (optional) hears the decoding of the files, from worker threads (serialised).
 Evaluation evaluate_model(LoadedModel& model, const std::vector<Sample>& samples, int batch_size = 32,
-                          int threads = 0, double threshold_override = -1.0, bool with_shifts = false);
+                          int threads = 0, double threshold_override = -1.0, bool with_shifts = false,
+                          const ProgressCallback& progress = nullptr);
 
 }  // namespace pneumoscan

@@ -28,8 +28,10 @@ torch::Tensor embed_images(Predictor& predictor, const std::vector<Image>& image
 }
 
 DatasetEmbeddings embed_dataset(Predictor& predictor, const std::vector<Sample>& samples, int batch_size,
-                                int threads) {
-  const ImageCache cache(samples, predictor.metadata().preprocess, threads);
+                                int threads, const StageProgress& progress) {
+  ImageCache::Progress decoded;
+  if (progress) decoded = [&](size_t done, size_t total) { progress("decode", done, total); };
+  const ImageCache cache(samples, predictor.metadata().preprocess, threads, decoded);
   DatasetEmbeddings result;
   result.samples = cache.samples();
   result.failures = cache.failures();
@@ -38,7 +40,12 @@ DatasetEmbeddings embed_dataset(Predictor& predictor, const std::vector<Sample>&
   options.batch_size = batch_size;
   BatchStream stream(cache, options, 0);
   const c10::Device device = predictor.net().parameters().front().device();
-  while (auto batch = stream.next()) parts.push_back(embed_batch(predictor.net(), batch->images.to(device)));
+  size_t embedded = 0;
+  while (auto batch = stream.next()) {
+    parts.push_back(embed_batch(predictor.net(), batch->images.to(device)));
+    embedded += static_cast<size_t>(batch->images.size(0));
+    if (progress) progress("embed", embedded, cache.size());
+  }
   result.embeddings = parts.empty() ? torch::empty({0, 0}) : torch::cat(parts);
   return result;
 }

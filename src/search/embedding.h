@@ -6,6 +6,7 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -31,8 +32,11 @@ struct DatasetEmbeddings {
 
 // Decodes every sample in parallel (ImageCache: the training loader's
 // decoding and resizing) and embeds them in batches of `batch_size`.
+// `progress(stage, done, total)`, when set, counts images: stage "decode"
+// (from worker threads, serialised), then "embed".
+using StageProgress = std::function<void(const std::string& stage, size_t done, size_t total)>;
 DatasetEmbeddings embed_dataset(Predictor& predictor, const std::vector<Sample>& samples, int batch_size = 64,
-                                int threads = 0);
+                                int threads = 0, const StageProgress& progress = {});
 
 // Identifies the model an index was built with: FNV-1a over the architecture,
 // the preprocessing and every weight (names, shapes and values), as 16 hex digits.

@@ -13,6 +13,7 @@
 #include "core/timing.h"
 #include "image/image.h"
 #include "model_file/model_file.h"
+#include "serve/http_json.h"
 #include "serve/http_upload.h"
 #include "serve/prediction_service.h"
 #include "serve/prometheus.h"
@@ -34,15 +35,6 @@ constexpr const char* kMetricsPath = "/metrics";
 // httplib answers each request on one pool thread, from the pre-routing
 // handler to the logger, so the start time can live in a thread_local.
 thread_local Clock::time_point request_start{};
-
-void send_json(Response& res, int status, const nlohmann::json& body) {
-  res.status = status;
-  res.set_content(body.dump(), "application/json");
-}
-
-void send_error(Response& res, int status, const std::string& message) {
-  send_json(res, status, {{"error", message}});
-}
 
 // Compares in time independent of where the strings differ.
 bool same_secret(const std::string& given, const std::string& expected) {
@@ -153,16 +145,7 @@ struct HttpService::State {
       send_error(res, res.status, default_error_message(req, res.status, config.max_body_bytes));
       return HandlerResponse::Handled;
     }));
-    server.set_exception_handler([](const Request&, Response& res, std::exception_ptr error) {
-      std::string what = "unknown";
-      try {
-        std::rethrow_exception(error);
-      } catch (const std::exception& e) {
-        what = e.what();
-      } catch (...) {
-      }
-      send_error(res, 500, "internal error: " + what);
-    });
+    answer_exceptions_with_json(server);
     server.set_logger([this](const Request& req, const Response& res) {
       const double seconds = request_start == Clock::time_point{} ? 0.0 : seconds_since(request_start);
       request_start = Clock::time_point{};

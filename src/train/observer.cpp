@@ -38,6 +38,9 @@ void CompositeObserver::on_features_unfrozen(int epoch, int64_t parameters, doub
   each(&TrainObserver::on_features_unfrozen, epoch, parameters, learning_rate);
 }
 void CompositeObserver::on_step(const TrainStep& step) { each(&TrainObserver::on_step, step); }
+void CompositeObserver::on_validated(const EpochValidation& validation) {
+  each(&TrainObserver::on_validated, validation);
+}
 void CompositeObserver::on_learning_rate_cut(int patience, double learning_rate) {
   each(&TrainObserver::on_learning_rate_cut, patience, learning_rate);
 }

@@ -3,7 +3,8 @@
 // TrainObserver and prints nothing itself. The command line prints the
 // events, `compare` prints them per entry, and monitors (TensorBoard files, a
 // live page) or a distributed run's rank 0 plug in as further observers,
-// without touching the loop. Light (no LibTorch), like train/history.h.
+// without touching the loop. Light (no LibTorch), like train/history.h: the
+// network is only forward-declared.
 //
 // Every call comes from the thread that called train_model, in the order
 // below; every method has an empty default, so an observer overrides only
@@ -14,9 +15,12 @@
 #include <vector>
 
 #include "eval/metrics.h"
+#include "image/preprocess.h"
 #include "train/history.h"
 
 namespace pneumoscan {
+
+class ClassifierImpl;
 
 struct TrainStart {
   std::string architecture;
@@ -33,6 +37,18 @@ struct TrainStep {
   int64_t images = 0;          // images seen this epoch so far
   double mean_loss = 0;        // this epoch's running mean training loss
   double learning_rate = 0;
+};
+
+// After an epoch's validation, for monitors that look at the network itself
+// (weight and gradient histograms, Grad-CAM of fixed images). Valid only
+// during the call.
+struct EpochValidation {
+  int epoch = 0;
+  ClassifierImpl* net = nullptr;  // as trained this epoch; .grad holds the last batch's gradients
+  const PreprocessConfig* preprocess = nullptr;       // the model's input preparation
+  std::string device;                                 // where the network lives ("cpu", "cuda")
+  const std::vector<float>* probabilities = nullptr;  // P(pneumonia) per decoded validation image
+  const std::vector<int>* labels = nullptr;           // 1 = any pneumonia, 0 = normal
 };
 
 struct TrainEnd {
@@ -59,6 +75,8 @@ class TrainObserver {
   virtual void on_epoch_start(int /*epoch*/, int /*epochs*/, size_t /*steps*/) {}
   virtual void on_features_unfrozen(int /*epoch*/, int64_t /*parameters*/, double /*learning_rate*/) {}
   virtual void on_step(const TrainStep& /*step*/) {}
+  // Validation has run (before the schedule steps); the network may be read, not changed.
+  virtual void on_validated(const EpochValidation& /*validation*/) {}
   // Validation has not improved for `patience` epochs; the learning rate drops to `learning_rate`.
   virtual void on_learning_rate_cut(int /*patience*/, double /*learning_rate*/) {}
   // After validation; the checkpoint and the logs for this epoch are written.
@@ -84,6 +102,7 @@ class CompositeObserver : public TrainObserver {
   void on_epoch_start(int epoch, int epochs, size_t steps) override;
   void on_features_unfrozen(int epoch, int64_t parameters, double learning_rate) override;
   void on_step(const TrainStep& step) override;
+  void on_validated(const EpochValidation& validation) override;
   void on_learning_rate_cut(int patience, double learning_rate) override;
   void on_epoch_end(const EpochRecord& record, int epochs) override;
   void on_early_stop(int patience, int best_epoch) override;

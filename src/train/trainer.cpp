@@ -146,6 +146,8 @@ void Run::run_one_epoch(int epoch) {
   const CachePredictions val =
       predict_cache(*net, val_cache, config.batch_size, class_weights, device, config.channels_last);
   const BinaryMetrics metrics = compute_metrics(val.probabilities, val.labels, 0.5);
+  const PreprocessConfig preprocess = training_preprocess(config);
+  observer.on_validated({epoch, net.get(), &preprocess, config.device, &val.probabilities, &val.labels});
   EpochRecord record;
   record.epoch = epoch;
   record.learning_rate = schedule.learning_rate;

@@ -5,9 +5,7 @@
 // checks what the page shows: the label, the probability against the
 // threshold, the X-ray with its heatmap overlay, and that the opacity slider
 // changes the overlay. Exit code 0 = pass.
-import { chromium } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { check, withPage } from './browser.mjs';
 
 const [url, xray, screenshot] = process.argv.slice(2);
 if (!url || !xray || !screenshot) {
@@ -15,19 +13,7 @@ if (!url || !xray || !screenshot) {
   process.exit(2);
 }
 
-function check(condition, message) {
-  if (!condition) throw new Error(`check failed: ${message}`);
-  console.log(`ok: ${message}`);
-}
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
-});
-try {
-  const page = await browser.newPage({ viewport: { width: 1100, height: 1200 } });
-  const pageErrors = [];
-  page.on('pageerror', (error) => pageErrors.push(error.message));
+await withPage({ width: 1100, height: 1200 }, screenshot, async (page) => {
   await page.goto(url, { waitUntil: 'load' });
   check((await page.title()) === 'PneumoScan', 'page title');
   await page.waitForFunction(() => document.getElementById('model-info').textContent.startsWith('Model:'),
@@ -62,11 +48,4 @@ try {
   const opacity = await page.$eval('#heatmap', (el) => getComputedStyle(el).opacity);
   check(Math.abs(Number(opacity) - 0.8) < 1e-6, `opacity slider sets overlay opacity (${opacity})`);
   check(await page.$eval('#similar-cases', (el) => el.hidden), 'no similar-cases panel without results');
-  check(pageErrors.length === 0, `no JavaScript errors (${pageErrors.join('; ')})`);
-
-  mkdirSync(dirname(screenshot), { recursive: true });
-  await page.screenshot({ path: screenshot, fullPage: true });
-  console.log(`screenshot: ${screenshot}`);
-} finally {
-  await browser.close();
-}
+});
