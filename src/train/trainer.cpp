@@ -232,8 +232,8 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"in_channels", c.spec.in_channels},
           {"num_outputs", c.spec.num_outputs},
           {"normalization", to_string(c.normalization)},
-          {"norm_mean", c.norm_mean},
-          {"norm_std", c.norm_std},
+          {"norm_mean", channel_values_json(c.norm_mean)},
+          {"norm_std", channel_values_json(c.norm_std)},
           {"pretrained", c.pretrained_path},
           {"freeze", c.freeze},
           {"unfreeze_after", c.unfreeze_after},
@@ -253,6 +253,26 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"target_sensitivity", c.target_sensitivity},
           {"seed", c.seed},
           {"device", c.device}};
+}
+
+void use_normalization(TrainConfig& config, const std::string& name) {
+  try {
+    config.normalization = normalization_from_string(name);
+    return;
+  } catch (const UsageError&) {
+    // not a mode: a preset?
+  }
+  FixedNormalization preset;
+  try {
+    preset = normalization_preset(name);
+  } catch (const UsageError&) {
+    throw UsageError("unknown normalization '" + name +
+                     "' (image_zscore, equalize_zscore, fixed, imagenet, inception)");
+  }
+  config.normalization = Normalization::kFixed;
+  config.norm_mean = preset.mean;
+  config.norm_std = preset.std;
+  if (preset.mean.size() == 3) config.spec.in_channels = 3;
 }
 
 nlohmann::json to_json(const EpochRecord& r) {
@@ -298,7 +318,11 @@ TrainResult train_model(const std::vector<Sample>& train, const std::vector<Samp
   if (config.unfreeze_after < 0) throw UsageError("unfreeze-after must be 0 (never) or an epoch number");
   if (config.unfreeze_after > 0 && config.freeze.empty())
     throw UsageError("unfreeze-after needs a frozen start (freeze = features)");
-  if (!(config.norm_std > 0)) throw UsageError("normalisation std must be positive");
+  if (config.normalization == Normalization::kFixed) {
+    const std::string problem =
+        fixed_normalization_problem(config.norm_mean, config.norm_std, static_cast<int>(config.spec.in_channels));
+    if (!problem.empty()) throw UsageError(problem);
+  }
   check_samples(train, "training");
   check_samples(val, "validation");
   const torch::Device device(config.device);

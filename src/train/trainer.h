@@ -19,8 +19,10 @@ namespace pneumoscan {
 struct TrainConfig {
   ModelSpec spec{"small-cnn"};
   Normalization normalization = Normalization::kImageZScore;
-  float norm_mean = 0.5f;  // kFixed only, [0,1] pixel units; mean 0.5 std 0.5 gives [-1, 1]
-  float norm_std = 0.25f;  // kFixed only
+  // kFixed only, [0,1] pixel units, 1 value or 3 (per channel; spec.in_channels
+  // must then be 3): see PreprocessConfig. Mean 0.5 std 0.5 gives [-1, 1].
+  std::vector<float> norm_mean = {0.5f};
+  std::vector<float> norm_std = {0.25f};
   AugmentConfig augment;
   int epochs = 30;
   int batch_size = 32;
@@ -54,6 +56,13 @@ struct TrainConfig {
 };
 
 nlohmann::json to_json(const TrainConfig& config);
+
+// Sets the normalisation of `config` by name: a mode (image_zscore,
+// equalize_zscore, fixed with the current norm_mean/norm_std) or a preset of
+// normalization_preset (imagenet, inception: fixed with its constants). A
+// per-channel preset also sets spec.in_channels = 3, gray repeated, the only
+// exact form (see PreprocessConfig). Throws UsageError for another name.
+void use_normalization(TrainConfig& config, const std::string& name);
 
 struct EpochRecord {
   int epoch = 0;
