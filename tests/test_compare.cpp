@@ -81,15 +81,16 @@ TEST(CompareEntry, NormalisationAndTransferKeys) {
       0);
   EXPECT_EQ(entry.config.freeze, "features");
   EXPECT_EQ(entry.config.unfreeze_after, 3);
-  EXPECT_EQ(entry.config.normalization, Normalization::kFixed);
-  EXPECT_EQ(entry.config.norm_mean, std::vector<float>{0.5f});
-  EXPECT_EQ(entry.config.norm_std, std::vector<float>{0.5f});
+  EXPECT_EQ(entry.config.preprocess.normalization, Normalization::kFixed);
+  EXPECT_EQ(entry.config.preprocess.mean, std::vector<float>{0.5f});
+  EXPECT_EQ(entry.config.preprocess.std, std::vector<float>{0.5f});
   // A per-channel preset selects 3 channels, whatever the order of the keys.
   const auto imagenet = parse_compare_entry("resnet50-v1:norm=imagenet", base_config(), 0);
-  EXPECT_EQ(imagenet.config.normalization, Normalization::kFixed);
-  EXPECT_EQ(imagenet.config.norm_mean, (std::vector<float>{0.485f, 0.456f, 0.406f}));
+  EXPECT_EQ(imagenet.config.preprocess.normalization, Normalization::kFixed);
+  EXPECT_EQ(imagenet.config.preprocess.mean, (std::vector<float>{0.485f, 0.456f, 0.406f}));
   EXPECT_EQ(imagenet.config.spec.in_channels, 3);
-  EXPECT_EQ(parse_compare_entry("resnet18:channels=1:norm=imagenet", base_config(), 0).config.spec.in_channels, 1);
+  // ... and an explicit single channel contradicts it (no exact 1-channel form exists).
+  EXPECT_THROW(parse_compare_entry("resnet18:channels=1:norm=imagenet", base_config(), 0), UsageError);
   EXPECT_EQ(parse_compare_entry("resnet18:channels=3", base_config(), 0).config.spec.in_channels, 3);
 }
 

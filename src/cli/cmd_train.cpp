@@ -4,10 +4,12 @@
 #include <iostream>
 
 #include "cli/command.h"
+#include "cli/train_printer.h"
 #include "core/errors.h"
+#include "core/timing.h"
 #include "data/train_val.h"
+#include "eval/multiclass.h"
 #include "report/plots.h"
-#include "train/progress.h"
 #include "train/trainer.h"
 
 namespace pneumoscan::cli {
@@ -17,6 +19,7 @@ struct TrainArgs {
   TrainValOptions data;
   std::string out, plots, normalization = "image_zscore", norm_preset, norm_mean = "0.5", norm_std = "0.25";
   int channels = 0;  // 0: 3 with per-channel normalisation, else 1
+  std::vector<std::string> classes = {"normal", "pneumonia"};
   bool resume = false, no_augment = false, no_progress = false;
   TrainConfig config;
   CLI::Option* normalization_option = nullptr;
@@ -26,40 +29,50 @@ struct TrainArgs {
 
 int run_train(TrainArgs& args) {
   TrainConfig& config = args.config;
-  config.norm_mean = parse_channel_values(args.norm_mean, "--norm-mean");
-  config.norm_std = parse_channel_values(args.norm_std, "--norm-std");
+  config.preprocess.mean = parse_channel_values(args.norm_mean, "--norm-mean");
+  config.preprocess.std = parse_channel_values(args.norm_std, "--norm-std");
   use_normalization(config, args.normalization);
   if (!args.norm_preset.empty()) {
-    if (args.normalization_option->count() > 0 && config.normalization != Normalization::kFixed)
+    if (args.normalization_option->count() > 0 && config.preprocess.normalization != Normalization::kFixed)
       throw UsageError("--norm " + args.norm_preset +
                        " is a fixed normalisation; it contradicts --normalization " + args.normalization);
     use_normalization(config, args.norm_preset);
   }
+  // Which flags were given is the command line's business; what the values must be is validate()'s.
   if ((args.norm_mean_option->count() > 0 || args.norm_std_option->count() > 0) &&
-      config.normalization != Normalization::kFixed)
+      config.preprocess.normalization != Normalization::kFixed)
     throw UsageError("--norm-mean/--norm-std apply to --normalization fixed only");
   if (args.channels > 0)
     config.spec.in_channels = args.channels;
-  else if (config.normalization == Normalization::kFixed &&
-           (config.norm_mean.size() == 3 || config.norm_std.size() == 3))
+  else if (config.preprocess.normalization == Normalization::kFixed &&
+           (config.preprocess.mean.size() == 3 || config.preprocess.std.size() == 3))
     config.spec.in_channels = 3;
   if (args.no_augment) config.augment.enabled = false;
-  config.show_progress = !args.no_progress;
+  config.class_names = validate_class_names(args.classes);
   config.loader_threads = common_options().threads;
+  validate(config);
 
   args.data.seed = config.seed;
   const TrainValSplit split = prepare_train_val(args.data);
+  print_qc_exclusions(split.excluded_by_qc, args.data.exclude_qc);
   std::printf("training on %zu images, validating on %zu: %s\n", split.train.size(), split.val.size(),
               split.how.c_str());
   config.data_summary = data_summary(args.data, split);
 
-  const TrainResult result = train_model(split.train, split.val, config, args.out, args.resume);
+  TrainPrinter printer(!args.no_progress);
+  const TrainResult result = train_model(split.train, split.val, config, args.out, args.resume, &printer);
   const BinaryMetrics& m = result.validation;
   std::printf(
       "\nbest epoch %d of %zu, %s\nvalidation at threshold %.4f (target sensitivity %.2f): recall %.4f  "
       "specificity %.4f  precision %.4f  F1 %.4f  ROC AUC %.4f  PR AUC %.4f\nwrote %s\n",
       result.best_epoch, result.history.size(), format_duration(result.seconds).c_str(), m.threshold,
       config.target_sensitivity, m.recall, m.specificity, m.precision, m.f1, m.roc_auc, m.pr_auc, args.out.c_str());
+  if (config.class_names.size() > 2) {
+    const MulticlassMetrics types = compute_multiclass_metrics(
+        result.val_class_probabilities, result.val_class_labels, config.class_names, m.threshold);
+    std::printf("classes: accuracy %.4f  macro F1 %.4f  type accuracy among pneumonias %.4f (%lld images)\n",
+                types.accuracy, types.macro_f1, types.type_accuracy, static_cast<long long>(types.type_n));
+  }
   if (!args.plots.empty()) {
     const std::string name = std::filesystem::path(args.out).stem().string();
     auto plots = write_training_plots(args.plots, name, name, result.history);
@@ -109,7 +122,8 @@ std::function<int()> add_train(CLI::App& app) {
           ->check(CLI::IsMember({"imagenet", "inception"}));
   args->norm_mean_option = cmd->add_option("--norm-mean", args->norm_mean,
                                            "Mean in [0,1] pixel units for --normalization fixed: 1 value, or 3 "
-                                           "comma-separated (per channel, 3 channels)")
+                                           "comma-separated (per channel, 3 channels); 0.5 with std 0.5 gives "
+                                           "[-1, 1]")
                                ->excludes(preset)
                                ->capture_default_str();
   args->norm_std_option =
@@ -138,6 +152,14 @@ std::function<int()> add_train(CLI::App& app) {
       ->check(CLI::Range(0.5, 1.0))
       ->capture_default_str();
   cmd->add_flag("!--no-class-weights", c.class_weighting, "Plain (unweighted) cross-entropy");
+  cmd->add_option("--classes", args->classes,
+                  "Classes to learn: normal,pneumonia or normal,bacterial,viral (type from Kermany file names "
+                  "or manifest labels bacterial/viral); P(pneumonia) = 1 - P(normal)")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("--label-smoothing", c.label_smoothing, "Label smoothing in [0, 1)")
+      ->check(CLI::Range(0.0, 0.99))
+      ->capture_default_str();
   cmd->add_option("--seed", c.seed, "Random seed (split, initialisation, shuffling, augmentation)")
       ->capture_default_str();
   cmd->add_option("--exclude-qc", args->data.exclude_qc, "qc JSON whose flagged images are left out");
