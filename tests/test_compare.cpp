@@ -84,8 +84,16 @@ TEST(CompareEntry, NormalisationAndTransferKeys) {
   EXPECT_EQ(entry.config.freeze, "features");
   EXPECT_EQ(entry.config.unfreeze_after, 3);
   EXPECT_EQ(entry.config.preprocess.normalization, Normalization::kFixed);
-  EXPECT_FLOAT_EQ(entry.config.preprocess.mean, 0.5f);
-  EXPECT_FLOAT_EQ(entry.config.preprocess.std, 0.5f);
+  EXPECT_EQ(entry.config.preprocess.mean, std::vector<float>{0.5f});
+  EXPECT_EQ(entry.config.preprocess.std, std::vector<float>{0.5f});
+  // A per-channel preset selects 3 channels, whatever the order of the keys.
+  const auto imagenet = parse_compare_entry("resnet50-v1:norm=imagenet", base_config(), 0);
+  EXPECT_EQ(imagenet.config.preprocess.normalization, Normalization::kFixed);
+  EXPECT_EQ(imagenet.config.preprocess.mean, (std::vector<float>{0.485f, 0.456f, 0.406f}));
+  EXPECT_EQ(imagenet.config.spec.in_channels, 3);
+  // ... and an explicit single channel contradicts it (no exact 1-channel form exists).
+  EXPECT_THROW(parse_compare_entry("resnet18:channels=1:norm=imagenet", base_config(), 0), UsageError);
+  EXPECT_EQ(parse_compare_entry("resnet18:channels=3", base_config(), 0).config.spec.in_channels, 3);
 }
 
 TEST(CompareEntry, BadEntriesAreUsageErrorsNamingTheEntry) {
@@ -100,6 +108,7 @@ TEST(CompareEntry, BadEntriesAreUsageErrorsNamingTheEntry) {
   EXPECT_NE(usage_error("small-cnn:name=../x").find("may hold only"), std::string::npos);
   EXPECT_NE(usage_error("small-cnn:norm=fancy").find("unknown normalization"), std::string::npos);
   EXPECT_NE(usage_error("small-cnn:norm-mean=0.5").find("norm=fixed only"), std::string::npos);
+  EXPECT_NE(usage_error("small-cnn:channels=2").find("channels is 1 or 3"), std::string::npos);
   EXPECT_NE(usage_error("small-cnn:pretrained=/no/such.pt").find("does not exist"), std::string::npos);
   EXPECT_NE(usage_error("small-cnn:unfreeze-after=2").find("needs freeze=features"), std::string::npos);
   EXPECT_NE(usage_error("small-cnn,,resnet18").find("empty entry"), std::string::npos);

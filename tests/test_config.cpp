@@ -44,7 +44,15 @@ TEST(Config, ValidateNamesTheBrokenRule) {
             std::string::npos);
   EXPECT_NE(with([](TrainConfig& c) { c.unfreeze_after = 2; }).find("unfreeze-after needs freeze=features"),
             std::string::npos);
-  EXPECT_NE(with([](TrainConfig& c) { c.preprocess.std = 0; }).find("std must be positive"),
+  EXPECT_NE(with([](TrainConfig& c) {
+              c.preprocess.normalization = Normalization::kFixed;
+              c.preprocess.std = {0.0f};
+            }).find("std must be positive"),
+            std::string::npos);
+  EXPECT_NE(with([](TrainConfig& c) {
+              c.preprocess.normalization = Normalization::kFixed;
+              c.preprocess.mean = {0.485f, 0.456f, 0.406f};  // per channel, on a 1-channel small-cnn
+            }).find("need 3 input channels"),
             std::string::npos);
 }
 
@@ -52,7 +60,7 @@ TEST(Config, CompletedAndPreprocessing) {
   TrainConfig c;
   c.spec = {"resnet18", 0, 1, 0};
   c.class_names = {"normal", "bacterial", "viral"};
-  c.preprocess.mean = 0.7f;  // ignored unless the normalisation is fixed
+  c.preprocess.mean = {0.7f};  // ignored unless the normalisation is fixed
   const TrainConfig done = completed(c);
   EXPECT_EQ(done.class_names, (std::vector<std::string>{"NORMAL", "BACTERIAL", "VIRAL"}));
   EXPECT_EQ(done.spec.num_outputs, 3);
@@ -61,9 +69,9 @@ TEST(Config, CompletedAndPreprocessing) {
   const PreprocessConfig p = training_preprocess(done);
   EXPECT_EQ(p.input_size, 224);
   EXPECT_EQ(p.channels, 1);
-  EXPECT_FLOAT_EQ(p.mean, PreprocessConfig{}.mean);
+  EXPECT_EQ(p.mean, PreprocessConfig{}.mean);
   c.preprocess.normalization = Normalization::kFixed;
-  EXPECT_FLOAT_EQ(training_preprocess(c).mean, 0.7f);
+  EXPECT_EQ(training_preprocess(c).mean, std::vector<float>{0.7f});
   // The stored form keeps its flat keys (model files and checkpoints compare them).
   const nlohmann::json json = to_json(c);
   for (const char* key :

@@ -74,6 +74,24 @@ TEST(ModelFile, RefusesInconsistentPreprocessing) {
   EXPECT_THROW(metadata_from_json(j, "x.psmodel"), ModelFileError);
 }
 
+// Files are written with the oldest format that holds them: per-channel
+// normalisation needs format 2, which older programs refuse by version.
+TEST(ModelFile, FormatVersionFollowsWhatTheFileNeeds) {
+  ModelMetadata m = small_metadata();
+  EXPECT_EQ(to_json(m).at("format_version"), 1);
+  m.spec.in_channels = 3;
+  m.preprocess.channels = 3;
+  m.preprocess.normalization = Normalization::kFixed;
+  m.preprocess.mean = {0.485f, 0.456f, 0.406f};
+  m.preprocess.std = {0.229f, 0.224f, 0.225f};
+  EXPECT_EQ(required_format_version(m), 2);
+  const nlohmann::json j = to_json(m);
+  EXPECT_EQ(j.at("format_version"), 2);
+  const ModelMetadata back = metadata_from_json(j, "x.psmodel");
+  EXPECT_EQ(back.format_version, 2);
+  EXPECT_EQ(back.preprocess.mean, m.preprocess.mean);
+}
+
 TEST(ModelFile, RefusesWeightsOfAnotherNetwork) {
   test::TempDir dir;
   const std::string path = dir / "wrong.psmodel";

@@ -54,8 +54,8 @@ TEST(Preprocess, FixedNormalisationAndChannelCopies) {
   config.input_size = 16;
   config.channels = 3;
   config.normalization = Normalization::kFixed;
-  config.mean = 0.5f;
-  config.std = 0.5f;
+  config.mean = {0.5f};
+  config.std = {0.5f};
   cv::Mat white(16, 16, CV_8U, cv::Scalar(255));
   std::vector<float> out(3 * 16 * 16);
   normalize_into(white, config, out.data());
@@ -89,4 +89,86 @@ TEST(Preprocess, JsonRoundTripAndValidation) {
   bad = to_json(config);
   bad["resize"] = "letterbox";
   EXPECT_THROW(preprocess_from_json(bad, "m"), ModelFileError);
+}
+
+// Per-channel constants on the repeated gray image give exactly the ImageNet
+// input of that gray picture: channel c = (x/255 - mean[c]) / std[c].
+TEST(Preprocess, PerChannelNormalisationOfRepeatedGray) {
+  PreprocessConfig config;
+  config.input_size = 16;
+  config.channels = 3;
+  config.normalization = Normalization::kFixed;
+  const FixedNormalization imagenet = normalization_preset("imagenet");
+  config.mean = imagenet.mean;
+  config.std = imagenet.std;
+  cv::Mat gray(16, 16, CV_8U);
+  cv::randu(gray, 0, 256);
+  std::vector<float> out(3 * 16 * 16);
+  normalize_into(gray, config, out.data());
+  for (int c = 0; c < 3; ++c)
+    for (int i = 0; i < 16 * 16; ++i) {
+      const float x = gray.data[i] / 255.0f;
+      ASSERT_NEAR(out[c * 256 + i], (x - imagenet.mean[c]) / imagenet.std[c], 1e-5) << "channel " << c;
+    }
+  EXPECT_EQ(imagenet.mean, (std::vector<float>{0.485f, 0.456f, 0.406f}));
+  EXPECT_EQ(imagenet.std, (std::vector<float>{0.229f, 0.224f, 0.225f}));
+  EXPECT_EQ(normalization_preset("inception").mean, std::vector<float>{0.5f});
+  EXPECT_THROW(normalization_preset("caffe"), UsageError);
+}
+
+TEST(Preprocess, PerChannelJsonRoundTripAndOldScalarForm) {
+  PreprocessConfig config;
+  config.input_size = 224;
+  config.channels = 3;
+  config.normalization = Normalization::kFixed;
+  config.mean = {0.485f, 0.456f, 0.406f};
+  config.std = {0.229f, 0.224f, 0.225f};
+  const nlohmann::json json = to_json(config);
+  EXPECT_TRUE(json.at("mean").is_array());
+  EXPECT_TRUE(has_per_channel_normalization(config));
+  const PreprocessConfig back = preprocess_from_json(json, "m");
+  EXPECT_EQ(back.mean, config.mean);
+  EXPECT_EQ(back.std, config.std);
+  // One value for every channel is written as a plain number, as before.
+  PreprocessConfig scalar;
+  EXPECT_TRUE(to_json(scalar).at("mean").is_number());
+  EXPECT_FALSE(has_per_channel_normalization(scalar));
+  const nlohmann::json old = {{"input_size", 128}, {"channels", 1},   {"resize", "stretch_area"},
+                              {"normalization", "fixed"}, {"mean", 0.5}, {"std", 0.5}};
+  EXPECT_EQ(preprocess_from_json(old, "old").mean, std::vector<float>{0.5f});
+
+  auto message_of = [](const nlohmann::json& j) -> std::string {
+    try {
+      preprocess_from_json(j, "m.psmodel");
+    } catch (const ModelFileError& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  nlohmann::json bad = json;
+  bad["channels"] = 1;  // per-channel constants with one channel
+  EXPECT_NE(message_of(bad).find("need 3 input channels"), std::string::npos) << message_of(bad);
+  bad = json;
+  bad["mean"] = {0.4, 0.5};
+  EXPECT_NE(message_of(bad).find("1 value or 3"), std::string::npos) << message_of(bad);
+  bad = json;
+  bad["std"] = {0.2, 0.0, 0.2};
+  EXPECT_NE(message_of(bad).find("std must be positive"), std::string::npos) << message_of(bad);
+  bad = json;
+  bad["mean"] = "imagenet";
+  EXPECT_NE(message_of(bad).find("m.psmodel"), std::string::npos) << message_of(bad);
+}
+
+TEST(Preprocess, ParseChannelValues) {
+  EXPECT_EQ(parse_channel_values("0.5", "--norm-mean"), std::vector<float>{0.5f});
+  EXPECT_EQ(parse_channel_values("0.485,0.456,0.406", "--norm-mean"),
+            (std::vector<float>{0.485f, 0.456f, 0.406f}));
+  for (const char* bad : {"", "0.4,0.5", "0.4,,0.5", "a,b,c", "0.5x", "1,2,3,4"}) {
+    try {
+      parse_channel_values(bad, "--norm-std");
+      ADD_FAILURE() << "accepted '" << bad << "'";
+    } catch (const UsageError& e) {
+      EXPECT_EQ(std::string(e.what()).rfind("--norm-std: ", 0), 0u) << e.what();
+    }
+  }
 }

@@ -19,21 +19,36 @@ namespace {
 
 struct TrainArgs {
   TrainValOptions data;
-  std::string out, plots, logdir, normalization = "image_zscore";
+  std::string out, plots, logdir, normalization = "image_zscore", norm_preset, norm_mean = "0.5", norm_std = "0.25";
+  int channels = 0;  // 0: 3 with per-channel normalisation, else 1
   std::vector<std::string> classes = {"normal", "pneumonia"};
   bool resume = false, no_augment = false, no_progress = false;
   TrainConfig config;
-  CLI::Option* norm_mean = nullptr;
-  CLI::Option* norm_std = nullptr;
+  CLI::Option* normalization_option = nullptr;
+  CLI::Option* norm_mean_option = nullptr;
+  CLI::Option* norm_std_option = nullptr;
 };
 
 int run_train(TrainArgs& args) {
   TrainConfig& config = args.config;
-  config.preprocess.normalization = normalization_from_string(args.normalization);
+  config.preprocess.mean = parse_channel_values(args.norm_mean, "--norm-mean");
+  config.preprocess.std = parse_channel_values(args.norm_std, "--norm-std");
+  use_normalization(config, args.normalization);
+  if (!args.norm_preset.empty()) {
+    if (args.normalization_option->count() > 0 && config.preprocess.normalization != Normalization::kFixed)
+      throw UsageError("--norm " + args.norm_preset +
+                       " is a fixed normalisation; it contradicts --normalization " + args.normalization);
+    use_normalization(config, args.norm_preset);
+  }
   // Which flags were given is the command line's business; what the values must be is validate()'s.
-  if ((args.norm_mean->count() > 0 || args.norm_std->count() > 0) &&
+  if ((args.norm_mean_option->count() > 0 || args.norm_std_option->count() > 0) &&
       config.preprocess.normalization != Normalization::kFixed)
     throw UsageError("--norm-mean/--norm-std apply to --normalization fixed only");
+  if (args.channels > 0)
+    config.spec.in_channels = args.channels;
+  else if (config.preprocess.normalization == Normalization::kFixed &&
+           (config.preprocess.mean.size() == 3 || config.preprocess.std.size() == 3))
+    config.spec.in_channels = 3;
   if (args.no_augment) config.augment.enabled = false;
   config.class_names = validate_class_names(args.classes);
   config.loader_threads = common_options().threads;
@@ -103,16 +118,28 @@ std::function<int()> add_train(CLI::App& app) {
   cmd->add_option("--outputs", c.spec.num_outputs, "1 = sigmoid, 2 = softmax (0 = architecture default)")
       ->check(CLI::Range(0, 2))
       ->capture_default_str();
-  cmd->add_option("--normalization", args->normalization, "image_zscore, equalize_zscore or fixed")
-      ->check(CLI::IsMember({"image_zscore", "equalize_zscore", "fixed"}))
-      ->capture_default_str();
-  args->norm_mean = cmd->add_option("--norm-mean", c.preprocess.mean,
-                                    "Mean in [0,1] pixel units for --normalization fixed (0.5 with std 0.5 "
-                                    "gives [-1, 1], as the shared MobileNetV2 expects)")
-                        ->capture_default_str();
-  args->norm_std = cmd->add_option("--norm-std", c.preprocess.std, "Std for --normalization fixed")
-                       ->check(CLI::PositiveNumber)
-                       ->capture_default_str();
+  cmd->add_option("--channels", args->channels,
+                  "Input channels: 1 = gray, 3 = gray repeated (default: 3 with per-channel normalisation, else 1)")
+      ->check(CLI::IsMember({1, 3}));
+  args->normalization_option =
+      cmd->add_option("--normalization", args->normalization, "image_zscore, equalize_zscore or fixed")
+          ->check(CLI::IsMember({"image_zscore", "equalize_zscore", "fixed"}))
+          ->capture_default_str();
+  CLI::Option* preset =
+      cmd->add_option("--norm", args->norm_preset,
+                      "Fixed normalisation preset: imagenet (per-channel ImageNet mean/std, 3 channels; the "
+                      "shared ResNet-50) or inception ([-1, 1]; the shared MobileNetV2)")
+          ->check(CLI::IsMember({"imagenet", "inception"}));
+  args->norm_mean_option = cmd->add_option("--norm-mean", args->norm_mean,
+                                           "Mean in [0,1] pixel units for --normalization fixed: 1 value, or 3 "
+                                           "comma-separated (per channel, 3 channels); 0.5 with std 0.5 gives "
+                                           "[-1, 1]")
+                               ->excludes(preset)
+                               ->capture_default_str();
+  args->norm_std_option =
+      cmd->add_option("--norm-std", args->norm_std, "Std for --normalization fixed: 1 value or 3 comma-separated")
+          ->excludes(preset)
+          ->capture_default_str();
   cmd->add_option("--pretrained", c.pretrained_path,
                   "torchvision-layout state dict (torch.save) to start from; matching weights are imported")
       ->check(CLI::ExistingFile);

@@ -60,6 +60,7 @@ CompareEntry parse_compare_entry(const std::string& text, const TrainConfig& bas
   TrainConfig& c = entry.config;
   c.spec.architecture = architecture;
   bool norm_numbers_given = false;
+  int64_t channels = 0;  // given: applied after a per-channel norm preset, which sets 3
   for (size_t i = 1; i < parts.size(); ++i) {
     const size_t eq = parts[i].find('=');
     if (eq == std::string::npos)
@@ -91,17 +92,20 @@ CompareEntry parse_compare_entry(const std::string& text, const TrainConfig& bas
       c.freeze_batchnorm_stats = parse_bool(text, key, value);
     } else if (key == "norm") {
       try {
-        c.preprocess.normalization = normalization_from_string(value);
+        use_normalization(c, value);
       } catch (const UsageError& e) {
         throw UsageError("compare entry '" + text + "': " + e.what());
       }
     } else if (key == "norm-mean" || key == "norm-std") {
-      (key == "norm-mean" ? c.preprocess.mean : c.preprocess.std) = parse_number<float>(text, key, value);
+      (key == "norm-mean" ? c.preprocess.mean : c.preprocess.std) = {parse_number<float>(text, key, value)};
       norm_numbers_given = true;
+    } else if (key == "channels") {
+      channels = parse_number<int64_t>(text, key, value);
+      if (channels != 1 && channels != 3) throw UsageError("compare entry '" + text + "': channels is 1 or 3");
     } else {
       throw UsageError("compare entry '" + text + "': unknown key '" + key +
                        "' (name, size, epochs, batch, lr, limit, pretrained, freeze, unfreeze-after, "
-                       "freeze-bn-stats, norm, norm-mean, norm-std)");
+                       "freeze-bn-stats, norm, norm-mean, norm-std, channels)");
     }
     if (key == "size" || key == "epochs" || key == "limit" || key == "name") continue;
     entry.settings.push_back(parts[i]);
@@ -109,6 +113,7 @@ CompareEntry parse_compare_entry(const std::string& text, const TrainConfig& bas
   if (!valid_label(entry.label))
     throw UsageError("compare entry '" + text + "': name '" + entry.label +
                      "' may hold only letters, digits, '-', '_' and '.' (it names the model file)");
+  if (channels > 0) c.spec.in_channels = channels;
   // Which keys were given is the grammar's business; what the values must be is validate()'s.
   if (norm_numbers_given && c.preprocess.normalization != Normalization::kFixed)
     throw UsageError("compare entry '" + text + "': norm-mean/norm-std apply to norm=fixed only");

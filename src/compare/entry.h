@@ -20,7 +20,8 @@ struct CompareEntry {
 };
 
 // Keys: name, size, epochs, batch, lr, limit, pretrained, freeze, unfreeze-after,
-// freeze-bn-stats, norm, norm-mean, norm-std. `base` holds the command-wide
+// freeze-bn-stats, norm (a mode or a preset: use_normalization), norm-mean,
+// norm-std (one value), channels (1 or 3). `base` holds the command-wide
 // settings, `base_limit` the command-wide training limit (0 = none).
 // Throws UsageError naming the entry for an unknown architecture or key, or a bad value.
 CompareEntry parse_compare_entry(const std::string& text, const TrainConfig& base, int64_t base_limit);

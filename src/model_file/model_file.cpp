@@ -46,9 +46,11 @@ ModelMetadata read_metadata(torch::serialize::InputArchive& archive, const std::
 
 }  // namespace
 
+int required_format_version(const ModelMetadata& m) { return has_per_channel_normalization(m.preprocess) ? 2 : 1; }
+
 nlohmann::json to_json(const ModelMetadata& m) {
   return {{"format", "pneumoscan-model"},
-          {"format_version", m.format_version},
+          {"format_version", required_format_version(m)},
           {"name", m.name},
           {"architecture", m.spec.architecture},
           {"input_size", m.spec.input_size},

@@ -15,7 +15,11 @@
 
 namespace pneumoscan {
 
-inline constexpr int kModelFormatVersion = 1;
+// The newest format this program reads. Files are written with the oldest
+// version that can hold them (required_format_version), so older programs keep
+// reading what they understand and refuse, by version, what they would misread.
+// 2: per-channel normalisation mean/std (lists in "preprocess").
+inline constexpr int kModelFormatVersion = 2;
 
 struct ModelMetadata {
   std::string name = "pneumoscan";  // human-readable model name
@@ -34,8 +38,11 @@ struct ModelMetadata {
   nlohmann::json training = nlohmann::json::object();  // data, epochs, validation figures, ...
   std::string created_at;                               // ISO 8601 UTC
   std::string pneumoscan_version = PNEUMOSCAN_VERSION;
-  int format_version = kModelFormatVersion;
+  int format_version = kModelFormatVersion;  // as read; to_json writes required_format_version
 };
+
+// The oldest model format that can hold `metadata` (1, or 2 with per-channel normalisation).
+int required_format_version(const ModelMetadata& metadata);
 
 nlohmann::json to_json(const ModelMetadata& metadata);
 // Validates every field; throws ModelFileError(source, ...).

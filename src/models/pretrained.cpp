@@ -71,7 +71,15 @@ ImportReport import_pretrained(ClassifierImpl& net, const std::string& path) {
       report.missing_in_file.push_back(name);
       continue;
     }
-    const torch::Tensor source = found->second;
+    // Half-precision files (the shared ResNet-50) and any other floating type
+    // are cast to the network's type; an integer or boolean tensor where the
+    // network holds real numbers means the file is not what it claims.
+    if (target.is_floating_point() != found->second.is_floating_point())
+      throw ModelFileError(path, "entry '" + name + "' holds " +
+                                     std::string(c10::toString(found->second.scalar_type())) +
+                                     " values where the network expects " +
+                                     (target.is_floating_point() ? "floating-point" : "integer") + " ones");
+    const torch::Tensor source = found->second.to(target.scalar_type());
     given.erase(found);
     if (source.sizes() == target.sizes()) {
       target.copy_(source);

@@ -44,6 +44,8 @@ const std::vector<ArchitectureInfo>& architectures() {
        [](const ModelSpec& s) { return make_resnet(resnet34_options(), s); }},
       {"resnet50", "ResNet-50 (torchvision layout, bottleneck blocks)", 224, 2,
        [](const ModelSpec& s) { return make_resnet(resnet50_options(), s); }},
+      {"resnet50-v1", "ResNet-50 v1 stride placement (Caffe/Keras ImageNet weights; torchvision names)", 224, 2,
+       [](const ModelSpec& s) { return make_resnet(resnet50_v1_options(), s); }},
       {"alexnet", "AlexNet (torchvision layout)", 224, 2,
        [](const ModelSpec& s) { return make<AlexNetImpl>(alexnet_options(), s); }},
       {"alexnet-small", "seed study's reduced AlexNet (32-64-128 convs, dense 1024-512)", 224, 2,

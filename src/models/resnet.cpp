@@ -13,6 +13,7 @@ namespace F = torch::nn::functional;
 ResNetOptions resnet18_options() { return {{2, 2, 2, 2}, false}; }
 ResNetOptions resnet34_options() { return {{3, 4, 6, 3}, false}; }
 ResNetOptions resnet50_options() { return {{3, 4, 6, 3}, true}; }
+ResNetOptions resnet50_v1_options() { return {{3, 4, 6, 3}, true, true}; }
 
 namespace {
 nn::Conv2d conv3x3(int64_t in, int64_t out, int64_t stride) {
@@ -43,9 +44,9 @@ torch::Tensor BasicBlockImpl::forward(torch::Tensor x) {
   return F::relu(out + identity, F::ReLUFuncOptions(true));
 }
 
-BottleneckImpl::BottleneckImpl(int64_t in_planes, int64_t planes, int64_t stride)
-    : conv1(register_module("conv1", conv1x1(in_planes, planes))),
-      conv2(register_module("conv2", conv3x3(planes, planes, stride))),
+BottleneckImpl::BottleneckImpl(int64_t in_planes, int64_t planes, int64_t stride, bool stride_on_1x1)
+    : conv1(register_module("conv1", conv1x1(in_planes, planes, stride_on_1x1 ? stride : 1))),
+      conv2(register_module("conv2", conv3x3(planes, planes, stride_on_1x1 ? 1 : stride))),
       conv3(register_module("conv3", conv1x1(planes, planes * kExpansion))),
       bn1(register_module("bn1", nn::BatchNorm2d(planes))),
       bn2(register_module("bn2", nn::BatchNorm2d(planes))),
@@ -83,7 +84,7 @@ nn::Sequential ResNetImpl::make_stage(int64_t& in_planes, int64_t planes, int64_
   for (int64_t i = 0; i < blocks; ++i) {
     const int64_t block_stride = i == 0 ? stride : 1;
     if (options.bottleneck) {
-      stage->push_back(Bottleneck(in_planes, planes, block_stride));
+      stage->push_back(Bottleneck(in_planes, planes, block_stride, options.stride_on_1x1));
       in_planes = planes * BottleneckImpl::kExpansion;
     } else {
       stage->push_back(BasicBlock(in_planes, planes, block_stride));

@@ -2,6 +2,13 @@
 // ResNet-18/34/50 in torchvision's layout and parameter names (conv1, bn1,
 // layer1..layer4 with BasicBlock/Bottleneck, downsample.0/1, fc), so
 // torchvision state dicts load by name. `in_channels` = 1 for gray X-rays.
+//
+// ResNet-50 v1 ("resnet50-v1"): the original paper's and Caffe/Keras weights'
+// placement of the downsampling stride, on conv1 (the 1x1) of the first
+// bottleneck of layers 2-4 instead of conv2 (the 3x3, torchvision's "v1.5").
+// The parameters are identical in name and shape, so only the registry name
+// stored in the model file tells them apart; weights trained with one placement
+// give degraded features under the other.
 #include <vector>
 
 #include <torch/nn/modules/batchnorm.h>
@@ -16,6 +23,7 @@ namespace pneumoscan {
 struct ResNetOptions {
   std::vector<int64_t> blocks_per_stage = {2, 2, 2, 2};
   bool bottleneck = false;  // BasicBlock (18, 34) or Bottleneck (50)
+  bool stride_on_1x1 = false;  // Bottleneck only: v1 stride placement (see above)
   int64_t in_channels = 1;
   int64_t num_classes = 2;
 };
@@ -23,6 +31,7 @@ struct ResNetOptions {
 ResNetOptions resnet18_options();
 ResNetOptions resnet34_options();
 ResNetOptions resnet50_options();
+ResNetOptions resnet50_v1_options();
 
 class BasicBlockImpl : public torch::nn::Module {
  public:
@@ -38,7 +47,8 @@ TORCH_MODULE(BasicBlock);
 class BottleneckImpl : public torch::nn::Module {
  public:
   static constexpr int64_t kExpansion = 4;
-  BottleneckImpl(int64_t in_planes, int64_t planes, int64_t stride);
+  // `stride_on_1x1`: the stride sits on conv1 (v1) instead of conv2 (torchvision).
+  BottleneckImpl(int64_t in_planes, int64_t planes, int64_t stride, bool stride_on_1x1 = false);
   torch::Tensor forward(torch::Tensor x);
   torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
   torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};

@@ -24,7 +24,11 @@ void validate(const TrainConfig& c) {
   if (c.unfreeze_after < 0) throw UsageError("unfreeze-after must be 0 (never) or an epoch number");
   if (c.unfreeze_after > 0 && c.freeze.empty())
     throw UsageError("unfreeze-after needs freeze=features (a frozen start)");
-  if (!(c.preprocess.std > 0)) throw UsageError("normalisation std must be positive");
+  if (c.preprocess.normalization == Normalization::kFixed) {
+    const std::string problem = fixed_normalization_problem(
+        c.preprocess.mean, c.preprocess.std, static_cast<int>(complete_spec(c.spec).in_channels));
+    if (!problem.empty()) throw UsageError(problem);
+  }
 }
 
 TrainConfig completed(TrainConfig config) {
@@ -50,6 +54,26 @@ PreprocessConfig training_preprocess(const TrainConfig& config) {
   return preprocess;
 }
 
+void use_normalization(TrainConfig& config, const std::string& name) {
+  try {
+    config.preprocess.normalization = normalization_from_string(name);
+    return;
+  } catch (const UsageError&) {
+    // not a mode: a preset?
+  }
+  FixedNormalization preset;
+  try {
+    preset = normalization_preset(name);
+  } catch (const UsageError&) {
+    throw UsageError("unknown normalization '" + name +
+                     "' (image_zscore, equalize_zscore, fixed, imagenet, inception)");
+  }
+  config.preprocess.normalization = Normalization::kFixed;
+  config.preprocess.mean = preset.mean;
+  config.preprocess.std = preset.std;
+  if (preset.mean.size() == 3) config.spec.in_channels = 3;
+}
+
 bool features_frozen(const TrainConfig& config, int epoch) {
   return config.freeze == "features" && (config.unfreeze_after == 0 || epoch < config.unfreeze_after);
 }
@@ -60,8 +84,8 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"in_channels", c.spec.in_channels},
           {"num_outputs", c.spec.num_outputs},
           {"normalization", to_string(c.preprocess.normalization)},
-          {"norm_mean", c.preprocess.mean},
-          {"norm_std", c.preprocess.std},
+          {"norm_mean", channel_values_json(c.preprocess.mean)},
+          {"norm_std", channel_values_json(c.preprocess.std)},
           {"pretrained", c.pretrained_path},
           {"freeze", c.freeze},
           {"unfreeze_after", c.unfreeze_after},

@@ -16,7 +16,8 @@ namespace pneumoscan {
 struct TrainConfig {
   ModelSpec spec{"small-cnn"};
   // The input's normalisation (normalization, and mean/std for kFixed in
-  // [0,1] pixel units: mean 0.5 std 0.5 gives [-1, 1]). input_size and
+  // [0,1] pixel units, 1 value or 3 per channel: mean 0.5 std 0.5 gives
+  // [-1, 1]; see PreprocessConfig). input_size and
   // channels follow `spec` when training starts.
   PreprocessConfig preprocess;
   AugmentConfig augment;
@@ -62,7 +63,8 @@ struct TrainConfig {
 // (0, 1]; label smoothing in [0, 1); a valid class list (data/sample.h's
 // validate_class_names) whose size fits the outputs asked for; freeze "" or
 // "features"; unfreeze-after 0 (never) or an epoch, and only after a frozen
-// start; normalisation std positive.
+// start; fixed normalisation mean/std that suit the input channels
+// (fixed_normalization_problem).
 void validate(const TrainConfig& config);
 
 // `config` as training uses it: the class names upper-cased, one output per
@@ -74,6 +76,13 @@ TrainConfig completed(TrainConfig config);
 // config.preprocess (mean/std only for kFixed, the defaults otherwise) at the
 // size and channels of config.spec (completed with the architecture's defaults).
 PreprocessConfig training_preprocess(const TrainConfig& config);
+
+// Sets the normalisation of `config` by name: a mode (image_zscore,
+// equalize_zscore, fixed with the current mean/std) or a preset of
+// normalization_preset (imagenet, inception: fixed with its constants). A
+// per-channel preset also sets spec.in_channels = 3, gray repeated, the only
+// exact form (see PreprocessConfig). Throws UsageError for another name.
+void use_normalization(TrainConfig& config, const std::string& name);
 
 // Whether the feature extractor is frozen during `epoch` (1-based).
 bool features_frozen(const TrainConfig& config, int epoch);
