@@ -48,7 +48,7 @@ std::vector<std::pair<int64_t, int64_t>> first_block_strides(ClassifierImpl& net
   if (resnet == nullptr) return strides;
   for (torch::nn::Sequential layer : {resnet->layer2, resnet->layer3, resnet->layer4}) {
     auto* block = layer[0]->as<BottleneckImpl>();
-    strides.emplace_back(block->conv1->options.stride()[0], block->conv2->options.stride()[0]);
+    strides.emplace_back((*block->conv1->options.stride())[0], (*block->conv2->options.stride())[0]);
   }
   return strides;
 }
