@@ -7,6 +7,7 @@
 
 #include "cli/command.h"
 #include "core/atomic_file.h"
+#include "core/json_text.h"
 #include "data/sample.h"
 #include "eval/evaluate.h"
 #include "infer/predictor.h"
@@ -40,7 +41,7 @@ int run_evaluate(EvaluateArgs& args) {
   std::printf("true NORMAL      %16lld  %19lld\n", static_cast<long long>(m.tn), static_cast<long long>(m.fp));
   std::printf("true PNEUMONIA   %16lld  %19lld\n", static_cast<long long>(m.fn), static_cast<long long>(m.tp));
   if (!args.json.empty()) {
-    write_file_atomically(args.json, to_json(m).dump(2) + "\n");
+    write_file_atomically(args.json, json_text(to_json(m), 2) + "\n");
     std::printf("\nwrote %s\n", args.json.c_str());
   }
   if (!args.plots.empty()) {

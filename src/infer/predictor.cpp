@@ -65,6 +65,7 @@ Prediction Predictor::predict_file(const std::string& path) {
 
 Prediction Predictor::predict_image(const Image& image, const std::string& path) {
   const auto start = std::chrono::steady_clock::now();
+  check_diagnosable(image, path);
   Prediction prediction;
   prediction.path = path;
   prediction.probability = probability(image);

@@ -38,7 +38,8 @@ class Predictor {
   double probability(const Image& image) { return probabilities({image}).front(); }
   std::string label_for(double probability) const;
 
-  // Classifies a decoded image; `path` is only recorded in the result.
+  // Classifies a decoded image; `path` is recorded in the result and names the
+  // image in errors. Throws InputError for images check_diagnosable refuses.
   Prediction predict_image(const Image& image, const std::string& path);
   // Decodes and classifies a file; throws InputError naming it when unreadable.
   Prediction predict_file(const std::string& path);

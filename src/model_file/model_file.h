@@ -26,6 +26,10 @@ struct ModelMetadata {
   std::string created_at;                               // ISO 8601 UTC
   std::string pneumoscan_version = PNEUMOSCAN_VERSION;
   int format_version = kModelFormatVersion;
+  // "fnv1a64" when the file carries a checksum of metadata and weights
+  // (model_file/integrity.h; every file save_model writes), "" for files
+  // written before checksums existed. Set by save_model, not by callers.
+  std::string checksum_algorithm;
 };
 
 nlohmann::json to_json(const ModelMetadata& metadata);
@@ -34,18 +38,24 @@ ModelMetadata metadata_from_json(const nlohmann::json& json, const std::string& 
 
 struct LoadedModel {
   ModelMetadata metadata;
-  Classifier net;  // in eval mode, on the requested device
+  Classifier net;                 // in eval mode, on the requested device
+  std::string checksum;           // the verified checksum (16 hex digits); "" for a file without one
+  std::string integrity_warning;  // "" when verified; else why damage could not be ruled out
 };
 
-// Writes atomically. Weights are stored contiguous and in float32.
+// Writes atomically. Weights are stored contiguous and in float32, with a
+// checksum over the metadata and every weight.
 void save_model(const std::string& path, const ModelMetadata& metadata, ClassifierImpl& net);
 
 // Throws ModelFileError naming the file for: not a PneumoScan model, newer
 // format, unknown architecture, inconsistent preprocessing, missing,
-// unexpected or wrongly shaped weights.
+// unexpected or wrongly shaped weights, a weight whose data is missing or cut
+// short in the file, NaN/infinite weights, and "checksum mismatch: the file is
+// damaged". Files written before checksums (no "checksum" in their metadata,
+// e.g. the bundled models/default.psmodel) load with `integrity_warning` set.
 LoadedModel load_model(const std::string& path, c10::Device device = c10::Device(c10::kCPU));
 
-// Metadata only (cheap).
+// Metadata only (cheap; verifies nothing about the weights: use load_model).
 ModelMetadata read_model_metadata(const std::string& path);
 
 // The named parameters and buffers of a module as one flat state dict
