@@ -39,8 +39,8 @@ build_targets=()
 for t in "${targets[@]}"; do build_targets+=("fuzz_$t"); done
 if [ $needs_core = 1 ]; then
   cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build build --target pneumoscan_core -j"$(nproc)"
-  core=(-DPNEUMOSCAN_CORE_LIBRARY="$PWD/build/libpneumoscan_core.a")
+  cmake --build build --target pneumoscan_apps -j"$(nproc)"
+  core=(-DPNEUMOSCAN_LIBRARY_DIR="$PWD/build")
   build_targets+=(fuzz_seeds)
 fi
 CXX=clang++ cmake -S fuzz -B build-fuzz "${core[@]}" >/dev/null

@@ -15,7 +15,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libfaiss-dev libplplot-dev plplot-driver-cairo libcpp-httplib-dev
-  ccache python3-pydicom
+  ccache python3-pydicom jq
   chromium wrk
 )
 

@@ -11,7 +11,7 @@
 #include "data/train_val.h"
 #include "model_file/model_file.h"
 #include "test_support.h"
-#include "train/trainer.h"
+#include "training_support.h"
 
 using namespace pneumoscan;
 
@@ -21,13 +21,8 @@ using test::run_cli;
 
 // A tiny model trained in a second or two: enough to exercise the front end.
 std::string tiny_model(const test::TempDir& dir, const std::string& data) {
-  TrainValSplit split = resolve_train_val(data, "", 0.15, 1);
-  split.train = stratified_subset(split.train, 64, 1);
-  split.val = stratified_subset(split.val, 32, 1);
-  TrainConfig config;
-  config.spec = {"small-cnn", 64, 1, 1};
-  config.epochs = 1;
-  config.show_progress = false;
+  const TrainValSplit split = test::small_real_split(data, 64, 32, 1);
+  const TrainConfig config = test::quick_config(64, 1, 32, TrainConfig{}.seed);
   const std::string path = dir / "tiny.psmodel";
   train_model(split.train, split.val, config, path);
   return path;

@@ -81,9 +81,9 @@ TEST(CompareEntry, NormalisationAndTransferKeys) {
       0);
   EXPECT_EQ(entry.config.freeze, "features");
   EXPECT_EQ(entry.config.unfreeze_after, 3);
-  EXPECT_EQ(entry.config.normalization, Normalization::kFixed);
-  EXPECT_FLOAT_EQ(entry.config.norm_mean, 0.5f);
-  EXPECT_FLOAT_EQ(entry.config.norm_std, 0.5f);
+  EXPECT_EQ(entry.config.preprocess.normalization, Normalization::kFixed);
+  EXPECT_FLOAT_EQ(entry.config.preprocess.mean, 0.5f);
+  EXPECT_FLOAT_EQ(entry.config.preprocess.std, 0.5f);
 }
 
 TEST(CompareEntry, BadEntriesAreUsageErrorsNamingTheEntry) {

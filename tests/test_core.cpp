@@ -1,10 +1,18 @@
-// Tests of src/core: atomic writes and hashing.
+// Tests of src/core: atomic writes, hashing, parallel loops, timing and text helpers.
+#include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <regex>
+#include <stdexcept>
+#include <vector>
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
 #include "core/hash.h"
+#include "core/parallel.h"
+#include "core/text.h"
+#include "core/timing.h"
 #include "test_support.h"
 
 using namespace pneumoscan;
@@ -47,4 +55,61 @@ TEST(Hash, Fnv1aKnownValues) {
   EXPECT_EQ(fnv1a64("", 0), 14695981039346656037ull);
   EXPECT_EQ(fnv1a64("a", 1), 0xaf63dc4c8601ec8cull);
   EXPECT_EQ(hex64(0xabcull), "0000000000000abc");
+}
+
+TEST(Parallel, EveryItemOnceWithSerialisedProgress) {
+  const size_t count = 1000;
+  std::vector<std::atomic<int>> seen(count);
+  std::vector<size_t> reported;
+  parallel_for(
+      count, 4, [&](size_t i) { ++seen[i]; },
+      [&](size_t done, size_t total) {
+        EXPECT_EQ(total, count);
+        reported.push_back(done);  // unguarded on purpose: calls must be serialised
+      });
+  for (size_t i = 0; i < count; ++i) EXPECT_EQ(seen[i].load(), 1) << i;
+  ASSERT_EQ(reported.size(), count);
+  std::sort(reported.begin(), reported.end());
+  EXPECT_EQ(reported.front(), 1u);
+  EXPECT_EQ(reported.back(), count);
+  parallel_for(0, 0, [](size_t) { FAIL() << "no items, no calls"; });
+}
+
+TEST(Parallel, EscapingErrorIsRethrownAfterTheThreadsFinish) {
+  std::atomic<int> calls{0};
+  EXPECT_THROW(parallel_for(100, 3,
+                            [&](size_t i) {
+                              ++calls;
+                              if (i == 10) throw std::runtime_error("item 10");
+                            }),
+               std::runtime_error);
+  EXPECT_GE(calls.load(), 11);
+  EXPECT_GE(resolve_threads(0), 1);
+  EXPECT_EQ(resolve_threads(3), 3);
+}
+
+TEST(Timing, DurationsForPeopleAndUtcStamps) {
+  EXPECT_EQ(format_duration(12.34), "12.3s");
+  EXPECT_EQ(format_duration(83), "1m23s");
+  EXPECT_EQ(format_duration(7500), "2h05m");
+  EXPECT_TRUE(std::regex_match(utc_now(), std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)"))) << utc_now();
+  EXPECT_TRUE(std::regex_match(utc_now(UtcFormat::kIsoMillis),
+                               std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")));
+  EXPECT_TRUE(
+      std::regex_match(utc_now(UtcFormat::kReadable), std::regex(R"(\d{4}-\d\d-\d\d \d\d:\d\d UTC)")));
+  const Stopwatch stopwatch;
+  EXPECT_GE(stopwatch.seconds(), 0.0);
+  EXPECT_LT(stopwatch.seconds(), 60.0);
+}
+
+TEST(Text, FormatStringAndCsvFields) {
+  EXPECT_EQ(format_string("%.3f|%d|%s", 0.5, 7, "x"), "0.500|7|x");
+  const std::string long_text(1000, 'a');
+  EXPECT_EQ(format_string("<%s>", long_text.c_str()), "<" + long_text + ">");
+  EXPECT_EQ(csv_field("plain"), "plain");
+  EXPECT_EQ(csv_field("a,b"), "\"a,b\"");
+  EXPECT_EQ(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+  EXPECT_EQ(csv_field("two\nlines"), "\"two\nlines\"");
+  EXPECT_EQ(join({"a", "b", "c"}, ", "), "a, b, c");
+  EXPECT_EQ(join({}, ", "), "");
 }

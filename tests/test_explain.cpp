@@ -18,9 +18,9 @@
 #include "explain/heatmap.h"
 #include "explain/overlay.h"
 #include "model_file/model_file.h"
+#include "models/output.h"
 #include "models/registry.h"
 #include "test_support.h"
-#include "train/losses.h"
 
 using namespace pneumoscan;
 

@@ -1,8 +1,8 @@
-// Tests of src/train/losses: class weights and the weighted loss.
+// Tests of src/models/losses: class weights and the weighted loss.
 #include <torch/torch.h>
 
+#include "models/losses.h"
 #include "test_support.h"
-#include "train/losses.h"
 
 using namespace pneumoscan;
 
@@ -25,8 +25,23 @@ TEST(Losses, WeightedLossEqualsHandComputed) {
   EXPECT_NEAR(weighted_loss(two, labels, {3.0, 1.0}).item<double>(), expected, 1e-6);
 }
 
-TEST(Losses, ProbabilityFromOneOrTwoOutputs) {
-  EXPECT_NEAR(pneumonia_probability(torch::tensor({{0.0f}}))[0].item<double>(), 0.5, 1e-7);
-  EXPECT_NEAR(pneumonia_probability(torch::tensor({{0.0f, std::log(3.0f)}}))[0].item<double>(), 0.75, 1e-6);
-  EXPECT_THROW(pneumonia_probability(torch::zeros({2, 3})), c10::Error);
+TEST(Losses, ThreeClassWeightsAndLossMatchHandComputed) {
+  const auto w = class_weights_from_counts(std::vector<int64_t>{100, 200, 50});
+  ASSERT_EQ(w.size(), 3u);
+  EXPECT_NEAR(w[0], 350.0 / 300.0, 1e-9);
+  EXPECT_NEAR(w[2] * 50, w[1] * 200, 1e-9);
+  // Logits (0, 0, 0) -> loss log 3 for any class; (0, log 2, 0) for class 1 -> -log(2/4).
+  const torch::Tensor logits = torch::tensor({{0.0f, 0.0f, 0.0f}, {0.0f, std::log(2.0f), 0.0f}});
+  const torch::Tensor labels = torch::tensor({2, 1}, torch::kInt64);
+  const double expected = (2.0 * std::log(3.0) + 1.0 * std::log(2.0)) / 3.0;
+  EXPECT_NEAR(weighted_loss(logits, labels, {1.0, 1.0, 2.0}).item<double>(), expected, 1e-6);
+  EXPECT_THROW(weighted_loss(logits, labels, {1.0, 1.0}), c10::Error);  // 3 outputs, 2 weights
+}
+
+TEST(Losses, LabelSmoothingMixesInTheUniformTarget) {
+  const torch::Tensor logits = torch::tensor({{0.0f, std::log(3.0f)}});
+  const torch::Tensor labels = torch::tensor({1}, torch::kInt64);
+  // Target (0.05, 0.95): -(0.05 log 0.25 + 0.95 log 0.75).
+  const double expected = -(0.05 * std::log(0.25) + 0.95 * std::log(0.75));
+  EXPECT_NEAR(weighted_loss(logits, labels, {1.0, 1.0}, 0.1).item<double>(), expected, 1e-6);
 }

@@ -27,7 +27,7 @@
 #include "search/similar_cases.h"
 #include "serve/batcher.h"
 #include "serve/http_server.h"
-#include "serve/metrics.h"
+#include "serve/prometheus.h"
 #include "serve_process.h"
 #include "test_support.h"
 
@@ -224,7 +224,7 @@ TEST_F(ServeApiTest, HealthAndModelMetadata) {
   ASSERT_EQ(model->status, 200);
   const json metadata = json::parse(model->body);
   EXPECT_EQ(metadata.at("format"), "pneumoscan-model");
-  EXPECT_EQ(metadata.at("architecture"), "small-cnn");
+  EXPECT_EQ(metadata.at("architecture"), read_model_metadata(default_model_path()).spec.architecture);
   EXPECT_TRUE(metadata.contains("threshold"));
 }
 

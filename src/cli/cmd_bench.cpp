@@ -5,7 +5,7 @@
 #include <ATen/Parallel.h>
 #include <nlohmann/json.hpp>
 
-#include "bench/bench.h"
+#include "benchmark/bench.h"
 #include "cli/command.h"
 #include "core/atomic_file.h"
 #include "core/runtime.h"

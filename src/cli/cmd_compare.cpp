@@ -2,7 +2,7 @@
 #include <cstdio>
 
 #include "cli/command.h"
-#include "compare/compare.h"
+#include "cli/compare_printer.h"
 
 namespace pneumoscan::cli {
 namespace {
@@ -16,14 +16,14 @@ struct CompareArgs {
 int run_compare(CompareArgs& args) {
   CompareOptions& options = args.options;
   TrainConfig& base = options.base;
-  base.normalization = normalization_from_string(args.normalization);
+  base.preprocess.normalization = normalization_from_string(args.normalization);
   if (args.no_augment) base.augment.enabled = false;
-  base.show_progress = !args.no_progress;
   base.loader_threads = common_options().threads;
   options.threads = common_options().threads;
   options.plots = !args.no_plots;
   const std::vector<CompareEntry> entries = parse_compare_entries(args.archs, base, options.data.limit);
-  const Comparison comparison = run_comparison(entries, options);
+  ComparePrinter printer(!args.no_progress, options.data.exclude_qc);
+  const Comparison comparison = run_comparison(entries, options, &printer);
   std::printf("\n");
   for (const auto& path : comparison.written) std::printf("wrote %s\n", path.c_str());
   return 0;

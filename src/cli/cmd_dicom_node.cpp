@@ -45,7 +45,7 @@ std::function<int()> add_dicom_node(CLI::App& app) {
                          "images, writes OUT/results.jsonl (one line per object) and a Secondary Capture "
                          "result object per image "
                          "in the same study, optionally forwarded. Stops cleanly on SIGTERM/SIGINT");
-  cmd->add_option("--model", args->options.model_path, "Model file (default: the bundled model)");
+  add_model_option(cmd, args->options.model_path);
   cmd->add_option("--aet", args->options.ae_title, "This node's AE title")->capture_default_str();
   cmd->add_option("--port", args->options.port, "TCP port to listen on")
       ->capture_default_str()

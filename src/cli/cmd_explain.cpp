@@ -24,7 +24,7 @@ int run_explain(ExplainArgs& args) {
   if (args.target != "pneumonia" && args.target != "normal")
     throw UsageError("unknown --target '" + args.target + "' (expected pneumonia or normal)");
   const int target = args.target == "pneumonia" ? kTargetPneumonia : kTargetNormal;
-  Predictor predictor(args.model.empty() ? default_model_path() : args.model);
+  Predictor predictor(model_or_default(args.model));
   int failures = 0;
   for (const std::string& file : args.files) {
     try {
@@ -47,7 +47,7 @@ std::function<int()> add_explain(CLI::App& app) {
       "Heatmaps of what drove the model's output, written as OUT/<stem>.overlay.png (colour overlay) and "
       "OUT/<stem>.heatmap.png (16-bit map), on the last convolutional feature map. Exit code 2 when any file "
       "failed");
-  cmd->add_option("--model", args->model, "Model file (default: the bundled model)");
+  add_model_option(cmd, args->model);
   cmd->add_option("--method", args->method, "gradcam, gradcam++ or saliency")->capture_default_str();
   cmd->add_option("--target", args->target, "Class to explain: pneumonia or normal")->capture_default_str();
   cmd->add_option("--alpha", args->alpha, "Overlay opacity of the heatmap")

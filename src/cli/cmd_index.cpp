@@ -1,6 +1,5 @@
 // pneumoscan index build | knn: a similar-case index of a data set's
 // embeddings, and the k-NN classification accuracy of those embeddings.
-#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -9,6 +8,7 @@
 
 #include "cli/command.h"
 #include "core/errors.h"
+#include "core/timing.h"
 #include "data/sample.h"
 #include "infer/predictor.h"
 #include "search/case_index.h"
@@ -17,10 +17,6 @@
 
 namespace pneumoscan::cli {
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 DatasetEmbeddings embed_or_throw(Predictor& predictor, const std::string& data, const std::string& split,
                                  int batch_size) {
@@ -41,14 +37,14 @@ struct BuildArgs {
 
 int run_build(const BuildArgs& args) {
   const IndexKind kind = index_kind_from_string(args.kind);
-  const std::string model_path = args.model.empty() ? default_model_path() : args.model;
+  const std::string model_path = model_or_default(args.model);
   Predictor predictor(model_path);
-  const auto start = std::chrono::steady_clock::now();
+  const auto start = Clock::now();
   DatasetEmbeddings embedded = embed_or_throw(predictor, args.data, args.split, args.batch_size);
   const double embed_seconds = seconds_since(start);
   std::vector<IndexedCase> cases;
   for (const Sample& s : embedded.samples) cases.push_back({s.path, s.label, s.patient});
-  const auto index_start = std::chrono::steady_clock::now();
+  const auto index_start = Clock::now();
   const CaseIndex index(embedded.embeddings, std::move(cases), kind, model_identity(predictor));
   const double index_seconds = seconds_since(index_start);
   index.save(args.out);
@@ -70,14 +66,14 @@ struct KnnArgs {
 int run_knn(const KnnArgs& args) {
   for (int64_t k : args.ks)
     if (k < 1) throw UsageError("-k values must be at least 1");
-  const std::string model_path = args.model.empty() ? default_model_path() : args.model;
+  const std::string model_path = model_or_default(args.model);
   Predictor predictor(model_path);
   const CaseIndex index = CaseIndex::load(args.index);
   index.require_model(model_identity(predictor).fingerprint, model_path, args.index);
-  const auto start = std::chrono::steady_clock::now();
+  const auto start = Clock::now();
   DatasetEmbeddings queries = embed_or_throw(predictor, args.data, args.split, args.batch_size);
   const double embed_seconds = seconds_since(start);
-  const auto search_start = std::chrono::steady_clock::now();
+  const auto search_start = Clock::now();
   const std::vector<KnnAccuracy> results = knn_accuracy(index, queries.embeddings, queries.samples, args.ks);
   const double search_seconds = seconds_since(search_start);
   const double n = static_cast<double>(queries.samples.size());
@@ -99,7 +95,7 @@ std::function<int()> add_index(CLI::App& app) {
   auto build = std::make_shared<BuildArgs>();
   CLI::App* build_cmd = cmd->add_subcommand(
       "build", "Embed every image of a data set with a model and write a similar-case index file");
-  build_cmd->add_option("--model", build->model, "Model file (default: the bundled model)");
+  add_model_option(build_cmd, build->model);
   build_cmd->add_option("--data", build->data, "Folder (standard layout or class folders) or .csv manifest")
       ->required();
   build_cmd->add_option("--split", build->split, "Only this split's rows (train, val or test)");
@@ -114,7 +110,7 @@ std::function<int()> add_index(CLI::App& app) {
   CLI::App* knn_cmd = cmd->add_subcommand(
       "knn",
       "Accuracy of a majority vote of the k nearest indexed cases (own patient excluded) on a data set");
-  knn_cmd->add_option("--model", knn->model, "Model file (default: the bundled model)");
+  add_model_option(knn_cmd, knn->model);
   knn_cmd->add_option("--index", knn->index, "Index file")->required();
   knn_cmd->add_option("--data", knn->data, "Labelled query images: folder or .csv manifest")->required();
   knn_cmd->add_option("--split", knn->split, "Only this split's rows (train, val or test)");

@@ -16,9 +16,9 @@ namespace {
 std::function<int()> add_info(CLI::App& app) {
   auto model = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("info", "Print a model file's metadata as JSON");
-  cmd->add_option("--model", *model, "Model file (default: the bundled model)");
+  add_model_option(cmd, *model);
   return [model] {
-    const std::string path = model->empty() ? default_model_path() : *model;
+    const std::string path = model_or_default(*model);
     const LoadedModel loaded = load_model(path);
     nlohmann::json out = to_json(loaded.metadata);
     out["integrity"] = loaded.integrity_warning.empty()

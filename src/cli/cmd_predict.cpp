@@ -1,5 +1,4 @@
 // pneumoscan predict: P(pneumonia) and a label for each X-ray file.
-#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -8,6 +7,7 @@
 #include "cli/command.h"
 #include "core/errors.h"
 #include "core/json_text.h"
+#include "core/timing.h"
 #include "explain/explain_file.h"
 #include "infer/predictor.h"
 #include "report/case_report.h"
@@ -29,7 +29,7 @@ struct PredictArgs {
 
 int run_predict(PredictArgs& args) {
   const ExplainMethod method = explain_method_from_string(args.method);
-  const std::string model_path = args.model.empty() ? default_model_path() : args.model;
+  const std::string model_path = model_or_default(args.model);
   Predictor predictor(model_path);
   std::unique_ptr<CaseFinder> finder;
   if (!args.similar_index.empty())
@@ -38,11 +38,10 @@ int run_predict(PredictArgs& args) {
   nlohmann::json results = nlohmann::json::array();
   for (const std::string& file : args.files) {
     try {
-      const auto start = std::chrono::steady_clock::now();
+      const Stopwatch stopwatch;
       const Image image = decode_image(file);  // decoded once, for the prediction and the heatmap
       Prediction p = predictor.predict_image(image, file);
-      p.milliseconds =
-          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+      p.milliseconds = stopwatch.milliseconds();
       // Heatmaps explain the predicted class.
       const int target = p.probability >= p.threshold ? kTargetPneumonia : kTargetNormal;
       ExplanationFiles explained;
@@ -72,6 +71,11 @@ int run_predict(PredictArgs& args) {
                                  {"label", p.label},
                                  {"threshold", p.threshold},
                                  {"milliseconds", p.milliseconds}};
+        if (!p.type_probabilities.empty()) {
+          result["type"] = p.pneumonia_type;
+          result["type_probabilities"] = nlohmann::json::object();
+          for (const auto& [name, probability] : p.type_probabilities) result["type_probabilities"][name] = probability;
+        }
         if (!args.explain_dir.empty()) {
           result["overlay"] = explained.overlay_path;
           result["heatmap"] = explained.heatmap_path;
@@ -86,6 +90,11 @@ int run_predict(PredictArgs& args) {
       } else {
         std::printf("%s\t%s\tp(pneumonia)=%.4f\tthreshold=%.4f", p.path.c_str(), p.label.c_str(),
                     p.probability, p.threshold);
+        if (!p.type_probabilities.empty()) {
+          std::printf("\ttype=%s", p.pneumonia_type.c_str());
+          for (const auto& [name, probability] : p.type_probabilities)
+            std::printf("\tp(%s)=%.4f", name.c_str(), probability);
+        }
         if (!args.explain_dir.empty())
           std::printf("\t%s\t%s", explained.overlay_path.c_str(), explained.heatmap_path.c_str());
         if (!report_path.empty()) std::printf("\t%s", report_path.c_str());
@@ -116,7 +125,7 @@ std::function<int()> add_predict(CLI::App& app) {
   auto args = std::make_shared<PredictArgs>();
   CLI::App* cmd = app.add_subcommand(
       "predict", "Diagnose X-ray files (PNG, JPEG, DICOM). Exit code 2 when any file failed");
-  cmd->add_option("--model", args->model, "Model file (default: the bundled model)");
+  add_model_option(cmd, args->model);
   cmd->add_flag("--json", args->json, "Print JSON instead of one line per file");
   cmd->add_option(
       "--explain", args->explain_dir,

@@ -1,5 +1,4 @@
 // pneumoscan qc DIR_OR_MANIFEST [--json OUT] [--blur-threshold X] [--min-size N] [--exclude-blurry]
-#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -7,6 +6,7 @@
 #include "cli/command.h"
 #include "core/atomic_file.h"
 #include "core/json_text.h"
+#include "core/timing.h"
 #include "data/qc.h"
 #include "data/sample.h"
 
@@ -34,12 +34,12 @@ std::function<int()> make_qc(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   sub->add_flag("--exclude-blurry", args->options.exclude_blurry, "Also exclude blurry images from training");
   return [args] {
-    const auto start = std::chrono::steady_clock::now();
+    const Stopwatch stopwatch;
     const std::vector<Sample> samples = read_dataset(args->input);
     QcOptions options = args->options;
     options.threads = common_options().threads;
     const QcReport report = run_qc(samples, options);
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double seconds = stopwatch.seconds();
     std::cout << format_summary(report);
     std::printf("  time: %.1f s\n", seconds);
     std::fflush(stdout);

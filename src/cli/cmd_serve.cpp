@@ -24,7 +24,7 @@ std::function<int()> add_serve(CLI::App& app) {
       "saliency; ?similar=K with --index), GET /api/v1/health, /api/v1/model, /metrics, and the web page at "
       "/. Stops cleanly on "
       "SIGINT/SIGTERM");
-  cmd->add_option("--model", c.model_path, "Model file (default: the bundled model)");
+  add_model_option(cmd, c.model_path);
   cmd->add_option("--index", c.index_path,
                   "Case index built with this model (pneumoscan index build): enables ?similar=K")
       ->check(CLI::ExistingFile);

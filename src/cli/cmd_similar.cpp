@@ -21,7 +21,7 @@ struct SimilarArgs {
 };
 
 int run_similar(const SimilarArgs& args) {
-  const std::string model_path = args.model.empty() ? default_model_path() : args.model;
+  const std::string model_path = model_or_default(args.model);
   Predictor predictor(model_path);
   CaseFinder finder(args.index, predictor, model_path);
   int failures = 0;
@@ -59,7 +59,7 @@ std::function<int()> add_similar(CLI::App& app) {
       "The K most similar past cases (cosine similarity of embeddings) for each X-ray file, leaving out the "
       "file itself and its patient's images. Exit code 2 when any file failed");
   cmd->add_option("--index", args->index, "Index file (pneumoscan index build)")->required();
-  cmd->add_option("--model", args->model, "Model the index was built with (default: the bundled model)");
+  add_model_option(cmd, args->model, "Model the index was built with");
   cmd->add_option("-k", args->k, "Number of cases per file")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);

@@ -4,10 +4,12 @@
 #include <iostream>
 
 #include "cli/command.h"
+#include "cli/train_printer.h"
 #include "core/errors.h"
+#include "core/timing.h"
 #include "data/train_val.h"
+#include "eval/multiclass.h"
 #include "report/plots.h"
-#include "train/progress.h"
 #include "train/trainer.h"
 
 namespace pneumoscan::cli {
@@ -16,6 +18,7 @@ namespace {
 struct TrainArgs {
   TrainValOptions data;
   std::string out, plots, normalization = "image_zscore";
+  std::vector<std::string> classes = {"normal", "pneumonia"};
   bool resume = false, no_augment = false, no_progress = false;
   TrainConfig config;
   CLI::Option* norm_mean = nullptr;
@@ -24,27 +27,37 @@ struct TrainArgs {
 
 int run_train(TrainArgs& args) {
   TrainConfig& config = args.config;
-  config.normalization = normalization_from_string(args.normalization);
+  config.preprocess.normalization = normalization_from_string(args.normalization);
+  // Which flags were given is the command line's business; what the values must be is validate()'s.
   if ((args.norm_mean->count() > 0 || args.norm_std->count() > 0) &&
-      config.normalization != Normalization::kFixed)
+      config.preprocess.normalization != Normalization::kFixed)
     throw UsageError("--norm-mean/--norm-std apply to --normalization fixed only");
   if (args.no_augment) config.augment.enabled = false;
-  config.show_progress = !args.no_progress;
+  config.class_names = validate_class_names(args.classes);
   config.loader_threads = common_options().threads;
+  validate(config);
 
   args.data.seed = config.seed;
   const TrainValSplit split = prepare_train_val(args.data);
+  print_qc_exclusions(split.excluded_by_qc, args.data.exclude_qc);
   std::printf("training on %zu images, validating on %zu: %s\n", split.train.size(), split.val.size(),
               split.how.c_str());
   config.data_summary = data_summary(args.data, split);
 
-  const TrainResult result = train_model(split.train, split.val, config, args.out, args.resume);
+  TrainPrinter printer(!args.no_progress);
+  const TrainResult result = train_model(split.train, split.val, config, args.out, args.resume, &printer);
   const BinaryMetrics& m = result.validation;
   std::printf(
       "\nbest epoch %d of %zu, %s\nvalidation at threshold %.4f (target sensitivity %.2f): recall %.4f  "
       "specificity %.4f  precision %.4f  F1 %.4f  ROC AUC %.4f  PR AUC %.4f\nwrote %s\n",
       result.best_epoch, result.history.size(), format_duration(result.seconds).c_str(), m.threshold,
       config.target_sensitivity, m.recall, m.specificity, m.precision, m.f1, m.roc_auc, m.pr_auc, args.out.c_str());
+  if (config.class_names.size() > 2) {
+    const MulticlassMetrics types = compute_multiclass_metrics(
+        result.val_class_probabilities, result.val_class_labels, config.class_names, m.threshold);
+    std::printf("classes: accuracy %.4f  macro F1 %.4f  type accuracy among pneumonias %.4f (%lld images)\n",
+                types.accuracy, types.macro_f1, types.type_accuracy, static_cast<long long>(types.type_n));
+  }
   if (!args.plots.empty()) {
     const std::string name = std::filesystem::path(args.out).stem().string();
     auto plots = write_training_plots(args.plots, name, name, result.history);
@@ -83,11 +96,11 @@ std::function<int()> add_train(CLI::App& app) {
   cmd->add_option("--normalization", args->normalization, "image_zscore, equalize_zscore or fixed")
       ->check(CLI::IsMember({"image_zscore", "equalize_zscore", "fixed"}))
       ->capture_default_str();
-  args->norm_mean = cmd->add_option("--norm-mean", c.norm_mean,
+  args->norm_mean = cmd->add_option("--norm-mean", c.preprocess.mean,
                                     "Mean in [0,1] pixel units for --normalization fixed (0.5 with std 0.5 "
                                     "gives [-1, 1], as the shared MobileNetV2 expects)")
                         ->capture_default_str();
-  args->norm_std = cmd->add_option("--norm-std", c.norm_std, "Std for --normalization fixed")
+  args->norm_std = cmd->add_option("--norm-std", c.preprocess.std, "Std for --normalization fixed")
                        ->check(CLI::PositiveNumber)
                        ->capture_default_str();
   cmd->add_option("--pretrained", c.pretrained_path,
@@ -112,6 +125,14 @@ std::function<int()> add_train(CLI::App& app) {
       ->check(CLI::Range(0.5, 1.0))
       ->capture_default_str();
   cmd->add_flag("!--no-class-weights", c.class_weighting, "Plain (unweighted) cross-entropy");
+  cmd->add_option("--classes", args->classes,
+                  "Classes to learn: normal,pneumonia or normal,bacterial,viral (type from Kermany file names "
+                  "or manifest labels bacterial/viral); P(pneumonia) = 1 - P(normal)")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("--label-smoothing", c.label_smoothing, "Label smoothing in [0, 1)")
+      ->check(CLI::Range(0.0, 0.99))
+      ->capture_default_str();
   cmd->add_option("--seed", c.seed, "Random seed (split, initialisation, shuffling, augmentation)")
       ->capture_default_str();
   cmd->add_option("--exclude-qc", args->data.exclude_qc, "qc JSON whose flagged images are left out");

@@ -22,6 +22,10 @@ struct CommonOptions {
 };
 CommonOptions& common_options();
 
+// The --model option of a command that falls back on the bundled model when
+// it is absent (resolve it with infer/predictor.h's model_or_default).
+CLI::Option* add_model_option(CLI::App* command, std::string& path, const std::string& what = "Model file");
+
 }  // namespace pneumoscan::cli
 
 #define PNEUMOSCAN_COMMAND(name, factory) \

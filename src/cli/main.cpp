@@ -25,6 +25,10 @@ CommonOptions& common_options() {
   return options;
 }
 
+CLI::Option* add_model_option(CLI::App* command, std::string& path, const std::string& what) {
+  return command->add_option("--model", path, what + " (default: the bundled model)");
+}
+
 }  // namespace pneumoscan::cli
 
 int main(int argc, char** argv) {

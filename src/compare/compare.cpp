@@ -3,15 +3,15 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
-#include <iostream>
 #include <sstream>
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
+#include "core/text.h"
+#include "core/timing.h"
 #include "models/complexity.h"
-#include "train/progress.h"
+#include "train/trainer.h"
 
 namespace pneumoscan {
 namespace {
@@ -28,7 +28,8 @@ nlohmann::json entry_data_summary(const CompareEntry& entry, const CompareOption
 }
 
 // Whether `model_path` holds a finished model trained exactly as `config` would train it.
-bool finished_with_same_settings(const std::string& model_path, const TrainConfig& config) {
+bool finished_with_same_settings(const std::string& model_path, const TrainConfig& config,
+                                 CompareObserver& observer) {
   if (!fs::exists(model_path)) return false;
   try {
     const ModelMetadata metadata = read_model_metadata(model_path);
@@ -40,29 +41,30 @@ bool finished_with_same_settings(const std::string& model_path, const TrainConfi
         return false;
     return true;
   } catch (const Error& e) {
-    std::cerr << "warning: " << e.what() << "; training again\n";
+    observer.on_warning(std::string(e.what()) + "; training again");
     return false;
   }
 }
 
 // Trains the entry unless a finished model with its settings exists; resumes from a checkpoint.
 bool train_or_reuse(const TrainConfig& config, const std::vector<Sample>& train,
-                    const std::vector<Sample>& val, const std::string& model_path) {
-  if (finished_with_same_settings(model_path, config)) {
-    std::printf("  reusing %s (trained with the same settings)\n", model_path.c_str());
+                    const std::vector<Sample>& val, const std::string& model_path,
+                    CompareObserver& observer) {
+  if (finished_with_same_settings(model_path, config, observer)) {
+    observer.on_reused(model_path);
     return true;
   }
   if (fs::exists(checkpoint_path(model_path)) && !fs::exists(model_path)) {
     try {
-      std::printf("  resuming from %s\n", checkpoint_path(model_path).c_str());
-      train_model(train, val, config, model_path, /*resume=*/true);
+      observer.on_resuming(checkpoint_path(model_path));
+      train_model(train, val, config, model_path, /*resume=*/true, observer.training());
       return false;
     } catch (const UsageError& e) {
       // A checkpoint of other settings: it cannot be continued, so start over.
-      std::printf("  cannot resume (%s); training from scratch\n", e.what());
+      observer.on_resume_refused(e.what());
     }
   }
-  train_model(train, val, config, model_path, /*resume=*/false);
+  train_model(train, val, config, model_path, /*resume=*/false, observer.training());
   return false;
 }
 
@@ -81,22 +83,7 @@ std::string format_count(double value) {
 
 std::string fixed(double value, int digits = 4) {
   if (!std::isfinite(value)) return "n/a";
-  char text[32];
-  std::snprintf(text, sizeof text, "%.*f", digits, value);
-  return text;
-}
-
-std::string join(const std::vector<std::string>& parts, const std::string& separator) {
-  std::string text;
-  for (size_t i = 0; i < parts.size(); ++i) text += (i ? separator : "") + parts[i];
-  return text;
-}
-
-std::string csv_field(const std::string& text) {
-  if (text.find_first_of(",\"\n") == std::string::npos) return text;
-  std::string quoted = "\"";
-  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return quoted + "\"";
+  return format_string("%.*f", digits, value);
 }
 
 std::string relative_model_path(const CompareRow& row) { return "models/" + row.entry.label + ".psmodel"; }
@@ -105,20 +92,16 @@ double seconds_per_epoch(const CompareRow& row) {
   return row.epochs_run > 0 ? row.training_seconds / row.epochs_run : 0.0;
 }
 
-std::string utc_now() {
-  const std::time_t now = std::time(nullptr);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
-  return text;
-}
-
 }  // namespace
 
 std::string compare_model_path(const std::string& out_dir, const std::string& label) {
   return (fs::path(out_dir) / "models" / (label + ".psmodel")).string();
 }
 
-Comparison run_comparison(const std::vector<CompareEntry>& entries, const CompareOptions& options) {
+Comparison run_comparison(const std::vector<CompareEntry>& entries, const CompareOptions& options,
+                          CompareObserver* observer_in) {
+  CompareObserver silent;
+  CompareObserver& observer = observer_in != nullptr ? *observer_in : silent;
   if (entries.empty()) throw UsageError("compare: no architectures given");
   TrainValOptions data = options.data;
   data.seed = options.base.seed;
@@ -127,8 +110,7 @@ Comparison run_comparison(const std::vector<CompareEntry>& entries, const Compar
   comparison.validation = split.how;
   comparison.train_images = split.train.size();
   comparison.val_images = split.val.size();
-  std::printf("comparing %zu models: training on %zu images, validating on the same %zu: %s\n",
-              entries.size(), split.train.size(), split.val.size(), split.how.c_str());
+  observer.on_comparison_start(entries.size(), split);
   fs::create_directories(fs::path(options.out_dir) / "models");
 
   for (size_t i = 0; i < entries.size(); ++i) {
@@ -137,17 +119,13 @@ Comparison run_comparison(const std::vector<CompareEntry>& entries, const Compar
     row.entry = entry;
     row.model_path = compare_model_path(options.out_dir, entry.label);
     TrainConfig config = entry.config;
-    config.spec = complete_spec(config.spec);
     if (config.model_name.empty()) config.model_name = "pneumoscan-" + entry.label;
+    config = completed(config);  // as train_model stores it, so that a finished model is recognised
     config.data_summary = entry_data_summary(entry, options, split);
     const std::vector<Sample> train =
         entry.limit > 0 ? stratified_subset(split.train, entry.limit, config.seed) : split.train;
-    std::printf("\n[%zu/%zu] %s: %s at %lld px, up to %d epochs, %zu training images%s%s\n", i + 1,
-                entries.size(), entry.label.c_str(), config.spec.architecture.c_str(),
-                static_cast<long long>(config.spec.input_size), config.epochs, train.size(),
-                entry.budget.empty() ? "" : ", own budget: ", join(entry.budget, ", ").c_str());
-    std::fflush(stdout);
-    row.reused = train_or_reuse(config, train, split.val, row.model_path);
+    observer.on_entry_start(i, entries.size(), entry, config, train.size());
+    row.reused = train_or_reuse(config, train, split.val, row.model_path, observer);
 
     LoadedModel model = load_model(row.model_path, c10::Device(config.device));
     const nlohmann::json& training = model.metadata.training;
@@ -160,18 +138,14 @@ Comparison run_comparison(const std::vector<CompareEntry>& entries, const Compar
     try {
       row.history = read_epoch_log(row.model_path);
     } catch (const Error& e) {
-      std::cerr << "warning: " << e.what() << " (no training curves for " << entry.label << ")\n";
+      observer.on_warning(std::string(e.what()) + " (no training curves for " + entry.label + ")");
     }
     Evaluation evaluation = evaluate_model(model, split.val, config.batch_size, options.threads);
-    for (const auto& failure : evaluation.failures) std::cerr << "warning: skipped " << failure << "\n";
+    for (const auto& failure : evaluation.failures) observer.on_warning("skipped " + failure);
     row.metrics = evaluation.metrics;
     row.probabilities = std::move(evaluation.probabilities);
     row.labels = std::move(evaluation.labels);
-    std::printf("[%zu/%zu] %s: %s, %d epochs in %s | ROC AUC %.4f  recall %.4f  specificity %.4f  F1 %.4f\n",
-                i + 1, entries.size(), entry.label.c_str(), row.reused ? "reused" : "trained", row.epochs_run,
-                format_duration(row.training_seconds).c_str(), row.metrics.roc_auc, row.metrics.recall,
-                row.metrics.specificity, row.metrics.f1);
-    std::fflush(stdout);
+    observer.on_entry_done(i, entries.size(), row);
     comparison.rows.push_back(std::move(row));
   }
 
@@ -192,9 +166,9 @@ namespace {
 std::vector<std::string> preamble(const Comparison& comparison, const CompareOptions& options) {
   const TrainConfig& base = options.base;
   std::ostringstream data, budget;
-  data << "Written " << utc_now() << ". Data: " << options.data.data << "; " << comparison.train_images
-       << " training images, the same " << comparison.val_images << " validation images for every model ("
-       << comparison.validation << "). Seed " << base.seed << ".";
+  data << "Written " << utc_now(UtcFormat::kReadable) << ". Data: " << options.data.data << "; "
+       << comparison.train_images << " training images, the same " << comparison.val_images
+       << " validation images for every model (" << comparison.validation << "). Seed " << base.seed << ".";
   budget << "Command-wide budget: "
          << (base.spec.input_size > 0 ? std::to_string(base.spec.input_size) + " px"
                                       : std::string("default size"))

@@ -11,6 +11,8 @@
 #include "data/train_val.h"
 #include "eval/evaluate.h"
 #include "report/html.h"
+#include "train/history.h"
+#include "train/observer.h"
 
 namespace pneumoscan {
 
@@ -42,9 +44,33 @@ struct Comparison {
   std::vector<std::string> written;  // files written (tables, plots, report)
 };
 
+// What a comparison tells the world as it goes (it prints nothing itself).
+// Calls come from the thread that called run_comparison; defaults are empty.
+class CompareObserver {
+ public:
+  virtual ~CompareObserver() = default;
+  // Where each entry's training events go (nullptr: nowhere).
+  virtual TrainObserver* training() { return nullptr; }
+  // The shared split every entry trains and validates on.
+  virtual void on_comparison_start(size_t /*entries*/, const TrainValSplit& /*split*/) {}
+  // Entry `index` (0-based) of `count` starts, with its completed settings.
+  virtual void on_entry_start(size_t /*index*/, size_t /*count*/, const CompareEntry& /*entry*/,
+                              const TrainConfig& /*config*/, size_t /*train_images*/) {}
+  // A finished model with the same settings is reused instead of training.
+  virtual void on_reused(const std::string& /*model_path*/) {}
+  // Training continues from an interrupted run's checkpoint...
+  virtual void on_resuming(const std::string& /*checkpoint*/) {}
+  // ...or cannot (other settings), and starts over.
+  virtual void on_resume_refused(const std::string& /*reason*/) {}
+  // Something worth knowing that does not stop the comparison (an unreadable image, no curves).
+  virtual void on_warning(const std::string& /*message*/) {}
+  virtual void on_entry_done(size_t /*index*/, size_t /*count*/, const CompareRow& /*row*/) {}
+};
+
 // Trains (or reuses/resumes) and evaluates every entry, then writes the tables
-// (and plots and report.html when options.plots). Prints progress per entry.
-Comparison run_comparison(const std::vector<CompareEntry>& entries, const CompareOptions& options);
+// (and plots and report.html when options.plots). Progress goes to `observer`.
+Comparison run_comparison(const std::vector<CompareEntry>& entries, const CompareOptions& options,
+                          CompareObserver* observer = nullptr);
 
 // The path of an entry's model file under `out_dir`.
 std::string compare_model_path(const std::string& out_dir, const std::string& label);

@@ -72,13 +72,10 @@ CompareEntry parse_compare_entry(const std::string& text, const TrainConfig& bas
       if (c.spec.input_size < 16) throw UsageError("compare entry '" + text + "': size must be at least 16");
     } else if (key == "epochs") {
       c.epochs = parse_number<int>(text, key, value);
-      if (c.epochs < 1) throw UsageError("compare entry '" + text + "': epochs must be positive");
     } else if (key == "batch") {
       c.batch_size = parse_number<int>(text, key, value);
-      if (c.batch_size < 1) throw UsageError("compare entry '" + text + "': batch must be positive");
     } else if (key == "lr") {
       c.learning_rate = parse_number<double>(text, key, value);
-      if (!(c.learning_rate > 0)) throw UsageError("compare entry '" + text + "': lr must be positive");
     } else if (key == "limit") {
       entry.limit = parse_number<int64_t>(text, key, value);
       if (entry.limit < 1) throw UsageError("compare entry '" + text + "': limit must be positive");
@@ -87,23 +84,20 @@ CompareEntry parse_compare_entry(const std::string& text, const TrainConfig& bas
         throw UsageError("compare entry '" + text + "': pretrained file '" + value + "' does not exist");
       c.pretrained_path = value;
     } else if (key == "freeze") {
-      if (value != "features") throw UsageError("compare entry '" + text + "': freeze is 'features'");
       c.freeze = value;
     } else if (key == "unfreeze-after") {
       c.unfreeze_after = parse_number<int>(text, key, value);
-      if (c.unfreeze_after < 0) throw UsageError("compare entry '" + text + "': unfreeze-after must be >= 0");
     } else if (key == "freeze-bn-stats") {
       c.freeze_batchnorm_stats = parse_bool(text, key, value);
     } else if (key == "norm") {
       try {
-        c.normalization = normalization_from_string(value);
+        c.preprocess.normalization = normalization_from_string(value);
       } catch (const UsageError& e) {
         throw UsageError("compare entry '" + text + "': " + e.what());
       }
     } else if (key == "norm-mean" || key == "norm-std") {
-      (key == "norm-mean" ? c.norm_mean : c.norm_std) = parse_number<float>(text, key, value);
+      (key == "norm-mean" ? c.preprocess.mean : c.preprocess.std) = parse_number<float>(text, key, value);
       norm_numbers_given = true;
-      if (!(c.norm_std > 0)) throw UsageError("compare entry '" + text + "': norm-std must be positive");
     } else {
       throw UsageError("compare entry '" + text + "': unknown key '" + key +
                        "' (name, size, epochs, batch, lr, limit, pretrained, freeze, unfreeze-after, "
@@ -115,10 +109,14 @@ CompareEntry parse_compare_entry(const std::string& text, const TrainConfig& bas
   if (!valid_label(entry.label))
     throw UsageError("compare entry '" + text + "': name '" + entry.label +
                      "' may hold only letters, digits, '-', '_' and '.' (it names the model file)");
-  if (norm_numbers_given && c.normalization != Normalization::kFixed)
+  // Which keys were given is the grammar's business; what the values must be is validate()'s.
+  if (norm_numbers_given && c.preprocess.normalization != Normalization::kFixed)
     throw UsageError("compare entry '" + text + "': norm-mean/norm-std apply to norm=fixed only");
-  if (c.unfreeze_after > 0 && c.freeze.empty())
-    throw UsageError("compare entry '" + text + "': unfreeze-after needs freeze=features");
+  try {
+    validate(c);
+  } catch (const UsageError& e) {
+    throw UsageError("compare entry '" + text + "': " + e.what());
+  }
 
   const int64_t size = complete_spec(c.spec).input_size;
   const int64_t base_size = complete_spec(ModelSpec{architecture, base.spec.input_size}).input_size;

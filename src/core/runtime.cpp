@@ -5,7 +5,8 @@
 
 #include <climits>
 #include <cstdlib>
-#include <thread>
+
+#include "core/parallel.h"
 
 namespace pneumoscan {
 
@@ -14,10 +15,7 @@ void tune_allocator() {
   mallopt(M_TRIM_THRESHOLD, INT_MAX);
 }
 
-void set_threads(int threads) {
-  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  at::set_num_threads(threads);
-}
+void set_threads(int threads) { at::set_num_threads(resolve_threads(threads)); }
 
 void configure_runtime(int threads) {
   tune_allocator();

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "core/text.h"
 #include "image/quality.h"
 
 namespace pneumoscan {
@@ -44,11 +45,7 @@ nlohmann::json intensity_json(const IntensityStats& s) {
   return {{"images", s.images}, {"mean_of_means", s.mean_of_means}, {"std_of_means", s.std_of_means}};
 }
 
-std::string num(double v, int decimals) {
-  char text[64];
-  std::snprintf(text, sizeof text, "%.*f", decimals, v);
-  return text;
-}
+std::string num(double v, int decimals) { return format_string("%.*f", decimals, v); }
 
 // A table with a header row; columns padded to their widest cell, first left-aligned.
 std::string table(const std::vector<std::vector<std::string>>& rows) {

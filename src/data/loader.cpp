@@ -1,13 +1,11 @@
 #include "data/loader.h"
 
 #include <algorithm>
-#include <atomic>
-#include <mutex>
 #include <numeric>
 #include <random>
-#include <thread>
 
 #include "core/errors.h"
+#include "core/parallel.h"
 #include "image/image.h"
 
 namespace pneumoscan {
@@ -15,31 +13,20 @@ namespace pneumoscan {
 ImageCache::ImageCache(const std::vector<Sample>& samples, const PreprocessConfig& config, int threads,
                        const Progress& progress)
     : config_(config) {
-  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::vector<cv::Mat> decoded(samples.size());
   std::vector<std::string> errors(samples.size());
-  std::atomic<size_t> next{0}, done{0};
-  std::mutex progress_mutex;
-  auto work = [&] {
-    for (size_t i = next++; i < samples.size(); i = next++) {
-      try {
-        decoded[i] = resize_for_model(decode_image(samples[i].path), config_);
-      } catch (const Error& e) {
-        errors[i] = e.what();
-      } catch (const std::exception& e) {
-        errors[i] = samples[i].path + ": " + e.what();
-      }
-      const size_t finished = ++done;
-      if (progress) {
-        std::lock_guard<std::mutex> lock(progress_mutex);
-        progress(finished, samples.size());
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < threads; ++t) pool.emplace_back(work);
-  work();
-  for (auto& thread : pool) thread.join();
+  parallel_for(
+      samples.size(), threads,
+      [&](size_t i) {
+        try {
+          decoded[i] = resize_for_model(decode_image(samples[i].path), config_);
+        } catch (const Error& e) {
+          errors[i] = e.what();
+        } catch (const std::exception& e) {
+          errors[i] = samples[i].path + ": " + e.what();
+        }
+      },
+      progress);
 
   for (size_t i = 0; i < samples.size(); ++i) {
     if (!errors[i].empty()) {
@@ -49,6 +36,23 @@ ImageCache::ImageCache(const std::vector<Sample>& samples, const PreprocessConfi
     samples_.push_back(samples[i]);
     images_.push_back(std::move(decoded[i]));
   }
+}
+
+ImageCache::ImageCache(std::vector<Sample> samples, std::vector<cv::Mat> images, const PreprocessConfig& config)
+    : config_(config), samples_(std::move(samples)), images_(std::move(images)) {
+  if (samples_.size() != images_.size()) throw UsageError("image cache: samples and images differ in number");
+  for (const cv::Mat& image : images_)
+    if (image.type() != CV_8UC1 || image.rows != config_.input_size || image.cols != config_.input_size)
+      throw UsageError("image cache: every image must be 8-bit gray at the model's input size");
+}
+
+ImageCache ImageCache::transformed(const std::function<cv::Mat(const cv::Mat&)>& transform) const {
+  std::vector<cv::Mat> images;
+  images.reserve(images_.size());
+  for (const cv::Mat& image : images_) images.push_back(transform(image));
+  ImageCache copy(samples_, std::move(images), config_);
+  copy.failures_ = failures_;
+  return copy;
 }
 
 std::vector<int> ImageCache::labels() const {

@@ -35,6 +35,12 @@ class ImageCache {
   const std::vector<std::string>& failures() const { return failures_; }
   const PreprocessConfig& config() const { return config_; }
 
+  // A copy whose images are `transform(image)` (CV_8U, same size): shifted
+  // copies of a validation set without decoding it again.
+  ImageCache transformed(const std::function<cv::Mat(const cv::Mat&)>& transform) const;
+  // A cache of already prepared model-size CV_8U images (tests, tools).
+  ImageCache(std::vector<Sample> samples, std::vector<cv::Mat> images, const PreprocessConfig& config);
+
  private:
   PreprocessConfig config_;
   std::vector<Sample> samples_;

@@ -26,16 +26,11 @@
 #include "core/atomic_file.h"
 #include "core/errors.h"
 #include "core/hash.h"
+#include "core/text.h"
 #include "image/quality.h"
 
 namespace pneumoscan {
 namespace {
-
-std::string fmt(const char* format, double value) {
-  char text[64];
-  std::snprintf(text, sizeof text, format, value);
-  return text;
-}
 
 // "path: problem" -> "problem" (the path is already in QcIssue::path).
 std::string strip_path(const std::string& message, const std::string& path) {
@@ -83,11 +78,12 @@ QcReport run_qc(const std::vector<Sample>& samples, const QcOptions& options) {
     ++report.readable;
     const ImageQuality& q = scan.quality;
     const bool blank = q.stddev < options.blank_stddev;
-    if (blank) report.blank.push_back({sample.path, "intensity stddev " + fmt("%.4f", q.stddev)});
+    if (blank) report.blank.push_back({sample.path, "intensity stddev " + format_string("%.4f", q.stddev)});
     if (std::min(q.width, q.height) < options.min_side)
       report.too_small.push_back({sample.path, std::to_string(q.width) + "x" + std::to_string(q.height)});
     if (!blank && q.laplacian_variance < options.blur_threshold)
-      report.blurry.push_back({sample.path, "Laplacian variance " + fmt("%.2f", q.laplacian_variance)});
+      report.blurry.push_back(
+          {sample.path, "Laplacian variance " + format_string("%.2f", q.laplacian_variance)});
 
     auto [it, inserted] = group_of_hash.emplace(q.pixel_hash, groups.size());
     if (inserted) groups.push_back({q.pixel_hash, {}, {}, {}});

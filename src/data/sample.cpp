@@ -9,7 +9,7 @@
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
-#include "core/excerpt.h"
+#include "core/text.h"
 
 namespace pneumoscan {
 namespace fs = std::filesystem;
@@ -138,6 +138,7 @@ void append_class_folder(const fs::path& folder, int label, const std::string& s
     Sample sample;
     sample.path = path.string();
     sample.label = label;
+    if (label == kPneumonia) sample.pneumonia_type = pneumonia_type_from_filename(sample.path);
     sample.patient = patient_from_filename(sample.path);
     sample.split = split;
     out.push_back(std::move(sample));
@@ -216,23 +217,49 @@ std::vector<CsvRecord> parse_csv(const std::string& file, const std::string& tex
   return records;
 }
 
-std::string csv_field(const std::string& value) {
-  if (value.find_first_of(",\"\r\n") == std::string::npos) return value;
-  std::string quoted = "\"";
-  for (char c : value) {
-    if (c == '"') quoted += '"';
-    quoted += c;
-  }
-  return quoted + "\"";
-}
-
 }  // namespace
 
 int label_from_name(const std::string& name) {
   const std::string key = lowercase(trim(name));
   if (key == "normal" || key == "0") return kNormal;
-  if (key == "pneumonia" || key == "1") return kPneumonia;
+  if (key == "pneumonia" || key == "1" || key == "bacterial" || key == "viral") return kPneumonia;
   return -1;
+}
+
+std::string pneumonia_type_from_filename(const std::string& path) {
+  const std::string stem = lowercase(fs::path(path).stem().string());
+  if (stem.find("_bacteria_") != std::string::npos) return "BACTERIAL";
+  if (stem.find("_virus_") != std::string::npos) return "VIRAL";
+  return "";
+}
+
+int class_index(const Sample& sample, const std::vector<std::string>& class_names) {
+  if (sample.label == kNormal) return 0;
+  if (sample.label != kPneumonia) return -1;
+  if (class_names.size() == 2) return 1;
+  for (size_t i = 1; i < class_names.size(); ++i)
+    if (class_names[i] == sample.pneumonia_type) return static_cast<int>(i);
+  return -1;
+}
+
+std::vector<std::string> validate_class_names(const std::vector<std::string>& names) {
+  std::vector<std::string> upper;
+  for (const auto& name : names) {
+    std::string u = trim(name);
+    for (char& c : u) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (u.empty()) throw UsageError("empty class name in the class list");
+    if (std::find(upper.begin(), upper.end(), u) != upper.end()) throw UsageError("class '" + u + "' named twice");
+    upper.push_back(u);
+  }
+  if (upper.size() < 2 || upper.front() != "NORMAL")
+    throw UsageError("a class list starts with NORMAL and has at least two classes (normal,pneumonia or "
+                     "normal,bacterial,viral)");
+  if (upper.size() == 2 && upper[1] != "PNEUMONIA")
+    throw UsageError("a binary class list is normal,pneumonia");
+  for (size_t i = 1; upper.size() > 2 && i < upper.size(); ++i)
+    if (upper[i] != "BACTERIAL" && upper[i] != "VIRAL")
+      throw UsageError("unknown pneumonia type '" + upper[i] + "' (bacterial, viral)");
+  return upper;
 }
 
 std::string patient_from_filename(const std::string& path) {
@@ -314,6 +341,11 @@ std::vector<Sample> read_manifest(const std::string& csv_path) {
     if (!label.empty()) {
       sample.label = label_from_name(label);
       if (sample.label < 0) throw InputError(csv_path, where + "unknown label " + quoted_excerpt(label));
+      const std::string key = lowercase(label);
+      if (key == "bacterial" || key == "viral")
+        sample.pneumonia_type = key == "bacterial" ? "BACTERIAL" : "VIRAL";
+      else if (sample.label == kPneumonia)
+        sample.pneumonia_type = pneumonia_type_from_filename(path);
     }
     if (patient_col != std::string::npos) sample.patient = trim(record.fields[patient_col]);
     if (sample.patient.empty()) sample.patient = patient_from_filename(path);
@@ -333,7 +365,12 @@ void write_manifest(const std::string& csv_path, const std::vector<Sample>& samp
   for (const Sample& sample : samples) {
     if (sample.label != -1 && sample.label != kNormal && sample.label != kPneumonia)
       throw InputError(sample.path, "invalid label " + std::to_string(sample.label) + " for a manifest");
-    out << csv_field(sample.path) << ',' << (sample.label < 0 ? std::string() : kClassNames[sample.label])
+    // A type the file name does not carry is written as the label, so it survives the round trip.
+    std::string label = sample.label < 0 ? std::string() : kClassNames[sample.label];
+    if (sample.label == kPneumonia && !sample.pneumonia_type.empty() &&
+        sample.pneumonia_type != pneumonia_type_from_filename(sample.path))
+      label = sample.pneumonia_type;
+    out << csv_field(sample.path) << ',' << label
         << ',' << csv_field(sample.patient) << ',' << csv_field(sample.split) << '\n';
   }
   write_file_atomically(csv_path, out.str());

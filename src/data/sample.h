@@ -16,10 +16,27 @@ struct Sample {
   int label = -1;       // kNormal or kPneumonia; -1 when unknown
   std::string patient;  // patient key for grouping ("" when unknown)
   std::string split;    // "train", "val", "test" or "" when unassigned
+  // Pneumonia type for finer class lists: "BACTERIAL", "VIRAL" or "" when
+  // unknown (from a Kermany file name, or a manifest label of that name).
+  std::string pneumonia_type;
 };
 
-// Label from a class name, case-insensitive ("normal", "PNEUMONIA", "0", "1");
-// -1 when not recognised.
+// Pneumonia type named in a Kermany file name (person12_bacteria_48 ->
+// "BACTERIAL", person1_virus_6 -> "VIRAL"); "" otherwise.
+std::string pneumonia_type_from_filename(const std::string& path);
+
+// The sample's index in a model's class list. Class 0 is always NORMAL; a
+// binary list is {NORMAL, PNEUMONIA}; a finer list names pneumonia types
+// ({NORMAL, BACTERIAL, VIRAL}). -1 when the sample has no class in the list
+// (unlabelled, or a pneumonia of unknown type for a finer list).
+int class_index(const Sample& sample, const std::vector<std::string>& class_names);
+
+// Checks a class list: at least two names, NORMAL first, no repeats, binary
+// lists exactly {NORMAL, PNEUMONIA}. Returns it upper-cased; throws UsageError.
+std::vector<std::string> validate_class_names(const std::vector<std::string>& names);
+
+// Label from a class name, case-insensitive ("normal", "PNEUMONIA", "0", "1",
+// and the pneumonia types "bacterial", "viral" -> PNEUMONIA); -1 when not recognised.
 int label_from_name(const std::string& name);
 
 // Patient key from a Kermany file name: person100_bacteria_475 -> person100,

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 #include <random>
 #include <set>
@@ -104,7 +103,6 @@ TrainValSplit prepare_train_val(const TrainValOptions& options) {
     split.train = without_paths(split.train, paths);
     split.val = without_paths(split.val, paths);
     split.excluded_by_qc = before - split.train.size() - split.val.size();
-    std::printf("excluded %zu images flagged by %s\n", split.excluded_by_qc, options.exclude_qc.c_str());
   }
   if (options.limit > 0 && !split.train.empty()) {
     const double fraction = static_cast<double>(options.limit) / split.train.size();

@@ -29,7 +29,7 @@ struct TrainValOptions {
   uint64_t seed = 42;
 };
 
-// resolve_train_val, then the QC exclusions, then the limit; prints what it left out.
+// resolve_train_val, then the QC exclusions (how many: excluded_by_qc), then the limit.
 TrainValSplit prepare_train_val(const TrainValOptions& options);
 
 // The data summary stored in a model file: source, validation, excluded_by_qc (and limit when set).

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "core/errors.h"
-#include "train/losses.h"
+#include "models/output.h"
 
 namespace pneumoscan {
 namespace {
@@ -17,9 +17,8 @@ namespace {
 // both afterwards, also when an exception leaves explain().
 class ExplainModeGuard {
  public:
-  explicit ExplainModeGuard(ClassifierImpl& net) : net_(net), was_training_(net.is_training()) {
-    net_.eval();
-    for (torch::Tensor& parameter : net_.parameters()) {
+  explicit ExplainModeGuard(ClassifierImpl& net) : eval_mode_(net) {
+    for (torch::Tensor& parameter : net.parameters()) {
       parameters_.push_back(parameter);
       requires_grad_.push_back(parameter.requires_grad());
       parameter.requires_grad_(false);
@@ -27,14 +26,12 @@ class ExplainModeGuard {
   }
   ~ExplainModeGuard() {
     for (size_t i = 0; i < parameters_.size(); ++i) parameters_[i].requires_grad_(requires_grad_[i]);
-    net_.train(was_training_);
   }
   ExplainModeGuard(const ExplainModeGuard&) = delete;
   ExplainModeGuard& operator=(const ExplainModeGuard&) = delete;
 
  private:
-  ClassifierImpl& net_;
-  bool was_training_;
+  EvalModeGuard eval_mode_;
   std::vector<torch::Tensor> parameters_;
   std::vector<bool> requires_grad_;
 };
@@ -44,6 +41,8 @@ torch::Tensor target_score(const torch::Tensor& logits, int target) {
   if (logits.dim() != 2 || logits.size(0) != 1 || logits.size(1) < 1)
     throw UsageError("explain: expected logits [1, K], got " + c10::str(logits.sizes()));
   if (logits.size(1) == 1) return target == kTargetPneumonia ? logits[0][0] : -logits[0][0];
+  // Pneumonia types (NORMAL, BACTERIAL, VIRAL): the evidence for any pneumonia.
+  if (logits.size(1) > 2 && target == kTargetPneumonia) return torch::logsumexp(logits[0].slice(0, 1), 0);
   return logits[0][target];
 }
 
@@ -111,7 +110,7 @@ Heatmap explain(ClassifierImpl& net, const torch::Tensor& input, ExplainMethod m
 
   if (method == ExplainMethod::kSaliency) {
     x.requires_grad_(true);
-    logits = net.forward_head(net.forward_features(x));
+    logits = net.forward(x);
     const torch::Tensor gradient = torch::autograd::grad({target_score(logits, target)}, {x})[0];
     heatmap.map = to_unit_map(gradient[0].abs().amax(0), size);
   } else {
@@ -123,7 +122,7 @@ Heatmap explain(ClassifierImpl& net, const torch::Tensor& input, ExplainMethod m
     if (features.dim() != 4 || features.size(0) != 1)
       throw UsageError("explain: feature map must be [1, C, h, w], got " + c10::str(features.sizes()));
     const torch::Tensor activations = features.detach().requires_grad_(true);
-    logits = net.forward_head(activations);
+    logits = net.logits(activations);
     const torch::Tensor a = activations.detach()[0];  // [C, h, w]
     const torch::Tensor g = torch::autograd::grad({target_score(logits, target)}, {activations})[0][0];
     torch::Tensor weights;  // [C]

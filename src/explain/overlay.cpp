@@ -1,11 +1,11 @@
 #include "explain/overlay.h"
 
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <vector>
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
+#include "image/encode.h"
 
 namespace pneumoscan {
 namespace {
@@ -16,23 +16,11 @@ void check_heatmap(const cv::Mat& heatmap01) {
 }
 
 void write_png(const std::string& path, const cv::Mat& image) {
-  const std::vector<uint8_t> bytes = encode_png(image, path);
+  const std::vector<uint8_t> bytes = encode_image(image, ".png", path);
   write_file_atomically(path, std::string(bytes.begin(), bytes.end()));
 }
 
 }  // namespace
-
-std::vector<uint8_t> encode_png(const cv::Mat& image, const std::string& name) {
-  std::vector<uchar> bytes;
-  bool ok = false;
-  try {
-    ok = cv::imencode(".png", image, bytes);
-  } catch (const cv::Exception& e) {
-    throw IoError(name, std::string("PNG encoding failed: ") + e.what());
-  }
-  if (!ok) throw IoError(name, "PNG encoding failed");
-  return bytes;
-}
 
 cv::Mat upsample_heatmap(const cv::Mat& heatmap01, cv::Size size) {
   check_heatmap(heatmap01);

@@ -17,9 +17,6 @@ cv::Mat upsample_heatmap(const cv::Mat& heatmap01, cv::Size size);
 // Throws UsageError for an empty or non-float map or alpha outside [0, 1].
 cv::Mat overlay(const Image& original, const cv::Mat& heatmap01, double alpha = 0.4);
 
-// PNG bytes of an 8- or 16-bit image; throws IoError naming `name` when encoding fails.
-std::vector<uint8_t> encode_png(const cv::Mat& image, const std::string& name);
-
 // Writes overlay(original, heatmap01, alpha) as an 8-bit colour PNG, atomically.
 // Throws IoError naming `path` when encoding or writing fails.
 void write_overlay_png(const std::string& path, const Image& original, const cv::Mat& heatmap01,

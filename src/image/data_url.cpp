@@ -5,6 +5,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "core/errors.h"
+#include "image/encode.h"
 
 namespace pneumoscan {
 namespace {
@@ -12,9 +13,7 @@ constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 
 std::string encoded_data_url(const cv::Mat& image, const char* extension, const char* mime,
                              const std::vector<int>& params) {
-  std::vector<uint8_t> bytes;
-  if (image.empty() || !cv::imencode(extension, image, bytes, params))
-    throw IoError("data URL", std::string("could not encode the image as ") + mime);
+  const std::vector<uint8_t> bytes = encode_image(image, extension, "data URL", params);
   return std::string("data:") + mime + ";base64," + base64_encode(bytes.data(), bytes.size());
 }
 }  // namespace

@@ -34,8 +34,8 @@
 #include <mutex>
 
 #include "core/errors.h"
-#include "core/excerpt.h"
 #include "core/hash.h"
+#include "core/text.h"
 #include "image/dicom_dataset.h"
 #include "image/dicom_decode.h"
 

@@ -2,14 +2,12 @@
 #include "image/quality.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
-#include <mutex>
 #include <opencv2/imgproc.hpp>
-#include <thread>
 
 #include "core/errors.h"
 #include "core/hash.h"
+#include "core/parallel.h"
 
 namespace pneumoscan {
 
@@ -46,44 +44,29 @@ ImageQuality measure_quality(const Image& image) {
 std::vector<ImageScan> scan_images(const std::vector<std::string>& paths, int threads,
                                    const std::function<void(size_t, size_t)>& progress) {
   std::vector<ImageScan> results(paths.size());
-  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  threads =
-      static_cast<int>(std::min<size_t>(static_cast<size_t>(threads), std::max<size_t>(1, paths.size())));
-
-  std::atomic<size_t> next{0};
-  std::atomic<size_t> done{0};
-  std::mutex progress_mutex;
-  auto worker = [&] {
-    for (size_t i = next++; i < paths.size(); i = next++) {
-      ImageScan& r = results[i];
-      r.path = paths[i];
-      try {
-        const Image image = decode_image(paths[i]);
-        r.quality = measure_quality(image);
-        r.format = image.format;
-        r.bits_stored = image.bits_stored;
-        r.dicom = image.dicom;
-        r.ok = true;
-      } catch (const Error& e) {
-        r.error = e.what();
-      } catch (const cv::Exception& e) {
-        r.error = paths[i] + ": OpenCV error while decoding (" + e.err + ")";
-      } catch (const std::bad_alloc&) {
-        r.error = paths[i] + ": out of memory while decoding";
-      } catch (const std::exception& e) {  // never let a worker thread terminate the process
-        r.error = paths[i] + ": " + e.what();
-      }
-      const size_t n = ++done;
-      if (progress) {
-        std::lock_guard<std::mutex> lock(progress_mutex);
-        progress(n, paths.size());
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool) t.join();
+  parallel_for(
+      paths.size(), threads,
+      [&](size_t i) {
+        ImageScan& r = results[i];
+        r.path = paths[i];
+        try {
+          const Image image = decode_image(paths[i]);
+          r.quality = measure_quality(image);
+          r.format = image.format;
+          r.bits_stored = image.bits_stored;
+          r.dicom = image.dicom;
+          r.ok = true;
+        } catch (const Error& e) {
+          r.error = e.what();
+        } catch (const cv::Exception& e) {
+          r.error = paths[i] + ": OpenCV error while decoding (" + e.err + ")";
+        } catch (const std::bad_alloc&) {
+          r.error = paths[i] + ": out of memory while decoding";
+        } catch (const std::exception& e) {  // one file's failure is that file's result
+          r.error = paths[i] + ": " + e.what();
+        }
+      },
+      progress);
   return results;
 }
 

@@ -3,14 +3,15 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 
 #include "core/errors.h"
 #include "core/runtime.h"
+#include "core/timing.h"
+#include "data/sample.h"
 #include "image/preprocess.h"
-#include "train/losses.h"
+#include "models/output.h"
 
 namespace pneumoscan {
 namespace fs = std::filesystem;
@@ -50,29 +51,47 @@ std::vector<double> Predictor::probabilities(const torch::Tensor& inputs) {
   return std::vector<double>(p, p + probability.numel());
 }
 
+torch::Tensor Predictor::class_probabilities(const torch::Tensor& inputs) {
+  c10::InferenceMode inference;
+  return pneumoscan::class_probabilities(model_.net->forward(inputs.to(device_))).to(torch::kCPU).contiguous();
+}
+
 std::string Predictor::label_for(double probability) const {
-  return probability >= model_.metadata.threshold ? model_.metadata.class_names[1]
-                                                  : model_.metadata.class_names[0];
+  return probability >= model_.metadata.threshold ? kClassNames[kPneumonia] : kClassNames[kNormal];
+}
+
+void Predictor::fill_prediction(const float* p, Prediction& prediction) const {
+  const auto& names = model_.metadata.class_names;
+  // As pneumonia_probability computes it (float), so every path gives the same figure.
+  prediction.probability = names.size() == 2 ? p[1] : static_cast<float>(1.0f - p[0]);
+  prediction.label = label_for(prediction.probability);
+  prediction.threshold = model_.metadata.threshold;
+  prediction.type_probabilities.clear();
+  prediction.pneumonia_type.clear();
+  if (names.size() <= 2) return;
+  size_t best = 1;
+  for (size_t c = 1; c < names.size(); ++c) {
+    prediction.type_probabilities.emplace_back(names[c], p[c]);
+    if (p[c] > p[best]) best = c;
+  }
+  prediction.pneumonia_type = names[best];
 }
 
 Prediction Predictor::predict_file(const std::string& path) {
-  const auto start = std::chrono::steady_clock::now();
+  const Stopwatch stopwatch;
   Prediction prediction = predict_image(decode_image(path), path);
-  prediction.milliseconds =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  prediction.milliseconds = stopwatch.milliseconds();
   return prediction;
 }
 
 Prediction Predictor::predict_image(const Image& image, const std::string& path) {
-  const auto start = std::chrono::steady_clock::now();
+  const Stopwatch stopwatch;
   check_diagnosable(image, path);
   Prediction prediction;
   prediction.path = path;
-  prediction.probability = probability(image);
-  prediction.label = label_for(prediction.probability);
-  prediction.threshold = model_.metadata.threshold;
-  prediction.milliseconds =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  const torch::Tensor classes = class_probabilities(input_tensor(image));
+  fill_prediction(classes.data_ptr<float>(), prediction);
+  prediction.milliseconds = stopwatch.milliseconds();
   return prediction;
 }
 
@@ -89,6 +108,10 @@ std::string default_model_path() {
   for (const auto& candidate : candidates)
     if (fs::exists(candidate)) return candidate.string();
   throw UsageError("no default model found (looked for models/default.psmodel); pass --model");
+}
+
+std::string model_or_default(const std::string& given) {
+  return given.empty() ? default_model_path() : given;
 }
 
 }  // namespace pneumoscan

@@ -16,6 +16,11 @@ struct Prediction {
   double probability = 0;  // P(pneumonia)
   std::string label;       // "PNEUMONIA" when probability >= threshold, else "NORMAL"
   double threshold = 0.5;
+  // Models with pneumonia types (class list NORMAL, BACTERIAL, VIRAL): the
+  // probability of each type (they sum to `probability`) and the most
+  // probable one; empty for binary models.
+  std::vector<std::pair<std::string, double>> type_probabilities;
+  std::string pneumonia_type;
   double milliseconds = 0;  // decode + preprocess + inference
 };
 
@@ -35,8 +40,13 @@ class Predictor {
   std::vector<double> probabilities(const std::vector<Image>& images);
   // For a ready [N, C, S, S] batch of input_tensor()/input_batch() outputs.
   std::vector<double> probabilities(const torch::Tensor& inputs);
+  // Class probabilities [N, K] on the CPU (binary sigmoid models: [N, 2]).
+  torch::Tensor class_probabilities(const torch::Tensor& inputs);
   double probability(const Image& image) { return probabilities({image}).front(); }
+  // "PNEUMONIA" at or above the model's threshold, else "NORMAL" (whatever the class list).
   std::string label_for(double probability) const;
+  // Fills probability, label, threshold and the type fields from one row of class probabilities.
+  void fill_prediction(const float* class_probabilities, Prediction& prediction) const;
 
   // Classifies a decoded image; `path` is recorded in the result and names the
   // image in errors. Throws InputError for images check_diagnosable refuses.
@@ -53,5 +63,9 @@ class Predictor {
 // models/default.psmodel next to the executable's parent folder, else in
 // the source tree. Throws UsageError when none exists.
 std::string default_model_path();
+
+// `given` when it is not empty, else default_model_path(): what every front
+// end's --model option means.
+std::string model_or_default(const std::string& given);
 
 }  // namespace pneumoscan

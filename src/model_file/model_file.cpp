@@ -1,9 +1,6 @@
 #include "model_file/model_file.h"
 
-#include <chrono>
-#include <ctime>
-#include <map>
-#include <set>
+#include <cmath>
 
 #include <ATen/core/Dict.h>
 #include <torch/serialize/input-archive.h>
@@ -12,8 +9,10 @@
 #include "core/atomic_file.h"
 #include "core/errors.h"
 #include "core/json_text.h"
+#include "core/timing.h"
 #include "data/sample.h"
 #include "model_file/integrity.h"
+#include "models/ensemble.h"
 
 namespace pneumoscan {
 namespace {
@@ -21,15 +20,6 @@ namespace {
 constexpr const char* kMetadataKey = "pneumoscan_metadata";
 constexpr const char* kWeightsKey = "pneumoscan_weights";
 constexpr const char* kChecksumKey = "pneumoscan_checksum";
-
-std::string utc_now() {
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return text;
-}
 
 torch::serialize::InputArchive open_archive(const std::string& path) {
   torch::serialize::InputArchive archive;
@@ -103,6 +93,10 @@ nlohmann::json to_json(const ModelMetadata& m) {
           {"preprocess", to_json(m.preprocess)},
           {"class_names", m.class_names},
           {"threshold", m.threshold},
+          {"ensemble_size", m.ensemble_size},
+          {"temperature", m.temperature},
+          {"class_bias", m.class_bias},
+          {"calibration", m.calibration},
           {"training", m.training},
           {"created_at", m.created_at},
           {"pneumoscan_version", m.pneumoscan_version},
@@ -127,6 +121,10 @@ ModelMetadata metadata_from_json(const nlohmann::json& json, const std::string& 
     m.preprocess = preprocess_from_json(json.at("preprocess"), source);
     m.class_names = json.at("class_names").get<std::vector<std::string>>();
     m.threshold = json.at("threshold").get<double>();
+    m.ensemble_size = json.value("ensemble_size", 1);
+    m.temperature = json.value("temperature", 1.0);
+    m.class_bias = json.value("class_bias", std::vector<double>{});
+    m.calibration = json.value("calibration", nlohmann::json::object());
     m.training = json.value("training", nlohmann::json::object());
     m.created_at = json.value("created_at", "");
     m.pneumoscan_version = json.value("pneumoscan_version", "");
@@ -146,42 +144,28 @@ ModelMetadata metadata_from_json(const nlohmann::json& json, const std::string& 
                                      std::to_string(m.preprocess.channels) + " ch) does not match the network (" +
                                      std::to_string(m.spec.input_size) + " px, " +
                                      std::to_string(m.spec.in_channels) + " ch)");
-  if (m.class_names != std::vector<std::string>(kClassNames.begin(), kClassNames.end()))
-    throw ModelFileError(source, "class names must be NORMAL, PNEUMONIA in that order");
-  if (m.spec.num_outputs != 1 && m.spec.num_outputs != 2)
-    throw ModelFileError(source, "a pneumonia model has 1 (sigmoid) or 2 (softmax) outputs, not " +
-                                     std::to_string(m.spec.num_outputs));
+  try {
+    if (validate_class_names(m.class_names) != m.class_names) throw UsageError("class names must be upper case");
+  } catch (const UsageError& e) {
+    throw ModelFileError(source, e.what());
+  }
+  const int64_t classes = static_cast<int64_t>(m.class_names.size());
+  if (classes == 2 ? (m.spec.num_outputs != 1 && m.spec.num_outputs != 2) : m.spec.num_outputs != classes)
+    throw ModelFileError(source, std::to_string(classes) + " classes do not fit a network with " +
+                                     std::to_string(m.spec.num_outputs) + " outputs");
   if (!(m.threshold >= 0.0 && m.threshold <= 1.0))
     throw ModelFileError(source, "threshold must lie in [0, 1]");
+  if (m.ensemble_size < 1 || m.ensemble_size > 64)
+    throw ModelFileError(source, "ensemble size must lie in [1, 64], not " + std::to_string(m.ensemble_size));
+  if (!(m.temperature > 0.01 && m.temperature < 100))
+    throw ModelFileError(source, "temperature must lie in (0.01, 100)");
+  const size_t outputs = m.ensemble_size > 1 && m.spec.num_outputs == 1 ? 2 : static_cast<size_t>(m.spec.num_outputs);
+  if (!m.class_bias.empty() && m.class_bias.size() != outputs)
+    throw ModelFileError(source, "class bias has " + std::to_string(m.class_bias.size()) + " values for " +
+                                     std::to_string(outputs) + " outputs");
+  for (double b : m.class_bias)
+    if (!(std::abs(b) < 100)) throw ModelFileError(source, "class bias values must be finite and below 100");
   return m;
-}
-
-std::vector<std::pair<std::string, torch::Tensor>> state_dict(torch::nn::Module& module) {
-  std::vector<std::pair<std::string, torch::Tensor>> entries;
-  for (const auto& item : module.named_parameters()) entries.emplace_back(item.key(), item.value());
-  for (const auto& item : module.named_buffers()) entries.emplace_back(item.key(), item.value());
-  return entries;
-}
-
-void load_state_dict(torch::nn::Module& module, const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
-                     const std::string& source) {
-  std::map<std::string, torch::Tensor> given(tensors.begin(), tensors.end());
-  torch::NoGradGuard no_grad;
-  for (auto& [name, target] : state_dict(module)) {
-    auto found = given.find(name);
-    if (found == given.end()) throw ModelFileError(source, "weights lack '" + name + "'");
-    if (found->second.sizes() != target.sizes()) {
-      std::ostringstream message;
-      message << "weight '" << name << "' has shape " << found->second.sizes() << ", the network expects "
-              << target.sizes();
-      throw ModelFileError(source, message.str());
-    }
-    target.copy_(found->second);
-    given.erase(found);
-  }
-  if (!given.empty())
-    throw ModelFileError(source, "unexpected weight '" + given.begin()->first + "' (" +
-                                     std::to_string(given.size()) + " not used by the network)");
 }
 
 void save_model(const std::string& path, const ModelMetadata& metadata_in, ClassifierImpl& net) {
@@ -194,7 +178,7 @@ void save_model(const std::string& path, const ModelMetadata& metadata_in, Class
     tensors.emplace_back(name, tensor.detach().to(torch::kCPU).contiguous().clone());
     weights.insert(name, tensors.back().second);
   }
-  const std::string metadata_text = to_json(metadata).dump();
+  const std::string metadata_text = json_text(to_json(metadata));
   torch::serialize::OutputArchive archive;
   archive.write(kMetadataKey, c10::IValue(metadata_text));
   archive.write(kWeightsKey, c10::IValue(weights));
@@ -206,6 +190,20 @@ void save_model(const std::string& path, const ModelMetadata& metadata_in, Class
       throw IoError(path, std::string("cannot write model: ") + e.what_without_backtrace());
     }
   });
+}
+
+Classifier create_network(const ModelMetadata& metadata) {
+  Classifier net;
+  if (metadata.ensemble_size == 1) {
+    net = create_model(metadata.spec);
+  } else {
+    std::vector<Classifier> members;
+    for (int i = 0; i < metadata.ensemble_size; ++i) members.push_back(create_model(metadata.spec));
+    net = Ensemble(std::move(members), metadata.spec.in_channels, metadata.spec.input_size).ptr();
+  }
+  net->set_temperature(metadata.temperature);
+  net->set_class_bias(metadata.class_bias);
+  return net;
 }
 
 ModelMetadata read_model_metadata(const std::string& path) {
@@ -238,7 +236,11 @@ LoadedModel load_model(const std::string& path, c10::Device device) {
         throw ModelFileError(path, "checksum mismatch: the file is damaged");
     }
     check_weights_finite(path, tensors);
-    loaded.net = create_model(loaded.metadata.spec);
+    try {
+      loaded.net = create_network(loaded.metadata);
+    } catch (const UsageError& e) {
+      throw ModelFileError(path, e.what());
+    }
     load_state_dict(*loaded.net, tensors, path);
     loaded.net->to(device);
     loaded.net->eval();

@@ -3,14 +3,15 @@
 // correctly (architecture, preprocessing, classes, threshold, training
 // summary). Loading validates all of it against the weights and refuses a
 // mismatch, so a model can never be run with the wrong preprocessing.
+#include <c10/core/Device.h>
+
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include <c10/core/Device.h>
-#include <nlohmann/json.hpp>
-
 #include "image/preprocess.h"
 #include "models/registry.h"
+#include "models/state_dict.h"
 
 namespace pneumoscan {
 
@@ -20,8 +21,16 @@ struct ModelMetadata {
   std::string name = "pneumoscan";  // human-readable model name
   ModelSpec spec;
   PreprocessConfig preprocess;
+  // NORMAL first; {NORMAL, PNEUMONIA} or NORMAL and pneumonia types
+  // ({NORMAL, BACTERIAL, VIRAL}, one output each; P(pneumonia) = 1 - P(NORMAL)).
   std::vector<std::string> class_names = {"NORMAL", "PNEUMONIA"};
   double threshold = 0.5;  // P(pneumonia) >= threshold -> PNEUMONIA
+  // Members of one architecture (`spec`) averaged in probability (models/ensemble.h); 1 = a single network.
+  int ensemble_size = 1;
+  double temperature = 1.0;       // logits / temperature (calibration); 1 = none
+  std::vector<double> class_bias;  // then + class_bias, one per output (calibration); empty = none
+  // How the temperature and threshold were chosen (eval/calibration.h); empty when never calibrated.
+  nlohmann::json calibration = nlohmann::json::object();
   nlohmann::json training = nlohmann::json::object();  // data, epochs, validation figures, ...
   std::string created_at;                               // ISO 8601 UTC
   std::string pneumoscan_version = PNEUMOSCAN_VERSION;
@@ -43,6 +52,10 @@ struct LoadedModel {
   std::string integrity_warning;  // "" when verified; else why damage could not be ruled out
 };
 
+// The network `metadata` describes, with fresh weights: a registry network, or
+// an Ensemble of `ensemble_size` of them; its temperature set.
+Classifier create_network(const ModelMetadata& metadata);
+
 // Writes atomically. Weights are stored contiguous and in float32, with a
 // checksum over the metadata and every weight.
 void save_model(const std::string& path, const ModelMetadata& metadata, ClassifierImpl& net);
@@ -57,14 +70,5 @@ LoadedModel load_model(const std::string& path, c10::Device device = c10::Device
 
 // Metadata only (cheap; verifies nothing about the weights: use load_model).
 ModelMetadata read_model_metadata(const std::string& path);
-
-// The named parameters and buffers of a module as one flat state dict
-// (torchvision-style names: "layer1.0.conv1.weight").
-std::vector<std::pair<std::string, torch::Tensor>> state_dict(torch::nn::Module& module);
-
-// Copies `tensors` into the module's parameters and buffers by name. Every
-// module entry must be present with the same shape; extra entries are an error.
-void load_state_dict(torch::nn::Module& module, const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
-                     const std::string& source);
 
 }  // namespace pneumoscan

@@ -1,8 +1,31 @@
 #include "models/classifier.h"
 
+#include <cmath>
+
 #include <c10/util/Exception.h>
+#include <torch/types.h>
 
 namespace pneumoscan {
+
+void ClassifierImpl::set_temperature(double temperature) {
+  TORCH_CHECK(temperature > 0 && std::isfinite(temperature), "temperature must be positive, got ", temperature);
+  temperature_ = temperature;
+}
+
+torch::Tensor apply_output_calibration(const torch::Tensor& raw, double temperature,
+                                       const std::vector<double>& class_bias) {
+  torch::Tensor out = temperature == 1.0 ? raw : raw / temperature;
+  if (!class_bias.empty()) {
+    TORCH_CHECK(out.dim() == 2 && out.size(1) == static_cast<int64_t>(class_bias.size()), "class bias of ",
+                class_bias.size(), " values for logits ", out.sizes());
+    out = out + torch::tensor(class_bias, out.options());
+  }
+  return out;
+}
+
+torch::Tensor ClassifierImpl::logits(const torch::Tensor& features) {
+  return apply_output_calibration(forward_head(features), temperature_, class_bias_);
+}
 
 void check_image_batch(const torch::Tensor& x, int64_t channels, const char* module_name) {
   TORCH_CHECK(x.dim() == 4 && x.size(1) == channels, module_name, ": expected input [N, ", channels,

@@ -21,10 +21,48 @@ class ClassifierImpl : public torch::nn::Module {
   // layers): what stays trainable under `--freeze features`.
   virtual std::vector<torch::Tensor> head_parameters() = 0;
 
-  torch::Tensor forward(torch::Tensor images) { return forward_head(forward_features(images)); }
+  // Output calibration fitted on validation after training and stored in the
+  // model file (eval/calibration.h): logits / temperature (Guo et al., 2017)
+  // + a per-output bias that undoes the class weighting's prior shift
+  // (empty = none). forward() and logits() apply it; they are what every
+  // consumer of probabilities calls, so a calibrated model is calibrated everywhere.
+  void set_temperature(double temperature);
+  // `class_bias`: empty or one value per output; throws c10::Error otherwise (checked at forward).
+  void set_class_bias(std::vector<double> class_bias) { class_bias_ = std::move(class_bias); }
+  double temperature() const { return temperature_; }
+  const std::vector<double>& class_bias() const { return class_bias_; }
+  torch::Tensor logits(const torch::Tensor& features);
+  torch::Tensor forward(torch::Tensor images) { return logits(forward_features(images)); }
+
+ private:
+  double temperature_ = 1.0;
+  std::vector<double> class_bias_;
 };
 
 using Classifier = std::shared_ptr<ClassifierImpl>;
+
+// Eval mode (dropout off, BatchNorm on running statistics) for the guard's
+// lifetime; the module's previous mode comes back afterwards, also when an
+// exception leaves the scope.
+class EvalModeGuard {
+ public:
+  explicit EvalModeGuard(torch::nn::Module& module) : module_(module), was_training_(module.is_training()) {
+    module_.eval();
+  }
+  ~EvalModeGuard() { module_.train(was_training_); }
+  EvalModeGuard(const EvalModeGuard&) = delete;
+  EvalModeGuard& operator=(const EvalModeGuard&) = delete;
+
+ private:
+  torch::nn::Module& module_;
+  bool was_training_;
+};
+
+// raw / temperature + class_bias (empty: none), as ClassifierImpl::logits
+// applies it; calibration computes calibrated outputs from stored raw ones
+// with the same function, so both agree to the last bit.
+torch::Tensor apply_output_calibration(const torch::Tensor& raw, double temperature,
+                                       const std::vector<double>& class_bias);
 
 // Checks x is [N, channels, H, W] and names the module in the message (ggml's habit).
 void check_image_batch(const torch::Tensor& x, int64_t channels, const char* module_name);

@@ -4,9 +4,10 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstring>
 #include <vector>
+
+#include "core/timing.h"
 
 namespace pneumoscan {
 namespace {
@@ -68,16 +69,6 @@ void on_end(const at::RecordFunction& fn, at::ObserverContext* context_base) {
     if (output.isTensor()) counted_multiply_adds += output.toTensor().numel() * context->per_output;
 }
 
-// Puts a module in eval mode and restores its mode on exit.
-struct EvalModeGuard {
-  explicit EvalModeGuard(torch::nn::Module& module) : module(module), was_training(module.is_training()) {
-    module.eval();
-  }
-  ~EvalModeGuard() { module.train(was_training); }
-  torch::nn::Module& module;
-  bool was_training;
-};
-
 torch::Tensor probe_input(torch::nn::Module& net, int64_t in_channels, int64_t input_size) {
   const auto parameters = net.parameters();
   const auto options = parameters.empty() ? torch::TensorOptions() : parameters.front().options();
@@ -111,9 +102,9 @@ double measure_forward_seconds(ClassifierImpl& net, int64_t in_channels, int64_t
   net.forward(input);  // warm-up: first-call allocations and kernel selection
   std::vector<double> seconds;
   for (int i = 0; i < std::max(1, runs); ++i) {
-    const auto start = std::chrono::steady_clock::now();
+    const Stopwatch stopwatch;
     net.forward(input);
-    seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    seconds.push_back(stopwatch.seconds());
   }
   std::nth_element(seconds.begin(), seconds.begin() + seconds.size() / 2, seconds.end());
   return seconds[seconds.size() / 2];

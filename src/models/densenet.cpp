@@ -9,6 +9,7 @@
 
 #include <string>
 
+#include "models/init.h"
 #include "models/nested_sequential.h"
 
 namespace pneumoscan {
@@ -79,16 +80,7 @@ DenseNetImpl::DenseNetImpl(const DenseNetOptions& options_in) : options(options_
   classifier = register_module("classifier", nn::Linear(channels, options.num_classes));
 
   // torchvision's initialisation.
-  for (auto& module : modules(false)) {
-    if (auto* conv = module->as<nn::Conv2d>()) {
-      nn::init::kaiming_normal_(conv->weight);
-    } else if (auto* bn = module->as<nn::BatchNorm2d>()) {
-      nn::init::ones_(bn->weight);
-      nn::init::zeros_(bn->bias);
-    } else if (auto* linear = module->as<nn::Linear>()) {
-      nn::init::zeros_(linear->bias);
-    }
-  }
+  init_weights(*this, {WeightInit::kKaimingFanIn, WeightInit::kKeep, false, true});
 }
 
 torch::Tensor DenseNetImpl::forward_features(torch::Tensor images) {

@@ -10,6 +10,7 @@
 
 #include <cmath>
 
+#include "models/init.h"
 #include "models/nested_sequential.h"
 
 namespace pneumoscan {
@@ -86,19 +87,7 @@ EfficientNetImpl::EfficientNetImpl(const EfficientNetOptions& options_in) : opti
   register_module("classifier", classifier);
 
   // torchvision's initialisation.
-  for (auto& module : modules(false)) {
-    if (auto* conv = module->as<nn::Conv2d>()) {
-      nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanOut);
-      if (conv->options.bias()) nn::init::zeros_(conv->bias);
-    } else if (auto* bn = module->as<nn::BatchNorm2d>()) {
-      nn::init::ones_(bn->weight);
-      nn::init::zeros_(bn->bias);
-    } else if (auto* linear = module->as<nn::Linear>()) {
-      const double range = 1.0 / std::sqrt(static_cast<double>(linear->options.out_features()));
-      nn::init::uniform_(linear->weight, -range, range);
-      nn::init::zeros_(linear->bias);
-    }
-  }
+  init_weights(*this, {WeightInit::kKaimingFanOut, WeightInit::kUniformOutFeatures, true, true});
 }
 
 torch::Tensor EfficientNetImpl::forward_features(torch::Tensor images) {

@@ -5,6 +5,8 @@
 #include <torch/nn/init.h>
 #include <torch/nn/modules/pooling.h>
 
+#include "models/init.h"
+
 namespace pneumoscan {
 namespace nn = torch::nn;
 namespace F = torch::nn::functional;
@@ -63,16 +65,7 @@ GoogLeNetImpl::GoogLeNetImpl(const GoogLeNetOptions& options_in) : options(optio
 
   // torchvision: trunc_normal_(std=0.01, a=-2, b=2) for conv and linear weights
   // (the bounds are 200 sigma away, so a plain normal), BatchNorm 1/0.
-  for (auto& module : modules(false)) {
-    if (auto* conv = module->as<nn::Conv2d>()) {
-      nn::init::normal_(conv->weight, 0.0, 0.01);
-    } else if (auto* linear = module->as<nn::Linear>()) {
-      nn::init::normal_(linear->weight, 0.0, 0.01);
-    } else if (auto* bn = module->as<nn::BatchNorm2d>()) {
-      nn::init::ones_(bn->weight);
-      nn::init::zeros_(bn->bias);
-    }
-  }
+  init_weights(*this, {WeightInit::kNormal001, WeightInit::kNormal001, false, false});
 }
 
 torch::Tensor GoogLeNetImpl::forward_features(torch::Tensor x) {

@@ -7,6 +7,7 @@
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/dropout.h>
 
+#include "models/init.h"
 #include "models/nested_sequential.h"
 
 namespace pneumoscan {
@@ -39,18 +40,7 @@ NestedSequential conv_bn_relu6(int64_t in, int64_t out, int64_t kernel, int64_t 
 
 // torchvision's MobileNet initialisation (V2; used for V1 too).
 void init_mobilenet(nn::Module& net) {
-  for (auto& module : net.modules(false)) {
-    if (auto* conv = module->as<nn::Conv2d>()) {
-      nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanOut);
-      if (conv->options.bias()) nn::init::zeros_(conv->bias);
-    } else if (auto* bn = module->as<nn::BatchNorm2d>()) {
-      nn::init::ones_(bn->weight);
-      nn::init::zeros_(bn->bias);
-    } else if (auto* linear = module->as<nn::Linear>()) {
-      nn::init::normal_(linear->weight, 0.0, 0.01);
-      nn::init::zeros_(linear->bias);
-    }
-  }
+  init_weights(net, {WeightInit::kKaimingFanOut, WeightInit::kNormal001, true, true});
 }
 
 }  // namespace

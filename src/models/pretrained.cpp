@@ -11,7 +11,7 @@
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
-#include "model_file/model_file.h"
+#include "models/state_dict.h"
 
 namespace pneumoscan {
 namespace {

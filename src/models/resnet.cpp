@@ -4,6 +4,8 @@
 #include <torch/nn/functional/pooling.h>
 #include <torch/nn/init.h>
 
+#include "models/init.h"
+
 namespace pneumoscan {
 namespace nn = torch::nn;
 namespace F = torch::nn::functional;
@@ -73,14 +75,7 @@ ResNetImpl::ResNetImpl(const ResNetOptions& options_in) : options(options_in) {
   fc = register_module("fc", nn::Linear(in_planes, options.num_classes));
 
   // torchvision's initialisation: Kaiming for convolutions, BN weight 1 bias 0.
-  for (auto& module : modules(false)) {
-    if (auto* conv = module->as<nn::Conv2d>())
-      nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanOut, torch::kReLU);
-    else if (auto* bn = module->as<nn::BatchNorm2d>()) {
-      nn::init::ones_(bn->weight);
-      nn::init::zeros_(bn->bias);
-    }
-  }
+  init_weights(*this, {WeightInit::kKaimingFanOut, WeightInit::kKeep, false, false});
 }
 
 nn::Sequential ResNetImpl::make_stage(int64_t& in_planes, int64_t planes, int64_t blocks, int64_t stride) {

@@ -9,6 +9,8 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/pooling.h>
 
+#include "models/init.h"
+
 namespace pneumoscan {
 namespace nn = torch::nn;
 namespace F = torch::nn::functional;
@@ -51,18 +53,7 @@ VggImpl::VggImpl(const VggOptions& options_in) : options(options_in) {
   register_module("classifier", classifier);
 
   // torchvision's initialisation.
-  for (auto& module : modules(false)) {
-    if (auto* conv = module->as<nn::Conv2d>()) {
-      nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanOut, torch::kReLU);
-      nn::init::zeros_(conv->bias);
-    } else if (auto* bn = module->as<nn::BatchNorm2d>()) {
-      nn::init::ones_(bn->weight);
-      nn::init::zeros_(bn->bias);
-    } else if (auto* linear = module->as<nn::Linear>()) {
-      nn::init::normal_(linear->weight, 0.0, 0.01);
-      nn::init::zeros_(linear->bias);
-    }
-  }
+  init_weights(*this, {WeightInit::kKaimingFanOut, WeightInit::kNormal001, true, true});
 }
 
 torch::Tensor VggImpl::forward_features(torch::Tensor images) {

@@ -8,18 +8,13 @@
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
+#include "core/text.h"
 #include "explain/overlay.h"
 #include "image/data_url.h"
 #include "report/html.h"
 
 namespace pneumoscan {
 namespace {
-
-std::string format(const char* pattern, double value) {
-  char text[64];
-  std::snprintf(text, sizeof text, pattern, value);
-  return text;
-}
 
 const char* const kStyle = R"(
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;margin:24px;color:#1d2733;background:#f6f8fa}
@@ -60,13 +55,14 @@ std::string case_report_html(const CaseReport& report, int max_side) {
   const double threshold = std::clamp(p.threshold, 0.0, 1.0);
   html += "<h2>Decision</h2>\n<span class=\"decision " + html_escape(p.label) + "\">" + html_escape(p.label) +
           "</span>\n";
-  html += "<div class=\"bar\" role=\"img\" aria-label=\"P(pneumonia) " + format("%.3f", probability) +
-          ", threshold " + format("%.3f", threshold) +
-          "\"><div class=\"fill\" style=\"width:" + format("%.2f", 100 * probability) +
-          "%\"></div><div class=\"marker\" style=\"left:" + format("%.2f", 100 * threshold) +
-          "%\"><span>threshold " + format("%.3f", threshold) + "</span></div></div>\n";
-  html += "<div class=\"scale\"><span>0</span><span>P(pneumonia) = <b>" + format("%.4f", p.probability) +
-          "</b> (PNEUMONIA when &ge; " + format("%.4f", p.threshold) + ")</span><span>1</span></div>\n";
+  html += "<div class=\"bar\" role=\"img\" aria-label=\"P(pneumonia) " + format_string("%.3f", probability) +
+          ", threshold " + format_string("%.3f", threshold) +
+          "\"><div class=\"fill\" style=\"width:" + format_string("%.2f", 100 * probability) +
+          "%\"></div><div class=\"marker\" style=\"left:" + format_string("%.2f", 100 * threshold) +
+          "%\"><span>threshold " + format_string("%.3f", threshold) + "</span></div></div>\n";
+  html += "<div class=\"scale\"><span>0</span><span>P(pneumonia) = <b>" +
+          format_string("%.4f", p.probability) + "</b> (PNEUMONIA when &ge; " +
+          format_string("%.4f", p.threshold) + ")</span><span>1</span></div>\n";
 
   // The X-ray and the heatmap overlay.
   html += "<h2>Image</h2>\n<div class=\"images\">\n<figure><img alt=\"X-ray\" src=\"" +
@@ -93,7 +89,7 @@ std::string case_report_html(const CaseReport& report, int max_side) {
       }
       html += "<div><span class=\"decision " + html_escape(label) +
               "\" style=\"font-size:12px;padding:2px 6px\">" + html_escape(label) + "</span> similarity " +
-              format("%.3f", c.similarity) + "</div><div class=\"path\">" + html_escape(c.item.path) +
+              format_string("%.3f", c.similarity) + "</div><div class=\"path\">" + html_escape(c.item.path) +
               "</div></div>\n";
     }
     html +=

@@ -11,6 +11,7 @@
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
+#include "core/text.h"
 
 namespace pneumoscan {
 namespace {
@@ -154,12 +155,6 @@ void keep_finite(std::vector<double>& x, std::vector<double>& y) {
   y.swap(fy);
 }
 
-std::string format(const char* pattern, double value) {
-  char text[128];
-  std::snprintf(text, sizeof text, pattern, value);
-  return text;
-}
-
 // Two per-epoch series of `history` against the epoch, with the best epoch marked.
 void plot_epoch_series(const std::string& path, const std::string& title,
                        const std::vector<EpochRecord>& history, const char* ylabel,
@@ -212,8 +207,9 @@ std::vector<LegendItem> draw_curves(const std::vector<const ScoredSet*>& sets, C
     std::vector<double> x, y;
     for (const auto& p : curve(sets[i]->probabilities, sets[i]->labels)) x.push_back(p.x), y.push_back(p.y);
     line(x, y, series_colour(i), series_style(i));
-    items.push_back({sets[i]->name + format(area_pattern, area(sets[i]->probabilities, sets[i]->labels)),
-                     series_colour(i), series_style(i)});
+    items.push_back(
+        {sets[i]->name + format_string(area_pattern, area(sets[i]->probabilities, sets[i]->labels)),
+         series_colour(i), series_style(i)});
   }
   return items;
 }
@@ -260,7 +256,7 @@ void plot_precision_recall(const std::string& path, const std::string& title,
     const double prevalence =
         static_cast<double>(std::count(labels.begin(), labels.end(), 1)) / labels.size();
     line({0, 1}, {prevalence, prevalence}, kReference, 2, 1.5);
-    items.push_back({format("chance (prevalence %.3f)", prevalence), kReference, 2});
+    items.push_back({format_string("chance (prevalence %.3f)", prevalence), kReference, 2});
     legend(items, PL_POSITION_BOTTOM | PL_POSITION_LEFT);
   });
 }
@@ -288,7 +284,7 @@ void plot_confusion_matrix(const std::string& path, const std::string& title, co
         plschr(0, 2.2);
         plptex(x0 + 0.5, y0 + 0.55, 1, 0, 0.5, std::to_string(cells[t][p]).c_str());
         plschr(0, 1.3);
-        plptex(x0 + 0.5, y0 + 0.36, 1, 0, 0.5, format("%.1f %%", 100 * share).c_str());
+        plptex(x0 + 0.5, y0 + 0.36, 1, 0, 0.5, format_string("%.1f %%", 100 * share).c_str());
         plschr(0, 1.05);
         plptex(x0 + 0.5, y0 + 0.2, 1, 0, 0.5, kinds[t][p]);
       }
@@ -311,10 +307,10 @@ void plot_confusion_matrix(const std::string& path, const std::string& title, co
     plmtex("t", 2.6, 0.5, 0.5, title.c_str());
     plschr(0, 1.1);
     plmtex("t", 0.8, 0.5, 0.5,
-           format("n = %.0f, threshold ", static_cast<double>(m.tn + m.fp + m.fn + m.tp))
-               .append(format("%.4f, sensitivity ", m.threshold))
-               .append(format("%.3f, specificity ", m.recall))
-               .append(format("%.3f", m.specificity))
+           format_string("n = %.0f, threshold ", static_cast<double>(m.tn + m.fp + m.fn + m.tp))
+               .append(format_string("%.4f, sensitivity ", m.threshold))
+               .append(format_string("%.3f, specificity ", m.recall))
+               .append(format_string("%.3f", m.specificity))
                .c_str());
   });
 }
@@ -333,7 +329,8 @@ void plot_calibration(const std::string& path, const std::string& title, const S
     line({0, 1}, {0, 1}, kReference, 2, 1.5);
     line(x, y, series_colour(0));
     points(x, y, series_colour(0));
-    legend({{set.name + format(" (ECE %.3f, ", ece) + format("Brier %.3f)", brier), series_colour(0), 1},
+    legend({{set.name + format_string(" (ECE %.3f, ", ece) + format_string("Brier %.3f)", brier),
+             series_colour(0), 1},
             {"perfectly calibrated", kReference, 2}},
            PL_POSITION_TOP | PL_POSITION_LEFT);
     plcol0(kInk);

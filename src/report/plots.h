@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "eval/metrics.h"
-#include "train/trainer.h"
+#include "train/history.h"
 
 namespace pneumoscan {
 

@@ -9,8 +9,7 @@
 namespace pneumoscan {
 
 torch::Tensor embed_batch(ClassifierImpl& net, const torch::Tensor& input) {
-  const bool was_training = net.is_training();
-  net.eval();
+  const EvalModeGuard eval_mode(net);
   torch::Tensor embeddings;
   {
     c10::InferenceMode inference;
@@ -21,7 +20,6 @@ torch::Tensor embed_batch(ClassifierImpl& net, const torch::Tensor& input) {
         torch::nn::functional::normalize(pooled, torch::nn::functional::NormalizeFuncOptions().dim(1))
             .contiguous();
   }
-  net.train(was_training);
   return embeddings;
 }
 

@@ -11,15 +11,14 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "core/errors.h"
 #include "core/json_text.h"
+#include "core/timing.h"
 #include "explain/heatmap.h"
 #include "image/dicom_dataset.h"
 #include "infer/predictor.h"
@@ -43,21 +42,6 @@ const char* const kTransferSyntaxes[] = {
     UID_RLELosslessTransferSyntax};
 
 const char* const kXrayModalities[] = {"CR", "DX", "RG", "DR"};
-
-// UTC time with milliseconds, ISO 8601.
-std::string utc_now() {
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
-  const int millis = static_cast<int>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char text[40];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
-  char full[48];
-  std::snprintf(full, sizeof full, "%s.%03dZ", text, millis);
-  return full;
-}
 
 std::string get(DcmItem& item, const DcmTagKey& key) {
   OFString value;
@@ -105,7 +89,9 @@ bool is_valid_uid(const std::string& uid) {
   return true;
 }
 
-void default_log(const std::string& line) { std::cerr << utc_now() << " " << line << std::endl; }
+void default_log(const std::string& line) {
+  std::cerr << utc_now(UtcFormat::kIsoMillis) << " " << line << std::endl;
+}
 
 }  // namespace
 
@@ -143,8 +129,7 @@ struct DicomNode::Impl {
   std::atomic<bool> stop_requested{false};
 
   explicit Impl(DicomNodeOptions opts)
-      : options(std::move(opts)),
-        predictor(options.model_path.empty() ? default_model_path() : options.model_path) {
+      : options(std::move(opts)), predictor(model_or_default(options.model_path)) {
     if (!options.log) options.log = default_log;
     std::error_code ec;
     fs::create_directories(options.out_dir, ec);
@@ -187,7 +172,7 @@ StoreOutcome DicomNode::Impl::analyse(DcmDataset& dataset, const std::string& so
   if (const std::string refusal = sop_class_refusal(sop_class, get(dataset, DCM_Modality)); !refusal.empty())
     return fail(STATUS_STORE_Refused_SOPClassNotSupported, refusal);
   try {
-    const auto start = std::chrono::steady_clock::now();
+    const Stopwatch stopwatch;
     const Image image = decode_dicom_dataset(dataset, "SOP instance " + sop_instance);
     if (const std::string why = why_not_an_xray(image); !why.empty())
       return fail(STATUS_STORE_Error_DataSetDoesNotMatchSOPClass, why);
@@ -196,8 +181,7 @@ StoreOutcome DicomNode::Impl::analyse(DcmDataset& dataset, const std::string& so
     // The map always shows the pneumonia evidence: the question the node triages for.
     if (options.gradcam)
       heatmap = explain(predictor.net(), predictor.input_tensor(image), ExplainMethod::kGradCam).map;
-    const double analysis_ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    const double analysis_ms = stopwatch.milliseconds();
 
     TriageVerdict verdict;
     verdict.probability = prediction.probability;
@@ -290,7 +274,7 @@ class TriageScp : public DcmSCP {
                                     const DcmPresentationContextInfo& context) override {
     if (message->CommandField != DIMSE_C_STORE_RQ) return DcmSCP::handleIncomingCommand(message, context);
     T_DIMSE_C_StoreRQ& request = message->msg.CStoreRQ;
-    const std::string received_at = utc_now();
+    const std::string received_at = utc_now(UtcFormat::kIsoMillis);
     DcmDataset* received = nullptr;
     OFCondition status = receiveSTORERequest(request, context.presentationContextID, received);
     std::unique_ptr<DcmDataset> dataset(received);

@@ -13,20 +13,20 @@
 #include <set>
 #include <thread>
 
-#include "core/excerpt.h"
 #include "core/json_text.h"
+#include "core/text.h"
+#include "core/timing.h"
 #include "image/image.h"
 #include "model_file/model_file.h"
 #include "serve/connection_pool.h"
 #include "serve/http_upload.h"
-#include "serve/metrics.h"
 #include "serve/prediction_service.h"
+#include "serve/prometheus.h"
 #include "serve/shutdown_signal.h"
 #include "serve/web_root.h"
 
 namespace pneumoscan {
 namespace {
-using Clock = std::chrono::steady_clock;
 using httplib::Request;
 using httplib::Response;
 using HandlerResponse = httplib::Server::HandlerResponse;
@@ -127,10 +127,6 @@ int64_t similar_count(const std::string& value) {
   return k;
 }
 
-double ms_since(Clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
 }  // namespace
 
 struct HttpService::State {
@@ -150,8 +146,7 @@ struct HttpService::State {
   explicit State(ServeConfig c)
       : config(std::move(c)),
         web_root(config.web_root.empty() ? find_web_root() : config.web_root),
-        predictions(config.model_path.empty() ? default_model_path() : config.model_path, config.batching,
-                    metrics, config.index_path) {
+        predictions(model_or_default(config.model_path), config.batching, metrics, config.index_path) {
     metrics.set_queue_depth_source([this] { return predictions.queue_depth(); });
     configure_server();
     add_routes();
@@ -217,9 +212,7 @@ struct HttpService::State {
       send_error(res, 500, "internal error: " + what);
     });
     server.set_logger([this](const Request& req, const Response& res) {
-      const double seconds = request_start == Clock::time_point{}
-                                 ? 0.0
-                                 : std::chrono::duration<double>(Clock::now() - request_start).count();
+      const double seconds = request_start == Clock::time_point{} ? 0.0 : seconds_since(request_start);
       request_start = Clock::time_point{};
       metrics.record_request(endpoint_label(req.path, res.status), res.status, seconds);
     });
@@ -242,7 +235,7 @@ struct HttpService::State {
                  {"model", predictions.model_summary()},
                  {"index", predictions.index_summary()},
                  {"queue_depth", predictions.queue_depth()},
-                 {"uptime_seconds", ms_since(started) / 1000.0}});
+                 {"uptime_seconds", seconds_since(started)}});
     });
     server.Get(kModelPath, [this](const Request&, Response& res) {
       send_json(res, 200, to_json(predictions.metadata()));
@@ -284,7 +277,7 @@ struct HttpService::State {
       body_read = true;
       const Image image = decode_image_bytes(upload.bytes, upload.name);
       nlohmann::json response = predictions.predict(image, method, similar_k, upload.name);
-      response["timing_ms"]["total"] = ms_since(request_start);
+      response["timing_ms"]["total"] = milliseconds_since(request_start);
       send_json(res, 200, response);
     } catch (const HttpError& e) {
       send_error(res, e.status, e.what());

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "core/excerpt.h"
+#include "core/text.h"
 
 namespace pneumoscan {
 namespace {

@@ -15,7 +15,7 @@
 #include "infer/predictor.h"
 #include "search/similar_cases.h"
 #include "serve/batcher.h"
-#include "serve/metrics.h"
+#include "serve/prometheus.h"
 
 namespace pneumoscan {
 

@@ -1,0 +1,105 @@
+#include "benchmark/bench.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "core/errors.h"
+#include "core/timing.h"
+#include "data/loader.h"
+#include "data/train_val.h"
+#include "models/registry.h"
+#include "train/step.h"
+
+namespace pneumoscan {
+namespace {
+const std::vector<double> kUnweighted = {1.0, 1.0};  // the loss without class weights
+}  // namespace
+
+BenchResult run_bench(const std::string& architecture, int input_size, const BenchOptions& options) {
+  BenchResult result;
+  result.architecture = architecture;
+  result.input_size = input_size;
+  const ModelSpec spec = complete_spec({architecture, input_size, 1, 0});
+  const int steps = std::max(1, options.train_steps);
+  const int warmup = 2;
+
+  // The real loader: decode the images once (first epoch), then batches from the cache with augmentation.
+  std::vector<Sample> samples = read_dataset(options.data);
+  std::vector<Sample> labelled;
+  for (const auto& s : samples)
+    if (s.label == kNormal || s.label == kPneumonia) labelled.push_back(s);
+  labelled = stratified_subset(labelled, static_cast<int64_t>(options.batch_size) * (steps + warmup), 1);
+  if (labelled.size() < static_cast<size_t>(options.batch_size))
+    throw UsageError(options.data + ": too few labelled images for a benchmark batch");
+  PreprocessConfig preprocess;
+  preprocess.input_size = input_size;
+  auto start = Clock::now();
+  ImageCache cache(labelled, preprocess);
+  result.decode_images_per_second = cache.size() / seconds_since(start);
+
+  torch::manual_seed(0);
+  Classifier net = create_model(spec);
+  to_channels_last(*net);
+  net->train();
+  torch::optim::AdamW optimizer(net->parameters(), torch::optim::AdamWOptions(1e-4));
+
+  BatchOptions batch_options;
+  batch_options.batch_size = options.batch_size;
+  batch_options.shuffle = true;
+  batch_options.augment = true;
+  {
+    BatchStream stream(cache, batch_options, 1);
+    int step = 0;
+    int64_t images = 0;
+    while (auto batch = stream.next()) {
+      if (step == warmup) start = Clock::now();
+      train_step(*net, optimizer, batch->images, batch->labels, kUnweighted);
+      if (step >= warmup) images += batch->images.size(0);
+      ++step;
+    }
+    result.train_loader_images_per_second = images / seconds_since(start);
+  }
+
+  // The same steps on ready tensors.
+  const torch::Tensor images = torch::randn({options.batch_size, 1, input_size, input_size})
+                                   .contiguous(torch::MemoryFormat::ChannelsLast);
+  const torch::Tensor labels = torch::randint(0, 2, {options.batch_size}, torch::kInt64);
+  for (int i = 0; i < warmup; ++i) train_step(*net, optimizer, images, labels, kUnweighted);
+  start = Clock::now();
+  for (int i = 0; i < steps; ++i) train_step(*net, optimizer, images, labels, kUnweighted);
+  result.train_tensor_images_per_second =
+      static_cast<double>(steps) * options.batch_size / seconds_since(start);
+  result.loader_overhead =
+      1.0 - result.train_loader_images_per_second / result.train_tensor_images_per_second;
+
+  // Batch-1 latency, as a reader beside the X-ray machine sees it.
+  net->eval();
+  c10::InferenceMode inference;
+  const torch::Tensor one = images.slice(0, 0, 1).contiguous(torch::MemoryFormat::ChannelsLast);
+  for (int i = 0; i < 5; ++i) net->forward(one);
+  std::vector<double> ms;
+  for (int i = 0; i < options.latency_runs; ++i) {
+    const auto t = Clock::now();
+    net->forward(one);
+    ms.push_back(seconds_since(t) * 1000.0);
+  }
+  std::sort(ms.begin(), ms.end());
+  result.latency_median_ms = ms[ms.size() / 2];
+  result.latency_p90_ms = ms[std::min(ms.size() - 1, ms.size() * 9 / 10)];
+  return result;
+}
+
+nlohmann::json to_json(const BenchResult& r) {
+  return {{"architecture", r.architecture},
+          {"input_size", r.input_size},
+          {"decode_images_per_second", r.decode_images_per_second},
+          {"train_loader_images_per_second", r.train_loader_images_per_second},
+          {"train_tensor_images_per_second", r.train_tensor_images_per_second},
+          {"loader_overhead", r.loader_overhead},
+          {"latency_median_ms", r.latency_median_ms},
+          {"latency_p90_ms", r.latency_p90_ms}};
+}
+
+}  // namespace pneumoscan

@@ -1,0 +1,41 @@
+#pragma once
+// Everything needed to continue an interrupted run exactly where it stopped,
+// in one file next to the model (MODEL.ckpt), written atomically after every
+// epoch: the progress, the schedule, the current and the best weights, and the
+// optimiser's state.
+#include <torch/optim/optimizer.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "models/classifier.h"
+#include "models/state_dict.h"
+#include "train/config.h"
+#include "train/history.h"
+#include "train/schedule.h"
+
+namespace pneumoscan {
+
+struct TrainingState {
+  int epochs_completed = 0;
+  PlateauSchedule schedule;
+  std::vector<EpochRecord> history;
+  double seconds = 0;  // sum of the epochs' wall times
+};
+
+// Detached CPU copies of a module's weights.
+NamedTensors snapshot(torch::nn::Module& module);
+
+void save_checkpoint(const std::string& path, const TrainingState& state, const TrainConfig& config,
+                     ClassifierImpl& net, const NamedTensors& best, torch::optim::Optimizer& optimizer);
+
+// Restores `state`, the weights of `net`, `best`, and `optimizer`, rebuilt
+// for the freeze state of the last completed epoch (train/optimizer.h) before
+// its saved state is loaded. Throws ModelFileError for an unreadable file and
+// UsageError when the checkpoint was made with other settings that matter.
+void load_checkpoint(const std::string& path, const TrainConfig& config, TrainingState& state,
+                     ClassifierImpl& net, NamedTensors& best,
+                     std::unique_ptr<torch::optim::Optimizer>& optimizer);
+
+}  // namespace pneumoscan

@@ -1,0 +1,88 @@
+#include "train/config.h"
+
+#include "core/errors.h"
+#include "data/sample.h"
+
+namespace pneumoscan {
+
+void validate(const TrainConfig& c) {
+  if (c.epochs < 1 || c.batch_size < 1) throw UsageError("epochs and batch size must be positive");
+  if (!(c.learning_rate > 0)) throw UsageError("learning rate must be positive");
+  if (c.optimizer != "adam" && c.optimizer != "sgd")
+    throw UsageError("unknown optimizer '" + c.optimizer + "' (adam, sgd)");
+  if (!(c.target_sensitivity > 0 && c.target_sensitivity <= 1))
+    throw UsageError("target sensitivity must lie in (0, 1]");
+  if (!(c.label_smoothing >= 0 && c.label_smoothing < 1))
+    throw UsageError("label smoothing must lie in [0, 1)");
+  const size_t classes = validate_class_names(c.class_names).size();
+  if (classes > 2 && c.spec.num_outputs != static_cast<int64_t>(classes) && c.spec.num_outputs != 0 &&
+      c.spec.num_outputs != find_architecture(c.spec.architecture).default_num_outputs)
+    throw UsageError(std::to_string(classes) + " classes need " + std::to_string(classes) + " outputs, not " +
+                     std::to_string(c.spec.num_outputs));
+  if (!c.freeze.empty() && c.freeze != "features")
+    throw UsageError("unknown freeze mode '" + c.freeze + "' (features)");
+  if (c.unfreeze_after < 0) throw UsageError("unfreeze-after must be 0 (never) or an epoch number");
+  if (c.unfreeze_after > 0 && c.freeze.empty())
+    throw UsageError("unfreeze-after needs freeze=features (a frozen start)");
+  if (!(c.preprocess.std > 0)) throw UsageError("normalisation std must be positive");
+}
+
+TrainConfig completed(TrainConfig config) {
+  validate(config);
+  config.class_names = validate_class_names(config.class_names);
+  if (config.class_names.size() > 2)
+    config.spec.num_outputs = static_cast<int64_t>(config.class_names.size());
+  config.spec = complete_spec(config.spec);
+  if (config.model_name.empty()) config.model_name = "pneumoscan-" + config.spec.architecture;
+  return config;
+}
+
+PreprocessConfig training_preprocess(const TrainConfig& config) {
+  const ModelSpec spec = complete_spec(config.spec);
+  PreprocessConfig preprocess;
+  preprocess.input_size = static_cast<int>(spec.input_size);
+  preprocess.channels = static_cast<int>(spec.in_channels);
+  preprocess.normalization = config.preprocess.normalization;
+  if (config.preprocess.normalization == Normalization::kFixed) {
+    preprocess.mean = config.preprocess.mean;
+    preprocess.std = config.preprocess.std;
+  }
+  return preprocess;
+}
+
+bool features_frozen(const TrainConfig& config, int epoch) {
+  return config.freeze == "features" && (config.unfreeze_after == 0 || epoch < config.unfreeze_after);
+}
+
+nlohmann::json to_json(const TrainConfig& c) {
+  return {{"architecture", c.spec.architecture},
+          {"input_size", c.spec.input_size},
+          {"in_channels", c.spec.in_channels},
+          {"num_outputs", c.spec.num_outputs},
+          {"normalization", to_string(c.preprocess.normalization)},
+          {"norm_mean", c.preprocess.mean},
+          {"norm_std", c.preprocess.std},
+          {"pretrained", c.pretrained_path},
+          {"freeze", c.freeze},
+          {"unfreeze_after", c.unfreeze_after},
+          {"freeze_batchnorm_stats", c.freeze_batchnorm_stats},
+          {"augment", to_json(c.augment)},
+          {"epochs", c.epochs},
+          {"batch_size", c.batch_size},
+          {"optimizer", c.optimizer},
+          {"learning_rate", c.learning_rate},
+          {"weight_decay", c.weight_decay},
+          {"momentum", c.momentum},
+          {"early_stopping_patience", c.early_stopping_patience},
+          {"plateau_patience", c.plateau_patience},
+          {"plateau_factor", c.plateau_factor},
+          {"min_learning_rate", c.min_learning_rate},
+          {"class_weighting", c.class_weighting},
+          {"class_names", c.class_names},
+          {"label_smoothing", c.label_smoothing},
+          {"target_sensitivity", c.target_sensitivity},
+          {"seed", c.seed},
+          {"device", c.device}};
+}
+
+}  // namespace pneumoscan

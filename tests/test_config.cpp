@@ -1,0 +1,84 @@
+// Tests of src/train/config: the one set of training rules every front end
+// applies, the completed configuration, and the preprocessing a run uses.
+#include <string>
+
+#include "core/errors.h"
+#include "test_support.h"
+#include "train/config.h"
+
+using namespace pneumoscan;
+
+namespace {
+std::string rule_broken(const TrainConfig& config) {
+  try {
+    validate(config);
+  } catch (const UsageError& e) {
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+TEST(Config, ValidateNamesTheBrokenRule) {
+  EXPECT_EQ(rule_broken(TrainConfig{}), "");
+  auto with = [](auto change) {
+    TrainConfig c;
+    change(c);
+    return rule_broken(c);
+  };
+  EXPECT_NE(with([](TrainConfig& c) { c.epochs = 0; }).find("epochs and batch size"), std::string::npos);
+  EXPECT_NE(with([](TrainConfig& c) { c.batch_size = -1; }).find("epochs and batch size"), std::string::npos);
+  EXPECT_NE(with([](TrainConfig& c) { c.learning_rate = 0; }).find("learning rate"), std::string::npos);
+  EXPECT_NE(with([](TrainConfig& c) { c.optimizer = "rmsprop"; }).find("unknown optimizer 'rmsprop'"),
+            std::string::npos);
+  EXPECT_NE(with([](TrainConfig& c) { c.target_sensitivity = 1.5; }).find("target sensitivity"),
+            std::string::npos);
+  EXPECT_NE(with([](TrainConfig& c) { c.label_smoothing = 1; }).find("label smoothing"), std::string::npos);
+  EXPECT_NE(with([](TrainConfig& c) { c.class_names = {"PNEUMONIA", "NORMAL"}; }), "");
+  EXPECT_NE(with([](TrainConfig& c) {
+              c.class_names = {"normal", "bacterial", "viral"};
+              c.spec.num_outputs = 2;
+            }).find("3 classes need 3 outputs"),
+            std::string::npos);
+  EXPECT_NE(with([](TrainConfig& c) { c.freeze = "all"; }).find("unknown freeze mode 'all'"),
+            std::string::npos);
+  EXPECT_NE(with([](TrainConfig& c) { c.unfreeze_after = 2; }).find("unfreeze-after needs freeze=features"),
+            std::string::npos);
+  EXPECT_NE(with([](TrainConfig& c) { c.preprocess.std = 0; }).find("std must be positive"),
+            std::string::npos);
+}
+
+TEST(Config, CompletedAndPreprocessing) {
+  TrainConfig c;
+  c.spec = {"resnet18", 0, 1, 0};
+  c.class_names = {"normal", "bacterial", "viral"};
+  c.preprocess.mean = 0.7f;  // ignored unless the normalisation is fixed
+  const TrainConfig done = completed(c);
+  EXPECT_EQ(done.class_names, (std::vector<std::string>{"NORMAL", "BACTERIAL", "VIRAL"}));
+  EXPECT_EQ(done.spec.num_outputs, 3);
+  EXPECT_EQ(done.spec.input_size, 224);
+  EXPECT_EQ(done.model_name, "pneumoscan-resnet18");
+  const PreprocessConfig p = training_preprocess(done);
+  EXPECT_EQ(p.input_size, 224);
+  EXPECT_EQ(p.channels, 1);
+  EXPECT_FLOAT_EQ(p.mean, PreprocessConfig{}.mean);
+  c.preprocess.normalization = Normalization::kFixed;
+  EXPECT_FLOAT_EQ(training_preprocess(c).mean, 0.7f);
+  // The stored form keeps its flat keys (model files and checkpoints compare them).
+  const nlohmann::json json = to_json(c);
+  for (const char* key :
+       {"normalization", "norm_mean", "norm_std", "class_names", "label_smoothing", "architecture"})
+    EXPECT_TRUE(json.contains(key)) << key;
+  EXPECT_FLOAT_EQ(json.at("norm_mean").get<float>(), 0.7f);
+}
+
+TEST(Config, FeaturesFrozenUntilTheUnfreezeEpoch) {
+  TrainConfig c;
+  EXPECT_FALSE(features_frozen(c, 1));
+  c.freeze = "features";
+  c.unfreeze_after = 3;
+  EXPECT_TRUE(features_frozen(c, 2));
+  EXPECT_FALSE(features_frozen(c, 3));
+  c.unfreeze_after = 0;  // never
+  EXPECT_TRUE(features_frozen(c, 100));
+}
