@@ -279,9 +279,28 @@ TEST(ModelFileIntegrity, FilesWithoutChecksumLoadWithAWarning) {
   const test::CommandResult info = test::run_cli("info --model " + path);
   EXPECT_EQ(info.exit_code, 0) << info.output;
   EXPECT_NE(info.output.find("\"verified\": false"), std::string::npos) << info.output;
-  // The bundled model is such a file, and still loads.
+  // The bundled model is such a file: it still loads, and info says it is unverified.
   const std::string bundled = std::string(PNEUMOSCAN_SOURCE_DIR) + "/models/default.psmodel";
-  if (std::filesystem::exists(bundled)) EXPECT_NO_THROW(load_model(bundled));
+  ASSERT_TRUE(std::filesystem::exists(bundled));
+  const LoadedModel default_model = load_model(bundled);
+  EXPECT_EQ(default_model.checksum, "");
+  EXPECT_NE(default_model.integrity_warning.find("no checksum"), std::string::npos);
+  const test::CommandResult bundled_info = test::run_cli("info --model " + bundled);
+  EXPECT_EQ(bundled_info.exit_code, 0) << bundled_info.output;
+  EXPECT_NE(bundled_info.output.find("\"verified\": false"), std::string::npos) << bundled_info.output;
+}
+
+TEST(ModelFileIntegrity, EnsembleFilesGetAVerifiedChecksum) {
+  test::TempDir dir;
+  ModelMetadata metadata = small_metadata();
+  metadata.ensemble_size = 2;
+  Classifier net = create_network(metadata);
+  const std::string path = dir / "ensemble.psmodel";
+  save_model(path, metadata, *net);
+  const LoadedModel loaded = load_model(path);
+  EXPECT_EQ(loaded.metadata.ensemble_size, 2);
+  EXPECT_EQ(loaded.checksum.size(), 16u);
+  EXPECT_EQ(loaded.integrity_warning, "");
 }
 
 TEST(ModelFileIntegrity, LibraryTextsBecomeOneLineErrors) {

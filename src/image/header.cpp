@@ -57,8 +57,9 @@ HeaderSize jpeg_size(const Reader& r, const std::string& name) {
   }
 }
 
-HeaderSize bmp_size(const Reader& r, const std::string& name) {
-  // File header (14), then the DIB header starting with its own size.
+HeaderSize bmp_size(Reader& r, const std::string& name) {
+  r.little_endian = true;
+  // File header (14), then the DIB header starting with its own size (all little-endian).
   if (!r.has(14, 4)) corrupt(name, "bmp", "cut short");
   const uint32_t dib = r.u32(14);
   if (dib == 12) {  // BITMAPCOREHEADER: 16-bit unsigned sides
