@@ -3,13 +3,14 @@
 # then configures and builds the project into build/ (Release).
 #   scripts/setup.sh            install + build
 #   scripts/setup.sh --deps     install only
+#   scripts/setup.sh --fuzz     install only, plus clang (optional: scripts/fuzz.sh's libFuzzer)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(
   build-essential cmake pkg-config
   libtorch-dev libopenblas0-openmp
-  libopencv-dev
+  libopencv-dev libjpeg-dev libpng-dev
   libdcmtk-dev dcmtk
   nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
@@ -17,6 +18,8 @@ packages=(
   ccache python3-pydicom python3-protobuf jq
   chromium wrk
 )
+
+[ "${1:-}" = "--fuzz" ] && packages+=(clang)
 
 # The browser test needs node + npm; Debian's come in only where none is installed
 # (a NodeSource node bundles its own npm, which Debian's npm package would conflict with).
@@ -43,7 +46,7 @@ else
   echo "setup: node/npm not found; the web UI test (WebUiTest) will be skipped"
 fi
 
-[ "${1:-}" = "--deps" ] && exit 0
+[ "${1:-}" = "--deps" ] || [ "${1:-}" = "--fuzz" ] && exit 0
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j"$(nproc)"

@@ -10,6 +10,8 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "core/atomic_file.h"
+#include "data/train_val.h"
+#include "model_file/model_file.h"
 #include "test_support.h"
 #include "training_support.h"
 
@@ -113,4 +115,43 @@ TEST(Cli, ProgressLinesOnlyOnATerminal) {
     EXPECT_NE(terminal.output.find(command + " ["), std::string::npos) << "no progress line on a terminal:\n"
                                                                          << terminal.output;
   }
+}
+
+TEST(Cli, PredictJsonKeepsEveryResultWhateverTheFileNames) {
+  // An untrained model is enough: the test is about names, refusals and JSON.
+  test::TempDir dir;
+  const std::string model = dir / "random.psmodel";
+  {
+    ModelMetadata metadata;
+    metadata.spec = {"small-cnn", 64, 1, 1};
+    metadata.preprocess.input_size = 64;
+    Classifier net = create_model(metadata.spec);
+    save_model(model, metadata, *net);
+  }
+  cv::Mat noise(128, 128, CV_8UC1);
+  cv::randu(noise, 0, 256);
+  const std::string good = dir / "good.png";
+  const std::string latin1 = dir / "caf\xe9.png";  // not valid UTF-8
+  ASSERT_TRUE(cv::imwrite(good, noise));
+  ASSERT_TRUE(cv::imwrite(latin1, noise));
+  const std::string tiny = dir / "tiny.png";
+  ASSERT_TRUE(cv::imwrite(tiny, cv::Mat(1, 1, CV_8UC1, cv::Scalar(120))));
+  const std::string blank = dir / "black.png";
+  ASSERT_TRUE(cv::imwrite(blank, cv::Mat(300, 300, CV_8UC1, cv::Scalar(0))));
+  const CommandResult result = run_cli("predict --json --model " + model + " '" + good + "' '" + latin1 +
+                                       "' '" + tiny + "' '" + blank + "'");
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  // run_cli merges stderr: one line per refused file, naming it, then the JSON.
+  EXPECT_NE(result.output.find("error: " + tiny + ": image is 1x1 pixels"), std::string::npos) << result.output;
+  const size_t json_start = result.output.find("{\n");
+  ASSERT_NE(json_start, std::string::npos) << result.output;
+  const auto parsed = nlohmann::json::parse(result.output.substr(json_start));  // valid JSON despite the name
+  const auto& predictions = parsed.at("predictions");
+  ASSERT_EQ(predictions.size(), 4u) << result.output;
+  EXPECT_TRUE(predictions[0].contains("probability"));
+  EXPECT_TRUE(predictions[1].contains("probability"));
+  EXPECT_EQ(predictions[0].at("probability"), predictions[1].at("probability"));
+  EXPECT_NE(predictions[1].at("file").get<std::string>().find("caf\xef\xbf\xbd.png"), std::string::npos);
+  EXPECT_NE(predictions[2].at("error").get<std::string>().find("too small to diagnose"), std::string::npos);
+  EXPECT_NE(predictions[3].at("error").get<std::string>().find("blank"), std::string::npos);
 }

@@ -1,4 +1,4 @@
-// Tests of src/core: atomic writes, hashing, parallel loops, timing and text helpers.
+// Tests of src/core: atomic writes, hashing, parallel loops, timing, text and JSON text helpers.
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
@@ -10,6 +10,7 @@
 #include "core/atomic_file.h"
 #include "core/errors.h"
 #include "core/hash.h"
+#include "core/json_text.h"
 #include "core/parallel.h"
 #include "core/text.h"
 #include "core/timing.h"
@@ -112,4 +113,23 @@ TEST(Text, FormatStringAndCsvFields) {
   EXPECT_EQ(csv_field("two\nlines"), "\"two\nlines\"");
   EXPECT_EQ(join({"a", "b", "c"}, ", "), "a, b, c");
   EXPECT_EQ(join({}, ", "), "");
+}
+
+TEST(Text, QuotedExcerptIsShortAndOneLine) {
+  EXPECT_EQ(quoted_excerpt("NORMAL"), "'NORMAL'");
+  EXPECT_EQ(quoted_excerpt(std::string("a\0b\nc", 5)), "'a?b?c'");
+  const std::string huge(10u << 20, 'Z');
+  EXPECT_EQ(quoted_excerpt(huge, 4), "'ZZZZ... (10485760 bytes)'");
+}
+
+TEST(Text, JsonTextSurvivesInvalidUtf8AndJsonProblemDropsTheLibraryPrefix) {
+  const nlohmann::json j = {{"file", std::string("caf\xe9.png")}};
+  EXPECT_THROW((void)j.dump(), nlohmann::json::type_error);  // what once emptied a predict --json batch
+  EXPECT_EQ(json_text(j), "{\"file\":\"caf\xef\xbf\xbd.png\"}");
+  try {
+    (void)nlohmann::json::object().at("name");
+    FAIL() << "no exception";
+  } catch (const nlohmann::json::exception& e) {
+    EXPECT_EQ(json_problem(e), "key 'name' not found");
+  }
 }

@@ -6,8 +6,11 @@
 #include <dcmtk/dcmdata/dcuid.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
+#include <functional>
 #include <opencv2/imgcodecs.hpp>
+#include <tuple>
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
@@ -359,4 +362,121 @@ TEST(Dicom, DcmtkPrintsNothing) {
   const std::string err = testing::internal::GetCapturedStderr();
   EXPECT_EQ(out, "");
   EXPECT_EQ(err, "");
+}
+
+// --- damaged but decodable DICOM (issue 14) --------------------------------------
+
+namespace {
+
+// A 16-bit MONOCHROME2 DICOM (Explicit VR Little Endian) of rows x columns
+// with a gradient, built with DCMTK; `edit` may change the dataset before it
+// is written (pixel data, window, Rows ...).
+std::string synthetic_dicom(const test::TempDir& dir, const std::string& name, Uint16 rows, Uint16 columns,
+                            const std::function<void(DcmDataset&)>& edit = {}) {
+  DcmFileFormat file;
+  DcmDataset* ds = file.getDataset();
+  char uid[100];
+  ds->putAndInsertString(DCM_SOPClassUID, UID_DigitalXRayImageStorageForPresentation);
+  ds->putAndInsertString(DCM_SOPInstanceUID, dcmGenerateUniqueIdentifier(uid, SITE_INSTANCE_UID_ROOT));
+  ds->putAndInsertString(DCM_Modality, "DX");
+  ds->putAndInsertUint16(DCM_Rows, rows);
+  ds->putAndInsertUint16(DCM_Columns, columns);
+  ds->putAndInsertUint16(DCM_SamplesPerPixel, 1);
+  ds->putAndInsertString(DCM_PhotometricInterpretation, "MONOCHROME2");
+  ds->putAndInsertUint16(DCM_BitsAllocated, 16);
+  ds->putAndInsertUint16(DCM_BitsStored, 12);
+  ds->putAndInsertUint16(DCM_HighBit, 11);
+  ds->putAndInsertUint16(DCM_PixelRepresentation, 0);
+  std::vector<Uint16> pixels(size_t{rows} * columns);
+  for (size_t i = 0; i < pixels.size(); ++i)
+    pixels[i] = static_cast<Uint16>((i * 7 + i / columns * 13) % 4096);
+  ds->putAndInsertUint16Array(DCM_PixelData, pixels.data(), static_cast<unsigned long>(pixels.size()));
+  if (edit) edit(*ds);
+  const std::string path = dir / name;
+  EXPECT_TRUE(file.saveFile(path.c_str(), EXS_LittleEndianExplicit).good());
+  return path;
+}
+
+}  // namespace
+
+TEST(DicomHostile, ConsistentSyntheticFileDecodes) {
+  test::TempDir dir;
+  const Image image = decode_image(synthetic_dicom(dir, "ok.dcm", 96, 80));
+  EXPECT_EQ(image.width(), 80);
+  EXPECT_EQ(image.height(), 96);
+}
+
+TEST(DicomHostile, PixelDataNotMatchingRowsAndColumnsIsRefused) {
+  test::TempDir dir;
+  // Half the pixel data (the element itself shortened, the file still well formed).
+  const std::string half = synthetic_dicom(dir, "half.dcm", 128, 128, [](DcmDataset& ds) {
+    std::vector<Uint16> pixels(128 * 64, 1000);
+    ds.putAndInsertUint16Array(DCM_PixelData, pixels.data(), static_cast<unsigned long>(pixels.size()));
+  });
+  EXPECT_EQ(decode_error(half),
+            half +
+                ": DICOM pixel data is cut short: 16384 bytes, 128 rows x 128 columns x 16 "
+                "bits needs 32768");
+  // Rows=2 on a 1024-column image whose data holds 1024 rows.
+  const std::string rows2 = synthetic_dicom(dir, "rows2.dcm", 256, 1024,
+                                            [](DcmDataset& ds) { ds.putAndInsertUint16(DCM_Rows, 2); });
+  EXPECT_EQ(decode_error(rows2),
+            rows2 +
+                ": DICOM Rows/Columns do not match the pixel data: 524288 bytes, 2 rows x "
+                "1024 columns x 16 bits needs 4096");
+  // More frames declared than present.
+  const std::string frames = synthetic_dicom(
+      dir, "frames.dcm", 64, 64, [](DcmDataset& ds) { ds.putAndInsertString(DCM_NumberOfFrames, "3"); });
+  EXPECT_NE(decode_error(frames).find("cut short"), std::string::npos) << decode_error(frames);
+  const std::string no_frames = synthetic_dicom(
+      dir, "noframes.dcm", 64, 64, [](DcmDataset& ds) { ds.putAndInsertString(DCM_NumberOfFrames, "0"); });
+  EXPECT_EQ(decode_error(no_frames), no_frames + ": DICOM NumberOfFrames is not a positive number ('0')");
+}
+
+TEST(DicomHostile, NonFiniteWindowAndRescaleAreRefused) {
+  test::TempDir dir;
+  const std::vector<std::tuple<std::string, DcmTagKey, std::string, std::string>> cases = {
+      {"center_nan.dcm", DCM_WindowCenter, "NaN", "WindowCenter"},
+      {"width_inf.dcm", DCM_WindowWidth, "-inf", "WindowWidth"},
+      {"slope_inf.dcm", DCM_RescaleSlope, "inf", "RescaleSlope"},
+      {"center_text.dcm", DCM_WindowCenter, "abc", "WindowCenter"},
+      {"second_value.dcm", DCM_WindowCenter, "2048\\NaN", "WindowCenter"},
+  };
+  for (const auto& [name, tag, value, field] : cases) {
+    const std::string path =
+        synthetic_dicom(dir, name, 64, 64, [&, tag = tag, value = value](DcmDataset& ds) {
+          ds.putAndInsertString(DCM_WindowCenter, "2048");
+          ds.putAndInsertString(DCM_WindowWidth, "4096");
+          ds.putAndInsertString(tag, value.c_str());
+        });
+    const std::string message = decode_error(path);
+    EXPECT_EQ(message.rfind(path + ": DICOM " + field + " is not a finite number", 0), 0u) << message;
+  }
+}
+
+TEST(DicomHostile, HugeRowsAndColumnsAreRefusedBeforeDecoding) {
+  test::TempDir dir;
+  const std::string path = synthetic_dicom(dir, "huge.dcm", 64, 64, [](DcmDataset& ds) {
+    ds.putAndInsertUint16(DCM_Rows, 65535);
+    ds.putAndInsertUint16(DCM_Columns, 65535);
+  });
+  const auto start = std::chrono::steady_clock::now();
+  const std::string message = decode_error(path);
+  const double elapsed_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_LT(elapsed_ms, 200.0);
+  EXPECT_EQ(message, path +
+                         ": image is 65535x65535 pixels, over the limit of 100 megapixels and 30000 pixels a "
+                         "side (not decoded)");
+}
+
+TEST(DicomHostile, LibraryConditionTextsAreReworded) {
+  test::TempDir dir;
+  // A file cut inside its header: DCMTK's own text would be a stream condition.
+  const std::string full = read_file(synthetic_dicom(dir, "ok.dcm", 64, 64));
+  const std::string cut = dir / "cut.dcm";
+  write_file_atomically(cut, full.substr(0, 300));
+  const std::string message = decode_error(cut);
+  EXPECT_EQ(message.rfind(cut + ": ", 0), 0u) << message;
+  EXPECT_EQ(message.find("Illegal call"), std::string::npos) << message;
 }

@@ -1,4 +1,6 @@
 // Tests of src/image/decode.cpp (OpenCV side) and src/image/quality.cpp.
+#include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <opencv2/imgcodecs.hpp>
@@ -268,4 +270,226 @@ TEST(Quality, ScanImagesKeepsOrderAndReportsErrors) {
       EXPECT_EQ(scans[i].quality.height, 10 + static_cast<int>(i < 4 ? i : i - 1));
     }
   }
+}
+
+// --- hostile input: sizes, damage, warnings (issue 14) -------------------------
+
+namespace {
+
+std::string encode(const std::string& ext, const cv::Mat& image, const std::vector<int>& params = {}) {
+  std::vector<uint8_t> bytes;
+  EXPECT_TRUE(cv::imencode(ext, image, bytes, params));
+  return {bytes.begin(), bytes.end()};
+}
+
+std::vector<uint8_t> as_bytes(const std::string& s) { return {s.begin(), s.end()}; }
+
+void put_be16(std::string& s, size_t pos, uint32_t v) {
+  s[pos] = static_cast<char>(v >> 8);
+  s[pos + 1] = static_cast<char>(v & 0xFF);
+}
+void put_be32(std::string& s, size_t pos, uint32_t v) {
+  put_be16(s, pos, v >> 16);
+  put_be16(s, pos + 2, v & 0xFFFF);
+}
+void put_le32(std::string& s, size_t pos, uint32_t v) {
+  for (int i = 0; i < 4; ++i) s[pos + i] = static_cast<char>((v >> (8 * i)) & 0xFF);
+}
+
+// A JPEG whose frame header (SOF0) claims width x height.
+std::string jpeg_claiming(int width, int height) {
+  std::string jpeg = encode(".jpg", random_mat(64, 64, CV_8UC1, 11));
+  const size_t sof = jpeg.find("\xFF\xC0");
+  EXPECT_NE(sof, std::string::npos);
+  put_be16(jpeg, sof + 5, height);
+  put_be16(jpeg, sof + 7, width);
+  return jpeg;
+}
+
+std::string input_error_bytes(const std::string& bytes, const std::string& name) {
+  try {
+    decode_image_bytes(as_bytes(bytes), name);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+double elapsed_ms(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+TEST(ImageLimits, HugeHeadersAreRefusedBeforeDecoding) {
+  // The issue's case: an 8 KB JPEG claiming 30000x30000 took 36 s and 7.2 GB.
+  const std::string jpeg = jpeg_claiming(30000, 30000);
+  auto start = std::chrono::steady_clock::now();
+  const std::string message = input_error_bytes(jpeg, "upload.jpg");
+  EXPECT_LT(elapsed_ms(start), 50.0);
+  EXPECT_EQ(message,
+            "upload.jpg: image is 30000x30000 pixels, over the limit of 100 megapixels and 30000 pixels "
+            "a side (not decoded)");
+
+  // PNG (IHDR), BMP (BITMAPINFOHEADER) and a side over 30000 within the pixel budget.
+  std::string png = encode(".png", random_mat(64, 64, CV_8UC1, 12));
+  put_be32(png, 16, 20000);
+  put_be32(png, 20, 20000);
+  start = std::chrono::steady_clock::now();
+  EXPECT_NE(input_error_bytes(png, "black.png").find("20000x20000 pixels, over the limit"),
+            std::string::npos);
+  std::string bmp = encode(".bmp", random_mat(64, 64, CV_8UC1, 13));
+  put_le32(bmp, 18, 16000);
+  put_le32(bmp, 22, static_cast<uint32_t>(-16000));  // top-down
+  EXPECT_NE(input_error_bytes(bmp, "x.bmp").find("16000x16000 pixels, over the limit"), std::string::npos);
+  EXPECT_NE(input_error_bytes(jpeg_claiming(40000, 100), "wide.jpg").find("40000x100 pixels"),
+            std::string::npos);
+  EXPECT_LT(elapsed_ms(start), 50.0);
+
+  // Files are named the same way.
+  test::TempDir dir;
+  write_bytes(dir / "huge.jpeg", jpeg);
+  expect_input_error(dir / "huge.jpeg", "over the limit of 100 megapixels");
+}
+
+TEST(ImageLimits, CheckImageDimensions) {
+  EXPECT_NO_THROW(check_image_dimensions(30000, 3333, "a"));
+  EXPECT_NO_THROW(check_image_dimensions(10000, 10000, "a"));
+  EXPECT_THROW(check_image_dimensions(10000, 10001, "a"), InputError);
+  EXPECT_THROW(check_image_dimensions(30001, 10, "a"), InputError);
+  EXPECT_THROW(check_image_dimensions(0, 10, "a"), InputError);
+  EXPECT_THROW(check_image_dimensions(5000, 5000, "a", 5), InputError);  // frames count too
+  EXPECT_NO_THROW(check_image_dimensions(5000, 5000, "a", 4));
+}
+
+TEST(ImageLimits, HeaderSizesMatchTheDecodedImage) {
+  const cv::Mat image = random_mat(37, 53, CV_8UC3, 14);
+  for (const char* ext : {".png", ".jpg", ".bmp", ".tiff"}) {
+    const Image decoded = decode_image_bytes(as_bytes(encode(ext, image)), ext);
+    EXPECT_EQ(decoded.width(), 53) << ext;
+    EXPECT_EQ(decoded.height(), 37) << ext;
+  }
+  // Progressive JPEGs carry SOF2.
+  const Image progressive =
+      decode_image_bytes(as_bytes(encode(".jpg", image, {cv::IMWRITE_JPEG_PROGRESSIVE, 1})), "p.jpg");
+  EXPECT_EQ(progressive.width(), 53);
+  // A header cut short is a clear error.
+  const std::string png = encode(".png", image);
+  EXPECT_NE(input_error_bytes(png.substr(0, 20), "cut.png").find("cannot decode png image"),
+            std::string::npos);
+  const std::string jpeg = encode(".jpg", image);
+  EXPECT_NE(input_error_bytes(jpeg.substr(0, 30), "cut.jpg").find("cannot decode JPEG image"),
+            std::string::npos);
+}
+
+TEST(ImageDecoders, SameGrayAsOpenCv) {
+  // image/codecs.h decodes JPEG and PNG itself (to capture warnings): every
+  // pixel must stay what OpenCV's imdecode + cvtColor gave before.
+  const auto opencv_gray = [](const std::string& bytes) {
+    const cv::Mat decoded = cv::imdecode(as_bytes(bytes), cv::IMREAD_UNCHANGED);
+    cv::Mat gray = decoded;
+    if (decoded.channels() == 3) cv::cvtColor(decoded, gray, cv::COLOR_BGR2GRAY);
+    if (decoded.channels() == 4) cv::cvtColor(decoded, gray, cv::COLOR_BGRA2GRAY);
+    cv::Mat out;
+    gray.convertTo(out, CV_32F, gray.depth() == CV_16U ? 1.0 / 65535.0 : 1.0 / 255.0);
+    return out;
+  };
+  std::vector<std::pair<std::string, std::string>> files = {
+      {"gray.jpg", encode(".jpg", random_mat(70, 90, CV_8UC1, 20))},
+      {"colour.jpg", encode(".jpg", random_mat(70, 90, CV_8UC3, 21))},
+      {"progressive.jpg", encode(".jpg", random_mat(70, 90, CV_8UC3, 22), {cv::IMWRITE_JPEG_PROGRESSIVE, 1})},
+      {"gray8.png", encode(".png", random_mat(70, 90, CV_8UC1, 23))},
+      {"gray16.png", encode(".png", random_mat(70, 90, CV_16UC1, 24))},
+      {"bgr8.png", encode(".png", random_mat(70, 90, CV_8UC3, 25))},
+      {"bgr16.png", encode(".png", random_mat(70, 90, CV_16UC3, 26))},
+      {"bgra8.png", encode(".png", random_mat(70, 90, CV_8UC4, 27))},
+      {"bilevel.png", encode(".png", random_mat(70, 90, CV_8UC1, 28) > 128, {cv::IMWRITE_PNG_BILEVEL, 1})},
+  };
+  const std::string shared = test::shared_path("data/chest_xray/test/PNEUMONIA");
+  if (!shared.empty()) {
+    std::vector<std::string> paths;
+    for (const auto& e : fs::directory_iterator(shared)) paths.push_back(e.path().string());
+    std::sort(paths.begin(), paths.end());
+    for (size_t i = 0; i < paths.size() && i < 20; ++i) files.emplace_back(paths[i], read_file(paths[i]));
+  }
+  for (size_t i = 0; i < files.size(); ++i) {
+    const auto& [name, bytes] = files[i];
+    const Image image = decode_image_bytes(as_bytes(bytes), name);
+    EXPECT_EQ(max_abs_diff(image.pixels, opencv_gray(bytes)), 0.0) << name;
+    if (i < 9) EXPECT_TRUE(image.warnings.empty()) << name << ": " << image.warnings.front();  // made here, clean
+  }
+}
+
+TEST(ImageDecoders, WarningsAreAttachedNotPrinted) {
+  const cv::Mat original = random_mat(64, 64, CV_8UC1, 30);
+  // Junk before the end marker: libjpeg's "extraneous bytes" warning.
+  std::string jpeg = encode(".jpg", original);
+  ASSERT_EQ(jpeg.substr(jpeg.size() - 2), "\xFF\xD9");
+  jpeg.insert(jpeg.size() - 2, "junk");
+  // An ancillary chunk with a wrong CRC: libpng warns and skips it.
+  std::string png = encode(".png", original);
+  std::string text_chunk = std::string("\0\0\0\x05tEXtab\0cd", 13) + "\xDE\xAD\xBE\xEF";
+  png.insert(33, text_chunk);  // after the signature and IHDR
+
+  testing::internal::CaptureStderr();
+  const Image from_jpeg = decode_image_bytes(as_bytes(jpeg), "junk.jpg");
+  const Image from_png = decode_image_bytes(as_bytes(png), "crc.png");
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+  ASSERT_EQ(from_jpeg.warnings.size(), 1u);
+  EXPECT_NE(from_jpeg.warnings[0].find("extraneous bytes before marker 0xd9"), std::string::npos)
+      << from_jpeg.warnings[0];
+  EXPECT_EQ(max_abs_diff(to_u8(from_jpeg), cv::imdecode(as_bytes(jpeg), cv::IMREAD_GRAYSCALE)), 0.0);
+  ASSERT_EQ(from_png.warnings.size(), 1u);
+  EXPECT_NE(from_png.warnings[0].find("CRC error"), std::string::npos) << from_png.warnings[0];
+  EXPECT_EQ(max_abs_diff(to_u8(from_png), original), 0.0);
+}
+
+TEST(ImageDecoders, DamagedJpegDataIsRefused) {
+  // Scan data cut in the middle but ending with a proper end marker: libjpeg
+  // "decodes" it with the missing part gray ("premature end of data segment").
+  const std::string jpeg = encode(".jpg", random_mat(256, 256, CV_8UC1, 31));
+  const size_t scan = jpeg.rfind("\xFF\xDA");
+  ASSERT_NE(scan, std::string::npos);
+  const std::string cut = jpeg.substr(0, scan + (jpeg.size() - scan) / 2) + "\xFF\xD9";
+  const std::string message = input_error_bytes(cut, "cut.jpg");
+  EXPECT_EQ(message.rfind("cut.jpg: cannot decode JPEG image (damaged image data: Corrupt JPEG data", 0), 0u)
+      << message;
+  // A duplicated chunk of scan data, as in the issue.
+  std::string duplicated = jpeg;
+  duplicated.insert(scan + 600, jpeg.substr(scan + 200, 400));
+  testing::internal::CaptureStderr();
+  try {
+    const Image image = decode_image_bytes(as_bytes(duplicated), "dup.jpg");
+    // libjpeg may resynchronise silently; then at least the file name is not lost
+    // and nothing reached stderr.
+    SUCCEED() << "decoded with " << image.warnings.size() << " warnings";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("dup.jpg: cannot decode JPEG image", 0), 0u) << e.what();
+  }
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+}
+
+TEST(ImageValidity, TinyAndBlankImagesAreNotDiagnosed) {
+  const auto refusal = [](const cv::Mat& pixels8) {
+    Image image;
+    pixels8.convertTo(image.pixels, CV_32F, 1.0 / 255.0);
+    try {
+      check_diagnosable(image, "x.png");
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_EQ(refusal(cv::Mat(1, 1, CV_8UC1, cv::Scalar(200))),
+            "x.png: image is 1x1 pixels, too small to diagnose (at least 64 a side)");
+  EXPECT_NE(refusal(random_mat(63, 500, CV_8UC1, 40)).find("too small"), std::string::npos);
+  EXPECT_EQ(refusal(cv::Mat(300, 300, CV_8UC1, cv::Scalar(0))),
+            "x.png: image is blank (every pixel has the same gray value 0/255); nothing to diagnose");
+  EXPECT_EQ(refusal(random_mat(64, 64, CV_8UC1, 41)), "");
+  cv::Mat two_levels(100, 100, CV_8UC1, cv::Scalar(10));
+  two_levels.at<uint8_t>(5, 5) = 11;  // one gray level of structure is still an image
+  EXPECT_EQ(refusal(two_levels), "");
+  Image nan_image;
+  nan_image.pixels = cv::Mat(100, 100, CV_32FC1, cv::Scalar(std::nanf("")));
+  EXPECT_THROW(check_diagnosable(nan_image, "nan"), InputError);
 }

@@ -1,7 +1,10 @@
 // Tests of src/model_file: round trip, metadata validation, refusal of mismatches.
+#include <caffe2/serialize/inline_container.h>
 #include <torch/torch.h>
 
 #include <fstream>
+#include <functional>
+#include <limits>
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
@@ -133,4 +136,213 @@ TEST(ModelFile, SaveOntoAFolderFailsCleanly) {
   int entries = 0;
   for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator(dir.path)) ++entries;
   EXPECT_EQ(entries, 1);  // no temporary left behind
+}
+
+// --- integrity (issue 14) -------------------------------------------------------
+
+namespace {
+
+std::string saved_model(const test::TempDir& dir, const std::string& name = "m.psmodel") {
+  const std::string path = dir / name;
+  torch::manual_seed(5);
+  Classifier net = create_model({"small-cnn", 64, 1, 1});
+  save_model(path, small_metadata(), *net);
+  return path;
+}
+
+// Copies the zip archive at `from` to `to`, passing each record through `edit`
+// (which may change its bytes) and leaving out those for which it returns false.
+void rewrite_archive(const std::string& from, const std::string& to,
+                     const std::function<bool(const std::string&, std::string&)>& edit) {
+  caffe2::serialize::PyTorchStreamReader reader(from);
+  caffe2::serialize::PyTorchStreamWriter writer(to);
+  writer.setMinVersion(reader.version());
+  for (const std::string& name : reader.getAllRecords()) {
+    if (name == "version" || name == ".data/version") continue;  // writeEndOfFile writes it
+    auto [data, size] = reader.getRecord(name);
+    std::string bytes(static_cast<const char*>(data.get()), size);
+    if (edit(name, bytes)) writer.writeRecord(name, bytes.data(), bytes.size());
+  }
+  writer.writeEndOfFile();
+}
+
+// The name of the largest weight record ("data/N").
+std::string largest_record(const std::string& path) {
+  caffe2::serialize::PyTorchStreamReader reader(path);
+  std::string best;
+  size_t best_size = 0;
+  for (const std::string& name : reader.getAllRecords()) {
+    if (name.rfind("data/", 0) != 0) continue;
+    const size_t size = std::get<1>(reader.getRecord(name));
+    if (size > best_size) best = name, best_size = size;
+  }
+  return best;
+}
+
+}  // namespace
+
+TEST(ModelFileIntegrity, SavedFilesVerify) {
+  test::TempDir dir;
+  const std::string path = saved_model(dir);
+  const LoadedModel loaded = load_model(path);
+  EXPECT_EQ(loaded.metadata.checksum_algorithm, "fnv1a64");
+  EXPECT_EQ(loaded.checksum.size(), 16u);
+  EXPECT_EQ(loaded.integrity_warning, "");
+  // The checksum is a function of content: saving the same weights again gives the same one.
+  const test::CommandResult info = test::run_cli("info --model " + path);
+  EXPECT_EQ(info.exit_code, 0) << info.output;
+  EXPECT_NE(info.output.find("\"verified\": true"), std::string::npos) << info.output;
+  EXPECT_NE(info.output.find(loaded.checksum), std::string::npos) << info.output;
+}
+
+TEST(ModelFileIntegrity, FlippedBitsInWeightsOrMetadataAreCaught) {
+  test::TempDir dir;
+  const std::string path = saved_model(dir);
+  // 16 bits flipped inside the largest weight, in place (records are stored uncompressed).
+  std::string bytes = read_file(path);
+  size_t offset = 0;
+  {
+    caffe2::serialize::PyTorchStreamReader reader(path);
+    offset = reader.getRecordOffset(largest_record(path));
+  }
+  for (int i = 0; i < 16; ++i) bytes[offset + 100 + 37 * i] ^= static_cast<char>(1 << (i % 8));
+  const std::string flipped = dir / "flipped.psmodel";
+  write_file_atomically(flipped, bytes);
+  EXPECT_EQ(expect_model_error(flipped), flipped + ": checksum mismatch: the file is damaged");
+  const test::CommandResult info = test::run_cli("info --model " + flipped);
+  EXPECT_EQ(info.exit_code, 1);
+  EXPECT_NE(info.output.find("checksum mismatch: the file is damaged"), std::string::npos) << info.output;
+
+  // The threshold edited in the metadata text (same length, still valid JSON).
+  std::string edited = read_file(path);
+  const size_t at = edited.find("\"threshold\":0.37");
+  ASSERT_NE(at, std::string::npos);
+  edited.replace(at, 16, "\"threshold\":0.99");
+  const std::string edited_path = dir / "edited.psmodel";
+  write_file_atomically(edited_path, edited);
+  EXPECT_EQ(expect_model_error(edited_path), edited_path + ": checksum mismatch: the file is damaged");
+
+  // The checksum record removed.
+  const std::string stripped = dir / "stripped.psmodel";
+  bool saw_checksum = false;
+  rewrite_archive(path, stripped, [&](const std::string&, std::string& data) {
+    // The checksum is an attribute of the archive's module; renamed everywhere
+    // (same length, so the pickles stay well formed), it is no longer found.
+    for (size_t key = data.find("pneumoscan_checksum"); key != std::string::npos;
+         key = data.find("pneumoscan_checksum", key)) {
+      data.replace(key, 19, "pneumoscan_checksuX");
+      saw_checksum = true;
+    }
+    return true;
+  });
+  ASSERT_TRUE(saw_checksum);
+  EXPECT_EQ(expect_model_error(stripped), stripped + ": checksum missing: the file is damaged");
+}
+
+TEST(ModelFileIntegrity, WeightEmptiedOrCutShortIsAnErrorNotACrash) {
+  test::TempDir dir;
+  const std::string path = saved_model(dir);
+  const std::string target = largest_record(path);
+  ASSERT_FALSE(target.empty());
+  for (const size_t keep : {size_t{0}, size_t{100}}) {
+    const std::string damaged = dir / ("cut" + std::to_string(keep) + ".psmodel");
+    rewrite_archive(path, damaged, [&](const std::string& name, std::string& data) {
+      if (name == target) data.resize(keep);
+      return true;
+    });
+    const std::string message = expect_model_error(damaged);
+    EXPECT_EQ(message.rfind(damaged + ": weight '", 0), 0u) << message;
+    EXPECT_NE(message.find("the file holds no such data (emptied or cut short)"), std::string::npos)
+        << message;
+    const test::CommandResult predict = test::run_cli("info --model " + damaged);
+    EXPECT_EQ(predict.exit_code, 1) << predict.output;
+  }
+  // A weight record missing altogether.
+  const std::string missing = dir / "missing.psmodel";
+  rewrite_archive(path, missing, [&](const std::string& name, std::string&) { return name != target; });
+  const std::string message = expect_model_error(missing);
+  EXPECT_EQ(message.rfind(missing + ": ", 0), 0u) << message;
+  EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+}
+
+TEST(ModelFileIntegrity, NonFiniteWeightsAreRefused) {
+  test::TempDir dir;
+  Classifier net = create_model({"small-cnn", 64, 1, 1});
+  {
+    torch::NoGradGuard no_grad;
+    net->parameters().front().view(-1)[3] = std::numeric_limits<float>::quiet_NaN();
+  }
+  const std::string path = dir / "nan.psmodel";
+  save_model(path, small_metadata(), *net);
+  const std::string message = expect_model_error(path);
+  EXPECT_NE(message.find("holds NaN or infinite values"), std::string::npos) << message;
+}
+
+TEST(ModelFileIntegrity, FilesWithoutChecksumLoadWithAWarning) {
+  // Written as save_model did before checksums: metadata without "checksum", no checksum record.
+  test::TempDir dir;
+  Classifier net = create_model({"small-cnn", 64, 1, 1});
+  nlohmann::json metadata = to_json(small_metadata());
+  metadata.erase("checksum");
+  c10::Dict<std::string, torch::Tensor> weights;
+  for (auto& [name, tensor] : state_dict(*net)) weights.insert(name, tensor.detach().contiguous().clone());
+  torch::serialize::OutputArchive archive;
+  archive.write("pneumoscan_metadata", c10::IValue(metadata.dump()));
+  archive.write("pneumoscan_weights", c10::IValue(weights));
+  const std::string path = dir / "legacy.psmodel";
+  archive.save_to(path);
+  const LoadedModel loaded = load_model(path);
+  EXPECT_EQ(loaded.checksum, "");
+  EXPECT_NE(loaded.integrity_warning.find("no checksum"), std::string::npos);
+  const test::CommandResult info = test::run_cli("info --model " + path);
+  EXPECT_EQ(info.exit_code, 0) << info.output;
+  EXPECT_NE(info.output.find("\"verified\": false"), std::string::npos) << info.output;
+  // The bundled model is such a file: it still loads, and info says it is unverified.
+  const std::string bundled = std::string(PNEUMOSCAN_SOURCE_DIR) + "/models/default.psmodel";
+  ASSERT_TRUE(std::filesystem::exists(bundled));
+  const LoadedModel default_model = load_model(bundled);
+  EXPECT_EQ(default_model.checksum, "");
+  EXPECT_NE(default_model.integrity_warning.find("no checksum"), std::string::npos);
+  const test::CommandResult bundled_info = test::run_cli("info --model " + bundled);
+  EXPECT_EQ(bundled_info.exit_code, 0) << bundled_info.output;
+  EXPECT_NE(bundled_info.output.find("\"verified\": false"), std::string::npos) << bundled_info.output;
+}
+
+TEST(ModelFileIntegrity, EnsembleFilesGetAVerifiedChecksum) {
+  test::TempDir dir;
+  ModelMetadata metadata = small_metadata();
+  metadata.ensemble_size = 2;
+  Classifier net = create_network(metadata);
+  const std::string path = dir / "ensemble.psmodel";
+  save_model(path, metadata, *net);
+  const LoadedModel loaded = load_model(path);
+  EXPECT_EQ(loaded.metadata.ensemble_size, 2);
+  EXPECT_EQ(loaded.checksum.size(), 16u);
+  EXPECT_EQ(loaded.integrity_warning, "");
+}
+
+TEST(ModelFileIntegrity, LibraryTextsBecomeOneLineErrors) {
+  test::TempDir dir;
+  const std::string path = saved_model(dir);
+  // A damaged code record: LibTorch says "Unknown type name '__torch__...'" or similar.
+  const std::string damaged = dir / "code.psmodel";
+  rewrite_archive(path, damaged, [](const std::string& name, std::string& data) {
+    if (name == "data.pkl")
+      for (size_t i = 2; i < data.size() && i < 40; ++i) data[i] = 'Z';
+    return true;
+  });
+  const std::string message = expect_model_error(damaged);
+  EXPECT_EQ(message.rfind(damaged + ": ", 0), 0u) << message;
+  EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  EXPECT_EQ(message.find("__torch__"), std::string::npos) << message;
+  EXPECT_EQ(message.find("json.exception"), std::string::npos) << message;
+  // Metadata missing a field: nlohmann's out_of_range text is reworded.
+  nlohmann::json j = to_json(small_metadata());
+  j.erase("name");
+  try {
+    metadata_from_json(j, "x.psmodel");
+    ADD_FAILURE();
+  } catch (const ModelFileError& e) {
+    EXPECT_EQ(std::string(e.what()), "x.psmodel: bad metadata: key 'name' not found");
+  }
 }

@@ -226,3 +226,22 @@ TEST(Dataset, PlainFolderOfImagesIsUnlabelled) {
     EXPECT_EQ(s.split, "");
   }
 }
+
+TEST(Dataset, ManifestErrorsQuoteHugeFieldsShortAndRefuseNulInPaths) {
+  test::TempDir dir;
+  const std::string csv = dir / "m.csv";
+  // A 10 MB label: the message stays one short line.
+  write_file_atomically(csv, "path,label\na.png,\"" + std::string(10u << 20, 'Z') + "\"\n");
+  const std::string message = error_of([&] { read_manifest(csv); });
+  EXPECT_EQ(message.rfind(csv + ": line 2: unknown label 'ZZZZ", 0), 0u) << message.substr(0, 200);
+  EXPECT_LT(message.size(), csv.size() + 200);
+  EXPECT_NE(message.find("... (10485760 bytes)"), std::string::npos) << message;
+  // A NUL byte would cut the path short at the file system: another file would be read.
+  write_file_atomically(csv, std::string("path,label\ngood.png,NORMAL\n\"evil.png\0.jpeg\",PNEUMONIA\n", 54));
+  const std::string nul = error_of([&] { read_manifest(csv); });
+  EXPECT_EQ(nul, csv + ": line 3: path contains a NUL byte: 'evil.png?.jpeg'");
+  // Control bytes in a quoted value are shown as '?', keeping the message on one line.
+  write_file_atomically(csv, "path,label,split\na.png,NORMAL,\"tr\nain\"\n");
+  const std::string split = error_of([&] { read_manifest(csv); });
+  EXPECT_EQ(split, csv + ": line 2: unknown split 'tr?ain'");
+}

@@ -16,6 +16,7 @@
 #include <optional>
 #include <regex>
 #include <thread>
+#include <tuple>
 
 #include "core/atomic_file.h"
 #include "data/sample.h"
@@ -151,7 +152,8 @@ struct LiveServer {
   int port;
   std::thread thread;
 
-  explicit LiveServer(ServeConfig config) : service(with_any_port(std::move(config))), port(service.bind()) {
+  explicit LiveServer(ServeConfig config, bool keep_threads = false)
+      : service(with_any_port(std::move(config), keep_threads)), port(service.bind()) {
     thread = std::thread([this] { service.run(); });
   }
   ~LiveServer() {
@@ -164,9 +166,9 @@ struct LiveServer {
     c.set_write_timeout(120, 0);
     return c;
   }
-  static ServeConfig with_any_port(ServeConfig config) {
+  static ServeConfig with_any_port(ServeConfig config, bool keep_threads) {
     config.port = 0;
-    config.threads = 24;
+    if (!keep_threads) config.threads = 24;
     return config;
   }
 };
@@ -521,6 +523,226 @@ TEST_F(ServeApiTest, SimilarWithoutAnIndexIs400) {
   auto client = server_->client();
   EXPECT_TRUE(json::parse(client.Get("/api/v1/health")->body).at("index").is_null());
   expect_json_error(client.Post("/api/v1/predict?similar=3", read_bytes(jpeg_path), "image/jpeg"), 400);
+}
+
+// --- hostile clients over raw sockets (issue 14) --------------------------------
+
+int connect_to(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  return fd;
+}
+
+bool send_all(int fd, const std::string& data) {
+  size_t sent = 0;
+  while (sent < data.size()) {
+    const ssize_t n = send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    sent += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// One HTTP response (headers and a Content-Length body), or what arrived
+// before the peer closed or `timeout_ms` passed.
+std::string read_response(int fd, int timeout_ms = 10000) {
+  std::string response;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    const size_t end = response.find("\r\n\r\n");
+    if (end != std::string::npos) {
+      std::smatch length;
+      const std::string head = response.substr(0, end);
+      if (std::regex_search(head, length, std::regex("Content-Length: (\\d+)", std::regex::icase)) &&
+          response.size() >= end + 4 + std::stoul(length[1].str()))
+        break;
+    }
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 50) <= 0) continue;
+    char buffer[65536];
+    const ssize_t n = recv(fd, buffer, sizeof buffer, 0);
+    if (n <= 0) break;
+    response.append(buffer, static_cast<size_t>(n));
+  }
+  return response;
+}
+
+int status_of(const std::string& response) {
+  return response.rfind("HTTP/1.", 0) == 0 && response.size() > 12 ? std::stoi(response.substr(9, 3)) : -1;
+}
+
+std::string error_of(const std::string& response) {
+  const size_t body = response.find("\r\n\r\n");
+  if (body == std::string::npos) return "";
+  const json parsed = json::parse(response.substr(body + 4), nullptr, false);
+  return parsed.is_object() ? parsed.value("error", "") : "";
+}
+
+// Sends `request` on a fresh connection and returns the response and how long it took.
+std::pair<std::string, double> http_exchange(int port, const std::string& request) {
+  const int fd = connect_to(port);
+  const auto start = std::chrono::steady_clock::now();
+  send_all(fd, request);
+  std::string response = read_response(fd);
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  close(fd);
+  return {response, ms};
+}
+
+TEST(ServeHostileTest, ChunkedBodyOverTheLimitIs413AsItStreams) {
+  ServeConfig config;
+  config.max_body_bytes = 64 * 1024;
+  LiveServer server(config);
+  const int fd = connect_to(server.port);
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  std::string pending =
+      "POST /api/v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nTransfer-Encoding: "
+      "chunked\r\n\r\n";
+  const std::string chunk = "4000\r\n" + std::string(0x4000, 'x') + "\r\n";
+  constexpr size_t kOffered = 100u << 20;  // what the issue's client sent: 100 MiB
+  size_t sent = 0;
+  std::string response;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, static_cast<short>(POLLIN | (sent < kOffered ? POLLOUT : 0)), 0};
+    if (poll(&p, 1, 100) <= 0) continue;
+    if (p.revents & POLLIN) {
+      fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+      response = read_response(fd);
+      break;
+    }
+    if (pending.empty()) pending = chunk;
+    const ssize_t n = send(fd, pending.data(), pending.size(), MSG_NOSIGNAL);
+    if (n > 0) {
+      pending.erase(0, static_cast<size_t>(n));
+      sent += static_cast<size_t>(n);
+    }
+  }
+  close(fd);
+  EXPECT_EQ(status_of(response), 413) << response.substr(0, 300);
+  EXPECT_NE(error_of(response).find("request body too large (limit 65536 bytes"), std::string::npos)
+      << response;
+  EXPECT_LT(sent, kOffered) << "the whole body was read before the answer";
+  auto health = server.client().Get("/api/v1/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+}
+
+TEST(ServeHostileTest, HugeNegativeOrInvalidContentLengthIsAnsweredAtOnce) {
+  ServeConfig config;
+  config.max_body_bytes = 1 << 20;
+  LiveServer server(config);
+  const std::vector<std::tuple<std::string, int, std::string>> cases = {
+      {"99999999999999", 413, "request body too large"},
+      {"18446744073709551615", 400, "invalid Content-Length"},
+      {"-1", 400, "invalid Content-Length '-1'"},
+      {"12abc", 400, "invalid Content-Length"},
+  };
+  for (const auto& [length, status, reason] : cases) {
+    // Headers only: the declared body never comes.
+    const auto [response, ms] = http_exchange(server.port,
+                                         "POST /api/v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                                         "image/png\r\nContent-Length: " +
+                                             length + "\r\n\r\n");
+    EXPECT_EQ(status_of(response), status) << length << ": " << response;
+    EXPECT_NE(error_of(response).find(reason), std::string::npos) << length << ": " << response;
+    EXPECT_LT(ms, 1000.0) << length;
+  }
+  // A body to a path that takes none is not read either.
+  const auto [response, ms] =
+      http_exchange(server.port, "POST /api/v1/health HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n");
+  EXPECT_EQ(status_of(response), 405) << response;
+  EXPECT_LT(ms, 1000.0);
+}
+
+TEST(ServeHostileTest, MalformedRequestsGetAReason) {
+  LiveServer server(ServeConfig{});
+  const std::vector<std::tuple<std::string, int, std::string>> cases = {
+      {"GARBAGE\r\n\r\n", 400, "bad request: malformed request line"},
+      {"POST /api/v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nTransfer-Encoding: "
+       "chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+       400, "malformed or incomplete request body"},
+      {"POST /api/v1/predict HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: "
+       "chunked\r\n\r\nabc",
+       400, "both Content-Length and Transfer-Encoding"},
+      {"POST /api/v1/predict HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501,
+       "Transfer-Encoding 'gzip' not supported"},
+      {"POST /api/v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data\r\nContent-Length: "
+       "5\r\n\r\nhello",
+       400, "malformed multipart/form-data body"},
+      {"POST /api/v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 10\r\n\r\n"
+       "\x89PNG\r\n\x1a\nab",  // 10 bytes: a PNG signature, then no chunks (no NUL: it would end the literal)
+       400, "cannot decode png image"},
+  };
+  for (const auto& [request, status, reason] : cases) {
+    const auto [response, ms] = http_exchange(server.port, request);
+    EXPECT_EQ(status_of(response), status) << request.substr(0, 60) << " -> " << response;
+    EXPECT_NE(error_of(response).find(reason), std::string::npos)
+        << request.substr(0, 60) << " -> " << response;
+    EXPECT_LT(ms, 2000.0);
+  }
+}
+
+TEST(ServeHostileTest, IdleAndSlowClientsDoNotStarveHealth) {
+  LiveServer server(ServeConfig{}, /*keep_threads=*/true);
+  // 80 idle connections (the issue's case: health took 6 s) and 40 that send
+  // half a request line and stall.
+  std::vector<int> held;
+  for (int i = 0; i < 120; ++i) {
+    held.push_back(connect_to(server.port));
+    if (i >= 80) send_all(held.back(), "POST /api/v1/predict HTTP/1.1\r\nContent-Le");
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // all accepted and waiting
+  for (int round = 0; round < 3; ++round) {
+    const auto [response, ms] = http_exchange(server.port, "GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_EQ(status_of(response), 200) << response;
+    EXPECT_LT(ms, 500.0) << "round " << round;
+  }
+  for (int fd : held) close(fd);
+}
+
+TEST(ServeHostileTest, NonUtf8FileNameAndDamagedImagesGetJsonErrors) {
+  LiveServer server(ServeConfig{});
+  auto client = server.client();
+  // A form whose file name is not UTF-8: the answer is still JSON, the name escaped.
+  const std::string tiny = [] {
+    std::vector<uchar> png;
+    cv::imencode(".png", cv::Mat(1, 1, CV_8UC1, cv::Scalar(200)), png);
+    return std::string(png.begin(), png.end());
+  }();
+  auto res = client.Post("/api/v1/predict",
+                         httplib::MultipartFormDataItems{{"file", tiny, "caf\xe9\xff.png", "image/png"}});
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+  const json body = json::parse(res->body);
+  EXPECT_NE(body.at("error").get<std::string>().find("too small to diagnose"), std::string::npos)
+      << res->body;
+  EXPECT_NE(body.at("error").get<std::string>().find("caf\xef\xbf\xbd"), std::string::npos) << res->body;
+  // A blank image and a JPEG header claiming 30000x30000.
+  std::vector<uchar> blank;
+  cv::imencode(".png", cv::Mat(512, 512, CV_8UC1, cv::Scalar(0)), blank);
+  expect_json_error(client.Post("/api/v1/predict", std::string(blank.begin(), blank.end()), "image/png"),
+                    400);
+  std::vector<uchar> jpeg;
+  cv::imencode(".jpg", cv::Mat(64, 64, CV_8UC1, cv::Scalar(90)), jpeg);
+  std::string huge(jpeg.begin(), jpeg.end());
+  const size_t sof = huge.find("\xFF\xC0");
+  ASSERT_NE(sof, std::string::npos);
+  huge[sof + 5] = huge[sof + 7] = static_cast<char>(30000 >> 8);
+  huge[sof + 6] = huge[sof + 8] = static_cast<char>(30000 & 0xFF);
+  const auto start = std::chrono::steady_clock::now();
+  auto refused = client.Post("/api/v1/predict", huge, "image/jpeg");
+  const double elapsed_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_LT(elapsed_ms, 1000.0);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 400);
+  EXPECT_NE(refused->body.find("30000x30000 pixels, over the limit"), std::string::npos) << refused->body;
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include "cli/command.h"
 #include "cli/progress.h"
 #include "core/atomic_file.h"
+#include "core/json_text.h"
 #include "data/eda.h"
 #include "data/sample.h"
 
@@ -30,7 +31,7 @@ std::function<int()> make_eda(CLI::App& app) {
     bar.finish();
     std::cout << format_table(report);
     if (!args->json_out.empty()) {
-      write_file_atomically(args->json_out, to_json(report).dump(2) + "\n");
+      write_file_atomically(args->json_out, json_text(to_json(report), 2) + "\n");
       std::cout << "wrote " << args->json_out << "\n";
     }
     return 0;

@@ -8,6 +8,7 @@
 #include "cli/command.h"
 #include "cli/progress.h"
 #include "core/atomic_file.h"
+#include "core/json_text.h"
 #include "data/sample.h"
 #include "eval/evaluate.h"
 #include "infer/predictor.h"
@@ -72,7 +73,7 @@ int run_evaluate(EvaluateArgs& args) {
     nlohmann::json json = to_json(m);
     if (evaluation.classes) json["classes"] = to_json(*evaluation.classes);
     for (const auto& [name, s] : evaluation.shifted) json["shifts"][name] = to_json(s);
-    write_file_atomically(args.json, json.dump(2) + "\n");
+    write_file_atomically(args.json, json_text(json, 2) + "\n");
     std::printf("\nwrote %s\n", args.json.c_str());
   }
   if (!args.plots.empty()) {

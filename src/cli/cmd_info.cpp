@@ -1,10 +1,12 @@
 // pneumoscan info: a model file's metadata (architecture, preprocessing,
-// threshold, training summary and validation figures) as JSON.
+// threshold, training summary and validation figures) as JSON, after loading
+// it in full: a damaged file fails here as it would in predict.
 #include <cstdio>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "core/json_text.h"
 #include "infer/predictor.h"
 #include "model_file/model_file.h"
 
@@ -17,7 +19,12 @@ std::function<int()> add_info(CLI::App& app) {
   add_model_option(cmd, *model);
   return [model] {
     const std::string path = model_or_default(*model);
-    std::printf("%s\n", to_json(read_model_metadata(path)).dump(2).c_str());
+    const LoadedModel loaded = load_model(path);
+    nlohmann::json out = to_json(loaded.metadata);
+    out["integrity"] = loaded.integrity_warning.empty()
+                           ? nlohmann::json{{"verified", true}, {"checksum", loaded.checksum}}
+                           : nlohmann::json{{"verified", false}, {"warning", loaded.integrity_warning}};
+    std::printf("%s\n", json_text(out, 2).c_str());
     return 0;
   };
 }

@@ -6,6 +6,7 @@
 
 #include "cli/command.h"
 #include "core/errors.h"
+#include "core/json_text.h"
 #include "core/timing.h"
 #include "explain/explain_file.h"
 #include "infer/predictor.h"
@@ -84,6 +85,7 @@ int run_predict(PredictArgs& args) {
           for (const SimilarCase& c : similar) result["similar"].push_back(to_json(c));
         }
         if (!report_path.empty()) result["report"] = report_path;
+        if (!image.warnings.empty()) result["warnings"] = image.warnings;
         results.push_back(result);
       } else {
         std::printf("%s\t%s\tp(pneumonia)=%.4f\tthreshold=%.4f", p.path.c_str(), p.label.c_str(),
@@ -99,18 +101,22 @@ int run_predict(PredictArgs& args) {
         std::printf("\n");
         for (size_t i = 0; i < similar.size(); ++i)
           std::printf("  similar %s\n", to_text(similar[i], static_cast<int>(i + 1)).c_str());
+        for (const std::string& warning : image.warnings)
+          std::cerr << "warning: " << file << ": " << warning << "\n";
       }
-    } catch (const Error& e) {
+    } catch (const std::exception& e) {  // one bad file never costs the others their results
       ++failures;
-      std::cerr << "error: " << e.what() << "\n";
-      if (args.json) results.push_back({{"file", file}, {"error", e.what()}});
+      const std::string message =
+          dynamic_cast<const Error*>(&e) != nullptr ? e.what() : file + ": internal error: " + e.what();
+      std::cerr << "error: " << message << "\n";
+      if (args.json) results.push_back({{"file", file}, {"error", message}});
     }
   }
   if (args.json) {
     const nlohmann::json output = {{"model", predictor.metadata().name},
                                    {"architecture", predictor.metadata().spec.architecture},
                                    {"predictions", results}};
-    std::printf("%s\n", output.dump(2).c_str());
+    std::printf("%s\n", json_text(output, 2).c_str());
   }
   return failures == 0 ? 0 : 2;
 }

@@ -6,6 +6,7 @@
 #include "cli/command.h"
 #include "cli/progress.h"
 #include "core/atomic_file.h"
+#include "core/json_text.h"
 #include "core/timing.h"
 #include "data/qc.h"
 #include "data/sample.h"
@@ -47,7 +48,7 @@ std::function<int()> make_qc(CLI::App& app) {
     std::printf("  time: %.1f s\n", seconds);
     std::fflush(stdout);
     if (!args->json_out.empty()) {
-      write_file_atomically(args->json_out, to_json(report).dump(2) + "\n");
+      write_file_atomically(args->json_out, json_text(to_json(report), 2) + "\n");
       std::cout << "wrote " << args->json_out << "\n";
     }
     return 0;

@@ -34,9 +34,10 @@ std::function<int()> add_serve(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(0, 65535));
   // --threads stays the global option (tensor threads, before or after the command).
-  cmd->add_option("--http-threads", c.threads, "HTTP worker threads (connections served at once)")
+  cmd->add_option("--http-threads", c.threads,
+                  "Most HTTP worker threads, started as connections need them (connections served at once)")
       ->capture_default_str()
-      ->check(CLI::Range(1, 1024));
+      ->check(CLI::Range(1, 4096));
   cmd->add_option("--max-batch", c.batching.max_batch, "Most images per batched forward pass")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));

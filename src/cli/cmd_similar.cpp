@@ -6,6 +6,7 @@
 
 #include "cli/command.h"
 #include "core/errors.h"
+#include "core/json_text.h"
 #include "infer/predictor.h"
 #include "search/similar_cases.h"
 
@@ -46,8 +47,7 @@ int run_similar(const SimilarArgs& args) {
   if (args.json)
     std::printf(
         "%s\n",
-        nlohmann::json({{"index", args.index}, {"model", predictor.metadata().name}, {"results", results}})
-            .dump(2)
+        json_text({{"index", args.index}, {"model", predictor.metadata().name}, {"results", results}}, 2)
             .c_str());
   return failures == 0 ? 0 : 2;
 }

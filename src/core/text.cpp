@@ -44,4 +44,12 @@ std::string join(const std::vector<std::string>& parts, const std::string& separ
   return text;
 }
 
+std::string quoted_excerpt(const std::string& value, size_t max_chars) {
+  std::string shown = value.substr(0, max_chars);
+  for (char& c : shown)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = '?';
+  if (value.size() > max_chars) shown += "... (" + std::to_string(value.size()) + " bytes)";
+  return "'" + shown + "'";
+}
+
 }  // namespace pneumoscan

@@ -15,4 +15,10 @@ std::string csv_field(const std::string& value);
 // The parts with `separator` between them: join({"a", "b"}, ", ") == "a, b".
 std::string join(const std::vector<std::string>& parts, const std::string& separator);
 
+// A user-supplied value for an error message, without echoing it whole (a
+// 10 MB CSV field must not become a 10 MB error line): in single quotes, cut
+// to its first `max_chars` bytes with "... (N bytes)" appended when longer,
+// control bytes (NUL, newline, ...) shown as '?', so the message stays one line.
+std::string quoted_excerpt(const std::string& value, size_t max_chars = 80);
+
 }  // namespace pneumoscan

@@ -307,7 +307,8 @@ std::vector<Sample> read_manifest(const std::string& csv_path) {
     const std::string name = lowercase(trim(header.fields[i]));
     if (name.empty()) continue;
     if (!columns.emplace(name, i).second)
-      throw InputError(csv_path, "line " + std::to_string(header.line) + ": column '" + name + "' twice");
+      throw InputError(csv_path,
+                       "line " + std::to_string(header.line) + ": column " + quoted_excerpt(name) + " twice");
   }
   for (const char* required : {"path", "label"})
     if (!columns.count(required))
@@ -330,13 +331,16 @@ std::vector<Sample> read_manifest(const std::string& csv_path) {
     Sample sample;
     const std::string path = record.fields[path_col];
     if (path.empty()) throw InputError(csv_path, where + "empty path");
+    // A NUL would silently cut the path short at the file system, and another file be read.
+    if (path.find('\0') != std::string::npos)
+      throw InputError(csv_path, where + "path contains a NUL byte: " + quoted_excerpt(path));
     const fs::path file(path);
     sample.path = (file.is_relative() && !base.empty()) ? (base / file).string() : path;
 
     const std::string label = trim(record.fields[label_col]);
     if (!label.empty()) {
       sample.label = label_from_name(label);
-      if (sample.label < 0) throw InputError(csv_path, where + "unknown label '" + label + "'");
+      if (sample.label < 0) throw InputError(csv_path, where + "unknown label " + quoted_excerpt(label));
       const std::string key = lowercase(label);
       if (key == "bacterial" || key == "viral")
         sample.pneumonia_type = key == "bacterial" ? "BACTERIAL" : "VIRAL";
@@ -348,7 +352,7 @@ std::vector<Sample> read_manifest(const std::string& csv_path) {
     if (split_col != std::string::npos) {
       sample.split = lowercase(trim(record.fields[split_col]));
       if (!sample.split.empty() && !is_split_name(sample.split))
-        throw InputError(csv_path, where + "unknown split '" + record.fields[split_col] + "'");
+        throw InputError(csv_path, where + "unknown split " + quoted_excerpt(record.fields[split_col]));
     }
     samples.push_back(std::move(sample));
   }

@@ -1,14 +1,20 @@
-// decode_image / decode_image_bytes / to_u8: format sniffing and the OpenCV half.
+// decode_image / decode_image_bytes / to_u8: format sniffing, the header size
+// check, and the raster half (libjpeg, libpng, OpenCV for BMP/TIFF and others).
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <mutex>
+#include <opencv2/core/utils/logger.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <string>
 
 #include "core/errors.h"
+#include "image/codecs.h"
 #include "image/dicom_decode.h"
+#include "image/header.h"
 #include "image/image.h"
 
 namespace pneumoscan {
@@ -90,7 +96,41 @@ Image from_opencv(const cv::Mat& decoded, const std::string& name, const std::st
   return image;
 }
 
+// OpenCV decodes what has no magic number we know (PNM, WebP, ...) and
+// BMP/TIFF. Its log goes to stderr without a file name, so it is silenced; its
+// own pixel limit, read once from the environment, is set to ours for the
+// formats whose header this file does not read.
+void init_opencv_decoding() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
+    setenv("OPENCV_IO_MAX_IMAGE_PIXELS", std::to_string(kMaxImagePixels).c_str(), /*overwrite=*/0);
+  });
+}
+
+cv::Mat opencv_decode(const std::vector<uint8_t>& bytes) {
+  init_opencv_decoding();
+  try {
+    return cv::imdecode(
+        cv::Mat(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<uint8_t*>(bytes.data())),
+        cv::IMREAD_UNCHANGED);
+  } catch (const cv::Exception&) {
+    return {};
+  }
+}
+
 }  // namespace
+
+void check_image_dimensions(int64_t width, int64_t height, const std::string& name, int64_t frames) {
+  const std::string size = std::to_string(width) + "x" + std::to_string(height) +
+                           (frames > 1 ? "x" + std::to_string(frames) + " frames" : std::string());
+  if (width <= 0 || height <= 0 || frames <= 0) throw InputError(name, "image has no pixels (" + size + ")");
+  if (width > kMaxImageSide || height > kMaxImageSide ||
+      width * height > kMaxImagePixels / frames)  // all factors <= 30000 here: no overflow
+    throw InputError(name, "image is " + size + " pixels, over the limit of " +
+                               std::to_string(kMaxImagePixels / 1'000'000) + " megapixels and " +
+                               std::to_string(kMaxImageSide) + " pixels a side (not decoded)");
+}
 
 Image decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string& name) {
   if (bytes.empty()) throw InputError(name, "empty file");
@@ -99,22 +139,27 @@ Image decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string& n
   const std::string format = sniff_format(bytes);
   if (format == "dicom") return *detail::decode_dicom(bytes, name, /*sniffing=*/false);
 
+  std::vector<std::string> warnings;
   cv::Mat decoded;
-  if (format != "jpeg" || jpeg_has_end_marker(bytes)) {
-    try {
-      decoded = cv::imdecode(
-          cv::Mat(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<uint8_t*>(bytes.data())),
-          cv::IMREAD_UNCHANGED);
-    } catch (const cv::Exception&) {
-      decoded.release();
-    }
+  if (!format.empty()) {
+    const detail::HeaderSize size = detail::read_header_size(bytes, format, name);
+    check_image_dimensions(size.width, size.height, name);
   }
+  if (format == "jpeg") {
+    if (!jpeg_has_end_marker(bytes))
+      throw InputError(name,
+                       "cannot decode JPEG image (truncated: no end-of-image marker after the image data)");
+    if (auto jpeg = detail::decode_jpeg(bytes, name, warnings)) decoded = *jpeg;
+  } else if (format == "png") {
+    decoded = detail::decode_png(bytes, name, warnings);
+  }
+  if (decoded.empty() && format != "png") decoded = opencv_decode(bytes);  // BMP, TIFF, CMYK JPEG, others
   if (!decoded.empty()) {
+    check_image_dimensions(decoded.cols, decoded.rows, name);
     Image image = from_opencv(decoded, name, format.empty() ? "image" : format);
-    if (image.width() <= 0 || image.height() <= 0) throw InputError(name, "image has no pixels");
+    image.warnings = std::move(warnings);
     return image;
   }
-  if (format == "jpeg") throw InputError(name, "cannot decode JPEG image (corrupt or truncated)");
   if (!format.empty()) throw InputError(name, "cannot decode " + format + " image (corrupt or truncated)");
   // No known magic: a DICOM file without preamble (or raw dataset) is still possible.
   if (auto image = detail::decode_dicom(bytes, name, /*sniffing=*/true)) return *image;

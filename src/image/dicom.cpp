@@ -35,6 +35,7 @@
 
 #include "core/errors.h"
 #include "core/hash.h"
+#include "core/text.h"
 #include "image/dicom_dataset.h"
 #include "image/dicom_decode.h"
 
@@ -113,6 +114,85 @@ std::string xfer_text(E_TransferSyntax xfer) {
   return std::string(x.getXferID()) + " " + x.getXferName();
 }
 
+// DCMTK's condition texts ("Illegal call, perhaps wrong parameters") in the
+// user's terms; the original text stays in brackets for the ones we know.
+std::string dicom_problem(const OFCondition& condition) {
+  const std::string text = condition.text();
+  if (condition == EC_StreamNotifyClient || condition == EC_EndOfStream) return "file cut short";
+  if (condition == EC_IllegalCall || condition == EC_InvalidStream || condition == EC_CorruptedData ||
+      condition == EC_ElemLengthLargerThanItem)
+    return "damaged file structure [" + text + "]";
+  if (condition == EC_SequEnd || condition == EC_ItemEnd) return "damaged sequence [" + text + "]";
+  if (condition == EC_InvalidTag) return "invalid element tag";
+  return text;
+}
+
+// Every value of a decimal-string element must be a finite number (NaN or
+// infinite windows and rescales render an arbitrary image).
+void require_finite(DcmItem* ds, const DcmTagKey& key, const char* what, const std::string& name) {
+  DcmElement* element = nullptr;
+  if (ds->findAndGetElement(key, element).bad() || element == nullptr) return;
+  for (unsigned long i = 0; i < element->getVM(); ++i) {
+    Float64 value = 0;
+    if (ds->findAndGetFloat64(key, value, i).bad() || !std::isfinite(value))
+      throw InputError(name, std::string("DICOM ") + what + " is not a finite number (" +
+                                 quoted_excerpt(get_string(ds, key), 40) + ")");
+  }
+}
+
+Uint16 get_u16(DcmItem* ds, const DcmTagKey& key, Uint16 missing) {
+  Uint16 value = missing;
+  return ds->findAndGetUint16(key, value).good() ? value : missing;
+}
+
+// Refuses what cannot be rendered truthfully: sizes over the pixel limit
+// (before anything is decompressed), non-finite rescale or window values, and
+// native pixel data whose length does not match Rows x Columns x frames (a
+// file cut short, or Rows/Columns that do not describe the data).
+void check_dicom_pixels(DcmDataset* ds, bool pixel_data_native, const std::string& name) {
+  const Uint16 rows = get_u16(ds, DCM_Rows, 0), columns = get_u16(ds, DCM_Columns, 0);
+  if (rows == 0 || columns == 0) throw InputError(name, "DICOM image has no rows or columns");
+  Sint32 frames = 1;
+  if (ds->tagExists(DCM_NumberOfFrames) && ds->findAndGetSint32(DCM_NumberOfFrames, frames).bad())
+    frames = -1;
+  if (frames < 1)
+    throw InputError(name, "DICOM NumberOfFrames is not a positive number (" +
+                               quoted_excerpt(get_string(ds, DCM_NumberOfFrames), 40) + ")");
+  check_image_dimensions(columns, rows, name, frames);
+  require_finite(ds, DCM_RescaleSlope, "RescaleSlope", name);
+  require_finite(ds, DCM_RescaleIntercept, "RescaleIntercept", name);
+  require_finite(ds, DCM_WindowCenter, "WindowCenter", name);
+  require_finite(ds, DCM_WindowWidth, "WindowWidth", name);
+  if (!pixel_data_native) return;
+
+  const Uint16 samples = get_u16(ds, DCM_SamplesPerPixel, 1), bits = get_u16(ds, DCM_BitsAllocated, 0);
+  if (samples < 1 || samples > 4)
+    throw InputError(name, "DICOM SamplesPerPixel " + std::to_string(samples) + " is invalid");
+  if (bits != 1 && bits % 8 != 0) return;  // packed layouts DCMTK checks itself
+  // 4:2:2 colour stores two samples a pixel (Y each, Cb and Cr every other).
+  const std::string photometric = trim(get_string(ds, DCM_PhotometricInterpretation));
+  const uint64_t per_pixel =
+      samples == 3 && photometric.rfind("YBR_", 0) == 0 && photometric.find("_422") != std::string::npos
+          ? 2
+          : samples;
+  const uint64_t pixels = uint64_t{rows} * columns * per_pixel;
+  const uint64_t frame_bytes = bits == 1 ? (pixels + 7) / 8 : pixels * (bits / 8);
+  const uint64_t needed = frame_bytes * static_cast<uint64_t>(frames);
+  DcmElement* pixel_data = nullptr;
+  if (ds->findAndGetElement(DCM_PixelData, pixel_data).bad() || pixel_data == nullptr) return;
+  const uint64_t length = pixel_data->getLength();
+  const std::string layout = std::to_string(rows) + " rows x " + std::to_string(columns) + " columns" +
+                             (samples > 1 ? " x " + std::to_string(samples) + " samples" : "") + " x " +
+                             std::to_string(bits) + " bits" +
+                             (frames > 1 ? " x " + std::to_string(frames) + " frames" : "");
+  if (length < needed)
+    throw InputError(name, "DICOM pixel data is cut short: " + std::to_string(length) + " bytes, " + layout +
+                               " needs " + std::to_string(needed));
+  if (length > needed + 1)  // one pad byte makes an odd length even
+    throw InputError(name, "DICOM Rows/Columns do not match the pixel data: " + std::to_string(length) +
+                               " bytes, " + layout + " needs " + std::to_string(needed));
+}
+
 }  // namespace
 
 bool has_dicom_preamble(const std::vector<uint8_t>& bytes) {
@@ -140,8 +220,7 @@ std::optional<Image> decode_dicom(const std::vector<uint8_t>& bytes, const std::
         read.good() && ds != nullptr && (ds->tagExists(DCM_SOPClassUID) || ds->tagExists(DCM_PixelData));
     if (!looks_dicom) return std::nullopt;
   }
-  if (read.bad() || ds == nullptr)
-    throw InputError(name, std::string("cannot read DICOM (") + read.text() + ")");
+  if (read.bad() || ds == nullptr) throw InputError(name, "cannot read DICOM (" + dicom_problem(read) + ")");
   return decode_dicom_dataset(*ds, name);
 }
 
@@ -164,6 +243,7 @@ Image decode_dicom_dataset(DcmDataset& dataset, const std::string& name) {
   if (ds->findAndGetUint16(DCM_BitsStored, bits_stored).good() && bits_stored > 0)
     image.bits_stored = bits_stored;
 
+  detail::check_dicom_pixels(ds, /*pixel_data_native=*/false, name);  // before decompressing anything
   // Decompress up front so that a missing codec (JPEG 2000 is not in free DCMTK)
   // or corrupt compressed data get their own message rather than DicomImage's
   // generic status.
@@ -175,9 +255,10 @@ Image decode_dicom_dataset(DcmDataset& dataset, const std::string& name) {
     const OFCondition decompressed = ds->chooseRepresentation(EXS_LittleEndianExplicit, nullptr);
     if (decompressed.bad() || !ds->canWriteXfer(EXS_LittleEndianExplicit))
       throw InputError(name, "cannot decode DICOM pixel data (transfer syntax " + detail::xfer_text(xfer) +
-                                 ": corrupt compressed data: " + decompressed.text() + ")");
+                                 ": corrupt compressed data: " + detail::dicom_problem(decompressed) + ")");
     pixel_xfer = EXS_LittleEndianExplicit;
   }
+  detail::check_dicom_pixels(ds, /*pixel_data_native=*/true, name);
 
   // First frame only (fstart 0, fcount 1).
   auto dicom_image = std::make_unique<DicomImage>(ds, pixel_xfer, 0UL, 0UL, 1UL);

@@ -30,19 +30,49 @@ struct Image {
   int bits_stored = 8;             // 8 for ordinary JPEG/PNG, 16 for 16-bit PNG, DICOM BitsStored
   std::string format;              // "jpeg", "png", "dicom", ...
   std::optional<DicomInfo> dicom;  // set for DICOM input only
+  // What the decoder noticed but could live with (libjpeg's "extraneous bytes
+  // before marker", libpng's "iCCP: known incorrect sRGB profile", ...), one
+  // line each, without the file name. Decoders never print them.
+  std::vector<std::string> warnings;
 
   int width() const { return pixels.cols; }
   int height() const { return pixels.rows; }
 };
 
+// The largest image decoded. Dimensions are read from the header (PNG IHDR,
+// JPEG SOF, BMP/TIFF header, DICOM Rows/Columns/NumberOfFrames) and checked
+// BEFORE any pixel memory is allocated, so a small file claiming a huge size is
+// refused in microseconds. 100 Mpx is ~10x the largest chest radiograph
+// (43x43 cm at 0.1 mm = 4300x4300 px = 18.5 Mpx) and costs 400 MB as float.
+inline constexpr int64_t kMaxImagePixels = 100'000'000;
+inline constexpr int64_t kMaxImageSide = 30000;
+
+// Throws InputError(name, "image is WxH pixels, over the limit ...") when
+// width x height (x frames) exceeds kMaxImagePixels or a side exceeds
+// kMaxImageSide; InputError for a zero or negative side.
+void check_image_dimensions(int64_t width, int64_t height, const std::string& name, int64_t frames = 1);
+
 // Decodes PNG/JPEG/BMP/TIFF (OpenCV; 8/16-bit, gray or colour -> gray) or DICOM
 // (DCMTK; compressed transfer syntaxes, MONOCHROME1 inverted, rescale, VOI
 // LUT or window). The format is detected from the content, not the extension.
-// Throws InputError("<path>: <problem>") for anything unreadable.
+// Throws InputError("<path>: <problem>") for anything unreadable, for images
+// over the pixel limit above, and for DICOM whose pixel data length does not
+// match Rows x Columns or whose rescale/window values are not finite.
 Image decode_image(const std::string& path);
 
 // Same, from bytes in memory (an upload); `name` is used in error messages.
 Image decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string& name);
+
+// The smallest image diagnosed: below 64 px a side a radiograph is a thumbnail
+// or a damaged file (QC's default too-small threshold, data/qc.h, is the same).
+inline constexpr int kMinDiagnosticSide = 64;
+
+// Refuses an image that decodes but must not be diagnosed: smaller than
+// kMinDiagnosticSide on a side, or blank (all pixels within one 8-bit gray
+// level, e.g. an all-black file). Throws InputError(name, ...). Called on the
+// way into the model by predict, the HTTP service and the DICOM node; data
+// set tools (qc, eda) decode such files and report them instead.
+void check_diagnosable(const Image& image, const std::string& name);
 
 // Converts to 8-bit (0..255) for caching and for writing PNGs.
 cv::Mat to_u8(const Image& image);

@@ -86,6 +86,7 @@ Prediction Predictor::predict_file(const std::string& path) {
 
 Prediction Predictor::predict_image(const Image& image, const std::string& path) {
   const Stopwatch stopwatch;
+  check_diagnosable(image, path);
   Prediction prediction;
   prediction.path = path;
   const torch::Tensor classes = class_probabilities(input_tensor(image));

@@ -48,7 +48,8 @@ class Predictor {
   // Fills probability, label, threshold and the type fields from one row of class probabilities.
   void fill_prediction(const float* class_probabilities, Prediction& prediction) const;
 
-  // Classifies a decoded image; `path` is only recorded in the result.
+  // Classifies a decoded image; `path` is recorded in the result and names the
+  // image in errors. Throws InputError for images check_diagnosable refuses.
   Prediction predict_image(const Image& image, const std::string& path);
   // Decodes and classifies a file; throws InputError naming it when unreadable.
   Prediction predict_file(const std::string& path);

@@ -8,8 +8,10 @@
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
+#include "core/json_text.h"
 #include "core/timing.h"
 #include "data/sample.h"
+#include "model_file/integrity.h"
 #include "models/ensemble.h"
 
 namespace pneumoscan {
@@ -17,6 +19,7 @@ namespace {
 
 constexpr const char* kMetadataKey = "pneumoscan_metadata";
 constexpr const char* kWeightsKey = "pneumoscan_weights";
+constexpr const char* kChecksumKey = "pneumoscan_checksum";
 
 torch::serialize::InputArchive open_archive(const std::string& path) {
   torch::serialize::InputArchive archive;
@@ -31,17 +34,50 @@ torch::serialize::InputArchive open_archive(const std::string& path) {
   return archive;
 }
 
-ModelMetadata read_metadata(torch::serialize::InputArchive& archive, const std::string& path) {
+// The metadata JSON exactly as stored (the checksum covers these bytes).
+std::string read_metadata_text(torch::serialize::InputArchive& archive, const std::string& path) {
   c10::IValue value;
   if (!archive.try_read(kMetadataKey, value) || !value.isString())
     throw ModelFileError(path, "not a PneumoScan model file (no metadata)");
+  return value.toStringRef();
+}
+
+ModelMetadata parse_metadata(const std::string& text, const std::string& path) {
   nlohmann::json json;
   try {
-    json = nlohmann::json::parse(value.toStringRef());
-  } catch (const nlohmann::json::exception& e) {
-    throw ModelFileError(path, std::string("corrupt metadata: ") + e.what());
+    json = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception&) {
+    throw ModelFileError(path, "damaged model file (its metadata is not valid JSON)");
   }
   return metadata_from_json(json, path);
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> read_weights(torch::serialize::InputArchive& archive,
+                                                                const std::string& path) {
+  c10::IValue value;
+  if (!archive.try_read(kWeightsKey, value) || !value.isGenericDict())
+    throw ModelFileError(path, "model file has no weights");
+  std::vector<std::pair<std::string, torch::Tensor>> tensors;
+  for (const auto& entry : value.toGenericDict()) {
+    if (!entry.key().isString() || !entry.value().isTensor()) throw ModelFileError(path, "corrupt weights");
+    tensors.emplace_back(entry.key().toStringRef(), entry.value().toTensor());
+  }
+  return tensors;
+}
+
+// LibTorch's texts ("Unknown type name '__torch__...'", "PytorchStreamReader
+// failed ...") mean a damaged or foreign archive; say so and name the file.
+template <typename Body>
+auto archive_errors_named(const std::string& path, Body&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const Error&) {
+    throw;
+  } catch (const c10::Error&) {
+    throw ModelFileError(path, "damaged model file (its archive cannot be read)");
+  } catch (const std::exception&) {
+    throw ModelFileError(path, "damaged model file (its contents are inconsistent)");
+  }
 }
 
 }  // namespace
@@ -65,7 +101,8 @@ nlohmann::json to_json(const ModelMetadata& m) {
           {"calibration", m.calibration},
           {"training", m.training},
           {"created_at", m.created_at},
-          {"pneumoscan_version", m.pneumoscan_version}};
+          {"pneumoscan_version", m.pneumoscan_version},
+          {"checksum", m.checksum_algorithm}};
 }
 
 ModelMetadata metadata_from_json(const nlohmann::json& json, const std::string& source) {
@@ -93,9 +130,12 @@ ModelMetadata metadata_from_json(const nlohmann::json& json, const std::string& 
     m.training = json.value("training", nlohmann::json::object());
     m.created_at = json.value("created_at", "");
     m.pneumoscan_version = json.value("pneumoscan_version", "");
+    m.checksum_algorithm = json.value("checksum", "");
   } catch (const nlohmann::json::exception& e) {
-    throw ModelFileError(source, std::string("bad metadata: ") + e.what());
+    throw ModelFileError(source, std::string("bad metadata: ") + json_problem(e));
   }
+  if (!m.checksum_algorithm.empty() && m.checksum_algorithm != kChecksumAlgorithm)
+    throw ModelFileError(source, "unknown checksum algorithm '" + m.checksum_algorithm.substr(0, 40) + "'");
   try {
     find_architecture(m.spec.architecture);
   } catch (const UsageError& e) {
@@ -133,12 +173,18 @@ ModelMetadata metadata_from_json(const nlohmann::json& json, const std::string& 
 void save_model(const std::string& path, const ModelMetadata& metadata_in, ClassifierImpl& net) {
   ModelMetadata metadata = metadata_in;
   if (metadata.created_at.empty()) metadata.created_at = utc_now();
+  metadata.checksum_algorithm = kChecksumAlgorithm;
+  std::vector<std::pair<std::string, torch::Tensor>> tensors;
   c10::Dict<std::string, torch::Tensor> weights;
-  for (auto& [name, tensor] : state_dict(net))
-    weights.insert(name, tensor.detach().to(torch::kCPU).contiguous().clone());
+  for (auto& [name, tensor] : state_dict(net)) {
+    tensors.emplace_back(name, tensor.detach().to(torch::kCPU).contiguous().clone());
+    weights.insert(name, tensors.back().second);
+  }
+  const std::string metadata_text = json_text(to_json(metadata));
   torch::serialize::OutputArchive archive;
-  archive.write(kMetadataKey, c10::IValue(to_json(metadata).dump()));
+  archive.write(kMetadataKey, c10::IValue(metadata_text));
   archive.write(kWeightsKey, c10::IValue(weights));
+  archive.write(kChecksumKey, c10::IValue(weights_checksum(metadata_text, tensors)));
   write_atomically(path, [&](const std::string& tmp) {
     try {
       archive.save_to(tmp);
@@ -163,31 +209,45 @@ Classifier create_network(const ModelMetadata& metadata) {
 }
 
 ModelMetadata read_model_metadata(const std::string& path) {
-  auto archive = open_archive(path);
-  return read_metadata(archive, path);
+  return archive_errors_named(path, [&] {
+    auto archive = open_archive(path);
+    return parse_metadata(read_metadata_text(archive, path), path);
+  });
 }
 
 LoadedModel load_model(const std::string& path, c10::Device device) {
-  auto archive = open_archive(path);
-  LoadedModel loaded;
-  loaded.metadata = read_metadata(archive, path);
-  c10::IValue value;
-  if (!archive.try_read(kWeightsKey, value) || !value.isGenericDict())
-    throw ModelFileError(path, "model file has no weights");
-  std::vector<std::pair<std::string, torch::Tensor>> tensors;
-  for (const auto& entry : value.toGenericDict()) {
-    if (!entry.key().isString() || !entry.value().isTensor()) throw ModelFileError(path, "corrupt weights");
-    tensors.emplace_back(entry.key().toStringRef(), entry.value().toTensor());
-  }
-  try {
-    loaded.net = create_network(loaded.metadata);
-  } catch (const UsageError& e) {
-    throw ModelFileError(path, e.what());
-  }
-  load_state_dict(*loaded.net, tensors, path);
-  loaded.net->to(device);
-  loaded.net->eval();
-  return loaded;
+  return archive_errors_named(path, [&] {
+    auto archive = open_archive(path);
+    LoadedModel loaded;
+    const std::string metadata_text = read_metadata_text(archive, path);
+    loaded.metadata = parse_metadata(metadata_text, path);
+    const auto tensors = read_weights(archive, path);
+    check_weight_records(path, tensors);  // before any weight byte is read
+    // A file is taken for one written before checksums only when neither its
+    // metadata nor its archive mentions one (a flipped bit cannot remove both).
+    c10::IValue stored;
+    const bool has_checksum = archive.try_read(kChecksumKey, stored);
+    if (!has_checksum && loaded.metadata.checksum_algorithm.empty()) {
+      loaded.integrity_warning =
+          "no checksum (written before PneumoScan checked model files): damage to it cannot be detected";
+    } else {
+      if (!has_checksum || !stored.isString())
+        throw ModelFileError(path, "checksum missing: the file is damaged");
+      loaded.checksum = weights_checksum(metadata_text, tensors);
+      if (stored.toStringRef() != loaded.checksum)
+        throw ModelFileError(path, "checksum mismatch: the file is damaged");
+    }
+    check_weights_finite(path, tensors);
+    try {
+      loaded.net = create_network(loaded.metadata);
+    } catch (const UsageError& e) {
+      throw ModelFileError(path, e.what());
+    }
+    load_state_dict(*loaded.net, tensors, path);
+    loaded.net->to(device);
+    loaded.net->eval();
+    return loaded;
+  });
 }
 
 }  // namespace pneumoscan

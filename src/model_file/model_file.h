@@ -39,6 +39,10 @@ struct ModelMetadata {
   std::string created_at;                               // ISO 8601 UTC
   std::string pneumoscan_version = PNEUMOSCAN_VERSION;
   int format_version = kModelFormatVersion;  // as read; to_json writes required_format_version
+  // "fnv1a64" when the file carries a checksum of metadata and weights
+  // (model_file/integrity.h; every file save_model writes), "" for files
+  // written before checksums existed. Set by save_model, not by callers.
+  std::string checksum_algorithm;
 };
 
 // The oldest model format that can hold `metadata` (1, or 2 with per-channel normalisation).
@@ -50,22 +54,28 @@ ModelMetadata metadata_from_json(const nlohmann::json& json, const std::string& 
 
 struct LoadedModel {
   ModelMetadata metadata;
-  Classifier net;  // in eval mode, on the requested device
+  Classifier net;                 // in eval mode, on the requested device
+  std::string checksum;           // the verified checksum (16 hex digits); "" for a file without one
+  std::string integrity_warning;  // "" when verified; else why damage could not be ruled out
 };
 
 // The network `metadata` describes, with fresh weights: a registry network, or
 // an Ensemble of `ensemble_size` of them; its temperature set.
 Classifier create_network(const ModelMetadata& metadata);
 
-// Writes atomically. Weights are stored contiguous and in float32.
+// Writes atomically. Weights are stored contiguous and in float32, with a
+// checksum over the metadata and every weight.
 void save_model(const std::string& path, const ModelMetadata& metadata, ClassifierImpl& net);
 
 // Throws ModelFileError naming the file for: not a PneumoScan model, newer
 // format, unknown architecture, inconsistent preprocessing, missing,
-// unexpected or wrongly shaped weights.
+// unexpected or wrongly shaped weights, a weight whose data is missing or cut
+// short in the file, NaN/infinite weights, and "checksum mismatch: the file is
+// damaged". Files written before checksums (no "checksum" in their metadata,
+// e.g. the bundled models/default.psmodel) load with `integrity_warning` set.
 LoadedModel load_model(const std::string& path, c10::Device device = c10::Device(c10::kCPU));
 
-// Metadata only (cheap).
+// Metadata only (cheap; verifies nothing about the weights: use load_model).
 ModelMetadata read_model_metadata(const std::string& path);
 
 }  // namespace pneumoscan

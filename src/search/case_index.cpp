@@ -14,6 +14,7 @@
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
+#include "core/json_text.h"
 
 namespace pneumoscan {
 namespace {
@@ -126,7 +127,7 @@ void CaseIndex::save(const std::string& path) const {
       {"cases", cases}};
   faiss::VectorIOWriter writer;
   faiss::write_index(index_.get(), &writer);
-  const std::string header_text = header.dump();
+  const std::string header_text = json_text(header);
   std::string bytes = kMagic;
   append_length(bytes, header_text.size());
   bytes += header_text;
@@ -161,7 +162,7 @@ CaseIndex CaseIndex::load(const std::string& path) {
       result.cases_.push_back({c.at(0).get<std::string>(), label, c.at(2).get<std::string>()});
     }
   } catch (const nlohmann::json::exception& e) {
-    throw InputError(path, std::string("corrupt case index header: ") + e.what());
+    throw InputError(path, "corrupt case index header: " + json_problem(e));
   } catch (const UsageError& e) {
     throw InputError(path, std::string("corrupt case index header: ") + e.what());
   }

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/errors.h"
+#include "core/json_text.h"
 #include "core/timing.h"
 #include "explain/heatmap.h"
 #include "image/dicom_dataset.h"
@@ -216,7 +217,7 @@ StoreOutcome DicomNode::Impl::analyse(DcmDataset& dataset, const std::string& so
 // One write(2) per line on an O_APPEND descriptor: lines never interleave or
 // tear, even with another process appending to the same file.
 void DicomNode::Impl::append_record(const nlohmann::json& record) {
-  const std::string line = record.dump() + "\n";
+  const std::string line = json_text(record) + "\n";
   const int fd = ::open(results_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   bool ok = fd >= 0 && ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
   if (fd >= 0) ok = (::close(fd) == 0) && ok;

@@ -3,17 +3,23 @@
 #include <httplib.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <thread>
 
+#include "core/json_text.h"
+#include "core/text.h"
 #include "core/timing.h"
 #include "image/image.h"
 #include "model_file/model_file.h"
 #include "serve/http_json.h"
+#include "serve/connection_pool.h"
 #include "serve/http_upload.h"
 #include "serve/prediction_service.h"
 #include "serve/prometheus.h"
@@ -48,27 +54,59 @@ bool needs_token(const std::string& path) {
   return (path.rfind("/api/", 0) == 0 && path != kHealthPath) || path == kMetricsPath;
 }
 
+bool is_known_path(const std::string& path) {
+  for (const char* known : {kPredictPath, kHealthPath, kModelPath, kMetricsPath})
+    if (path == known) return true;
+  return false;
+}
+
 // A bounded set of metric labels, whatever paths clients make up.
 std::string endpoint_label(const std::string& path, int status) {
-  for (const char* known : {kPredictPath, kHealthPath, kModelPath, kMetricsPath})
-    if (path == known) return known;
+  if (is_known_path(path)) return path;
   return status < 400 ? "static" : "other";
+}
+
+// Why httplib answered 400 itself: it parsed what it could into `req`.
+std::string bad_request_reason(const Request& req) {
+  const std::set<std::string> methods = {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"};
+  if (!methods.count(req.method) || req.target.empty())
+    return "malformed request line (expected METHOD /path HTTP/1.1)";
+  if (req.version != "HTTP/1.1" && req.version != "HTTP/1.0")
+    return "unsupported protocol version " + quoted_excerpt(req.version) + " (HTTP/1.0 or HTTP/1.1)";
+  if (req.get_header_value("Transfer-Encoding") == "chunked") return "malformed chunked request body";
+  if (req.is_multipart_form_data()) return "malformed multipart/form-data body";
+  return "malformed request headers or body";
 }
 
 std::string default_error_message(const Request& req, int status, size_t max_body_bytes) {
   switch (status) {
     case 404:
-      return "not found: " + req.method + " " + req.path;
+      return "not found: " + req.method + " " + quoted_excerpt(req.path, 200);
     case 413:
-      return "request body too large (limit " +
-             (max_body_bytes % (1u << 20) == 0 ? std::to_string(max_body_bytes >> 20) + " MB"
-                                               : std::to_string(max_body_bytes) + " bytes") +
-             ", --max-body-mb)";
+      return body_too_large_message(max_body_bytes);
+    case 414:
+      return "request line too long";
     case 400:
-      return "bad request";
+      return "bad request: " + bad_request_reason(req);
     default:
       return "HTTP error " + std::to_string(status);
   }
+}
+
+// A request whose body must not be read, answered from its headers alone:
+// httplib would first read (or skip) the whole declared body, which a client
+// can make endless.
+std::optional<BodyCheck> refuse_before_body(const Request& req, size_t max_body_bytes) {
+  BodyCheck check = check_body_headers(req, max_body_bytes);
+  if (check.status != 0) return check;
+  if (!check.has_body || (req.method == "POST" && req.path == kPredictPath)) return std::nullopt;
+  if (req.method == "GET" || req.method == "HEAD" || req.method == "OPTIONS")
+    return BodyCheck{true, 400, "bad request: a " + req.method + " request carries no body"};
+  if (!is_known_path(req.path))
+    return BodyCheck{true, 404, "not found: " + req.method + " " + quoted_excerpt(req.path, 200)};
+  return BodyCheck{
+      true, 405,
+      "method " + req.method + " not allowed here (use " + (req.path == kPredictPath ? "POST" : "GET") + ")"};
 }
 
 // ?similar=K: 1..kMaxSimilar cases.
@@ -76,8 +114,8 @@ int64_t similar_count(const std::string& value) {
   char* end = nullptr;
   const long long k = std::strtoll(value.c_str(), &end, 10);
   if (value.empty() || *end != '\0' || k < 1 || k > kMaxSimilar)
-    throw UsageError("similar must be a whole number from 1 to " + std::to_string(kMaxSimilar) + ", got '" +
-                     value + "'");
+    throw UsageError("similar must be a whole number from 1 to " + std::to_string(kMaxSimilar) + ", got " +
+                     quoted_excerpt(value));
   return k;
 }
 
@@ -108,8 +146,12 @@ struct HttpService::State {
 
   void configure_server() {
     const size_t threads = static_cast<size_t>(std::max(1, config.threads));
-    server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    server.new_task_queue = [threads] { return new GrowingThreadPool(threads); };
     server.set_payload_max_length(config.max_body_bytes);
+    // A client silent for this long between bytes is dropped (httplib's
+    // default 5 s); writes to a client that stopped reading give up alike.
+    server.set_read_timeout(5);
+    server.set_write_timeout(5);
     // httplib's default SO_REUSEPORT would let a second server share a port in use; a
     // restart after TIME_WAIT only needs SO_REUSEADDR.
     server.set_socket_options([this](socket_t sock) {
@@ -125,6 +167,12 @@ struct HttpService::State {
     server.set_keep_alive_max_count(10000);
     server.set_pre_routing_handler([this](const Request& req, Response& res) {
       request_start = Clock::now();
+      if (auto refusal = refuse_before_body(req, config.max_body_bytes)) {
+        if (refusal->status == 405) res.set_header("Allow", req.path == kPredictPath ? "POST" : "GET");
+        res.set_header("Connection", "close");  // the body was not read
+        send_error(res, refusal->status, refusal->message);
+        return HandlerResponse::Handled;
+      }
       if (config.token.empty() || !needs_token(req.path)) return HandlerResponse::Unhandled;
       const std::string authorization = req.get_header_value("Authorization");
       const std::string prefix = "Bearer ";
@@ -154,7 +202,16 @@ struct HttpService::State {
   }
 
   void add_routes() {
-    server.Post(kPredictPath, [this](const Request& req, Response& res) { predict(req, res); });
+    // The body is read by predict itself, with the limit applied as it streams.
+    server.Post(kPredictPath, [this](const Request& req, Response& res,
+                                     const httplib::ContentReader& content) { predict(req, res, content); });
+    // httplib routes a POST without a body to the plain handlers only.
+    server.Post(kPredictPath, [this](const Request& req, Response& res) {
+      const httplib::ContentReader nothing(
+          [](const httplib::ContentReceiver&) { return true; },
+          [](const httplib::MultipartContentHeader&, const httplib::ContentReceiver&) { return true; });
+      predict(req, res, nothing);
+    });
     server.Get(kHealthPath, [this](const Request&, Response& res) {
       send_json(res, 200,
                 {{"status", "ok"},
@@ -193,12 +250,14 @@ struct HttpService::State {
     }
   }
 
-  void predict(const Request& req, Response& res) {
+  void predict(const Request& req, Response& res, const httplib::ContentReader& content) {
+    bool body_read = false;
     try {
       std::optional<ExplainMethod> method;
       if (req.has_param("explain")) method = explain_method_from_string(req.get_param_value("explain"));
       const int64_t similar_k = req.has_param("similar") ? similar_count(req.get_param_value("similar")) : 0;
-      const Upload upload = read_upload(req);
+      const Upload upload = read_upload(req, content, config.max_body_bytes);
+      body_read = true;
       const Image image = decode_image_bytes(upload.bytes, upload.name);
       nlohmann::json response = predictions.predict(image, method, similar_k, upload.name);
       response["timing_ms"]["total"] = milliseconds_since(request_start);
@@ -215,6 +274,8 @@ struct HttpService::State {
     } catch (const std::exception& e) {
       send_error(res, 500, std::string("internal error: ") + e.what());
     }
+    // What is left of a refused body would be read as the next request.
+    if (!body_read) res.set_header("Connection", "close");
   }
 };
 

@@ -18,8 +18,10 @@ struct ServeConfig {
   std::string model_path;  // "" = default_model_path()
   std::string index_path;  // "" = no similar cases; else a case index (pneumoscan index build)
   std::string host = "127.0.0.1";
-  int port = 8080;   // 0 = any free port
-  int threads = 64;  // HTTP worker threads (one per open connection)
+  int port = 8080;  // 0 = any free port
+  // HTTP worker threads, started as connections need them (one per open
+  // connection): idle or slow clients wait in their own threads, not in line.
+  int threads = 512;
   BatcherConfig batching;
   size_t max_body_bytes = 32u << 20;  // larger bodies get 413
   std::string token;     // when set, all but /api/v1/health and the page need "Authorization: Bearer <token>"

@@ -63,6 +63,7 @@ nlohmann::json PredictionService::similar_cases(const Image& image, int64_t k, c
 
 nlohmann::json PredictionService::predict(const Image& image, std::optional<ExplainMethod> explain_method,
                                           int64_t similar_k, const std::string& name) {
+  check_diagnosable(image, name.empty() ? "image" : name);
   // Preprocessing runs on the request's own thread; only the forward pass is shared.
   const torch::Tensor input = predictor_.input_tensor(image);
   double probability = 0, queue_ms = 0, inference_ms = 0;
@@ -98,6 +99,7 @@ nlohmann::json PredictionService::predict(const Image& image, std::optional<Expl
       {"image", {{"format", image.format}, {"width", image.width()}, {"height", image.height()}}},
       {"timing_ms", {{"queue", queue_ms}, {"inference", inference_ms}}},
       {"batch_size", batch_size}};
+  if (!image.warnings.empty()) response["warnings"] = image.warnings;
   if (explain_method) response["explanation"] = std::move(explanation);
   if (similar_k > 0) response["similar"] = similar_cases(image, similar_k, name);
   return response;

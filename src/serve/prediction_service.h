@@ -28,10 +28,12 @@ class PredictionService {
 
   // {"probability", "label", "threshold", "model": {...}, "image": {...},
   //  "timing_ms": {"queue", "inference"}, "batch_size"[, "explanation": {...}]
-  //  [, "similar": [{"path", "label", "patient", "similarity", "distance", "thumbnail"}]]}.
+  //  [, "similar": [{"path", "label", "patient", "similarity", "distance", "thumbnail"}]]
+  //  [, "warnings": [the decoder's warnings]]}.
   // `similar_k` > 0 asks for that many similar cases (UsageError without an
   // index); `name` (the uploaded file's name) lets the query's own patient be
-  // excluded. Throws OverloadedError when the batch queue is full.
+  // excluded. Throws OverloadedError when the batch queue is full, InputError
+  // for an image check_diagnosable refuses.
   nlohmann::json predict(const Image& image, std::optional<ExplainMethod> explain, int64_t similar_k = 0,
                          const std::string& name = "");
 

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Fuzzes every parser a stranger can reach with libFuzzer (fuzz/*.cpp).
+#   scripts/fuzz.sh [--seconds N] [TARGET...]
+# TARGET: image dicom manifest http model_file case_index (default: all), each
+# run N seconds (default 60). Builds with clang (-fsanitize=fuzzer,address,
+# undefined) into build-fuzz/; model_file and case_index also build the normal
+# library into build/. Seed corpora are made at run time from ../shared
+# (PNEUMOSCAN_SHARED), pydicom's test files and build-fuzz/fuzz_seeds; the
+# corpus grows in build-fuzz/corpus/TARGET across runs. Findings (crash-*,
+# oom-*, timeout-*) land in build-fuzz/findings/TARGET/; one summary line per
+# target (executions, executions/s, coverage) is printed and appended to
+# build-fuzz/summary.txt. Exit 1 when any target found something.
+# Needs clang: `scripts/setup.sh --fuzz` installs it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=60
+targets=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --seconds) seconds="$2"; shift 2 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    *) targets+=("$1"); shift ;;
+  esac
+done
+all=(image dicom manifest http model_file case_index)
+[ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
+for t in "${targets[@]}"; do
+  [[ " ${all[*]} " == *" $t "* ]] || { echo "fuzz: unknown target '$t' (${all[*]})" >&2; exit 2; }
+done
+command -v clang++ >/dev/null || { echo "fuzz: clang++ not found; run scripts/setup.sh --fuzz" >&2; exit 2; }
+shared="${PNEUMOSCAN_SHARED:-$(cd .. && pwd)/shared}"
+pydicom=/usr/lib/python3/dist-packages/pydicom/data/test_files
+
+# --- build ---------------------------------------------------------------------
+needs_core=0
+for t in "${targets[@]}"; do [[ $t == model_file || $t == case_index ]] && needs_core=1; done
+core=()
+build_targets=()
+for t in "${targets[@]}"; do build_targets+=("fuzz_$t"); done
+if [ $needs_core = 1 ]; then
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build build --target pneumoscan_apps -j"$(nproc)"
+  core=(-DPNEUMOSCAN_LIBRARY_DIR="$PWD/build")
+  build_targets+=(fuzz_seeds)
+fi
+CXX=clang++ cmake -S fuzz -B build-fuzz "${core[@]}" >/dev/null
+cmake --build build-fuzz -j"$(nproc)" --target "${build_targets[@]}"
+
+# --- seed corpora (rebuilt each run; the grown corpus is kept separately) -------
+seeds=build-fuzz/seeds
+rm -rf "$seeds"
+mkdir -p "$seeds"/{image,dicom,manifest,http,model_file,case_index}
+smallest() {  # smallest N files of a find expression
+  local n=$1; shift
+  find "$@" -type f -printf '%s %p\n' 2>/dev/null | sort -n | head -n "$n" | cut -d' ' -f2-
+}
+copy_seeds() {  # copy_seeds TARGET FILE...
+  local target=$1; shift
+  for f in "$@"; do cp "$f" "$seeds/$target/$(basename "$f")"; done
+}
+if [ -d "$shared/data" ]; then
+  mapfile -t jpegs < <(smallest 12 "$shared/data/chest_xray/test" -name '*.jpeg')
+  mapfile -t dicoms < <(smallest 3 "$shared/data/dicom" -name '*.dcm')
+  mapfile -t csvs < <(find "$shared/data" -name '*.csv' -size -64k)
+  copy_seeds image "${jpegs[@]}" "${dicoms[@]}"
+  copy_seeds dicom "${dicoms[@]}"
+  copy_seeds manifest "${csvs[@]}"
+  # A manifest in pneumoscan's own layout, from real file names.
+  { echo "path,label,patient,split"
+    for f in "${jpegs[@]:0:6}"; do
+      echo "\"$f\",$(basename "$(dirname "$f")"),$(basename "$f" .jpeg),test"
+    done; } > "$seeds/manifest/manifest.csv"
+  # Upload requests: raw, chunked and multipart bodies carrying a real X-ray.
+  body="${jpegs[0]}"
+  size=$(stat -c %s "$body")
+  { printf 'POST /api/v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n' "$size"
+    cat "$body"; } > "$seeds/http/raw"
+  { printf 'POST /api/v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n' "$size"
+    cat "$body"; printf '\r\n0\r\n\r\n'; } > "$seeds/http/chunked"
+  part=$(mktemp)
+  { printf -- '--XyZ\r\nContent-Disposition: form-data; name="file"; filename="x.jpeg"\r\nContent-Type: image/jpeg\r\n\r\n'
+    cat "$body"; printf -- '\r\n--XyZ\r\nContent-Disposition: form-data; name="note"\r\n\r\nhi\r\n--XyZ--\r\n'; } > "$part"
+  { printf 'POST /api/v1/predict?explain=gradcam HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: %d\r\n\r\n' "$(stat -c %s "$part")"
+    cat "$part"; } > "$seeds/http/multipart"
+  rm -f "$part"
+else
+  echo "fuzz: $shared/data not found; seeds from pydicom and built-in requests only" >&2
+fi
+[ -d "$pydicom" ] && copy_seeds dicom $(smallest 25 "$pydicom" -name '*.dcm')
+printf 'GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\nGET /metrics HTTP/1.1\r\n\r\n' > "$seeds/http/get"
+[ $needs_core = 1 ] && build-fuzz/fuzz_seeds "$seeds" >/dev/null
+
+# --- run -----------------------------------------------------------------------
+found=0
+mkdir -p build-fuzz/logs
+for t in "${targets[@]}"; do
+  mkdir -p "build-fuzz/corpus/$t" "build-fuzz/findings/$t"
+  max_len=65536
+  [[ $t == dicom || $t == model_file || $t == http ]] && max_len=262144
+  # LibTorch, OpenCV and DCMTK keep one-time allocations to the end: no leak reports.
+  log="build-fuzz/logs/$t.log"
+  set +e
+  ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    "build-fuzz/fuzz_$t" -max_total_time="$seconds" -print_final_stats=1 -timeout=20 -rss_limit_mb=4096 \
+    -max_len=$max_len -artifact_prefix="build-fuzz/findings/$t/" "build-fuzz/corpus/$t" "$seeds/$t" >"$log" 2>&1
+  status=$?
+  set -e
+  runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
+  rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
+  cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -1)
+  corpus=$(find "build-fuzz/corpus/$t" -type f | wc -l)
+  findings=$(find "build-fuzz/findings/$t" -type f | wc -l)
+  million="n/a"
+  [ "${rate:-0}" -gt 0 ] && million="$(awk -v r="$rate" 'BEGIN { s = 1e6 / r; printf(s < 3600 ? "%.0f min" : "%.1f h", s < 3600 ? s / 60 : s / 3600) }')"
+  line="$(date -u +%FT%TZ) $t: ${runs:-0} executions in ${seconds} s (${rate:-0}/s), ${cov:-no coverage line} edges/features, corpus $corpus, findings $findings, exit $status; 1M executions at this rate: $million (projection)"
+  echo "$line" | tee -a build-fuzz/summary.txt
+  if [ "$status" -ne 0 ] || [ "$findings" -gt 0 ]; then
+    found=1
+    grep -m3 -E 'ERROR|runtime error|deadly signal|out-of-memory|timeout' "$log" | sed 's/^/  /' || true
+  fi
+done
+exit $found

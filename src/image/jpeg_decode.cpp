@@ -1,0 +1,146 @@
+// JPEG decoding with libjpeg(-turbo) and an error manager that keeps its
+// messages. libjpeg reports fatal errors through error_exit, which must not
+// return: it longjmps back to `guarded`, whose frame (and the libjpeg frames
+// in between) hold no object with a destructor.
+// clang-format off
+#include <cstdio>   // jpeglib.h needs FILE and size_t first
+#include <jpeglib.h>
+#include <jerror.h>
+// clang-format on
+
+#include <csetjmp>
+#include <cstring>
+
+#include "core/errors.h"
+#include "image/codecs.h"
+#include "image/image.h"
+
+namespace pneumoscan::detail {
+namespace {
+
+struct ErrorManager {
+  jpeg_error_mgr pub;  // first: libjpeg sees a jpeg_error_mgr*
+  std::jmp_buf jump;
+  char fatal[JMSG_LENGTH_MAX];
+  char corrupt[JMSG_LENGTH_MAX];  // the first warning that means made-up pixels, "" when none
+  std::vector<std::string>* warnings;
+};
+
+// A progressive JPEG may hold any number of scans, each a pass over the whole
+// image: cap them as libjpeg-turbo's own TurboJPEG API does (500).
+constexpr int kMaxScans = 500;
+
+void on_fatal(j_common_ptr cinfo) {
+  auto* manager = reinterpret_cast<ErrorManager*>(cinfo->err);
+  (*cinfo->err->format_message)(cinfo, manager->fatal);
+  std::longjmp(manager->jump, 1);
+}
+
+// Warnings (level -1) are kept; trace messages (level >= 0) dropped. Nothing printed.
+void on_message(j_common_ptr cinfo, int level) {
+  if (level >= 0) return;
+  auto* manager = reinterpret_cast<ErrorManager*>(cinfo->err);
+  ++cinfo->err->num_warnings;
+  char text[JMSG_LENGTH_MAX];
+  (*cinfo->err->format_message)(cinfo, text);
+  switch (cinfo->err->msg_code) {
+    case JWRN_HIT_MARKER:
+    case JWRN_HUFF_BAD_CODE:
+    case JWRN_ARITH_BAD_CODE:
+    case JWRN_JPEG_EOF:
+    case JWRN_MUST_RESYNC:
+    case JWRN_NOT_SEQUENTIAL:
+    case JWRN_BOGUS_PROGRESSION:
+      if (manager->corrupt[0] == '\0') std::memcpy(manager->corrupt, text, sizeof text);
+      return;
+    default:
+      add_warning(*manager->warnings, text);
+  }
+}
+
+void on_output(j_common_ptr) {}
+
+void on_progress(j_common_ptr cinfo) {
+  auto* dinfo = reinterpret_cast<j_decompress_ptr>(cinfo);
+  if (dinfo->input_scan_number <= kMaxScans) return;
+  auto* manager = reinterpret_cast<ErrorManager*>(cinfo->err);
+  std::snprintf(manager->fatal, sizeof manager->fatal, "more than %d progressive scans", kMaxScans);
+  std::longjmp(manager->jump, 1);
+}
+
+struct Decoder {
+  jpeg_decompress_struct cinfo;
+  ErrorManager errors;
+  jpeg_progress_mgr progress;
+};
+
+// Runs `step` (libjpeg calls on POD state only); false when libjpeg raised an error.
+template <typename Step>
+bool guarded(Decoder& decoder, Step&& step) {
+  if (setjmp(decoder.errors.jump) != 0) return false;
+  step();
+  return true;
+}
+
+}  // namespace
+
+std::optional<cv::Mat> decode_jpeg(const std::vector<uint8_t>& bytes, const std::string& name,
+                                   std::vector<std::string>& warnings) {
+  Decoder d{};
+  d.cinfo.err = jpeg_std_error(&d.errors.pub);
+  d.errors.pub.error_exit = on_fatal;
+  d.errors.pub.emit_message = on_message;
+  d.errors.pub.output_message = on_output;
+  d.errors.warnings = &warnings;
+  d.progress.progress_monitor = on_progress;
+  struct Destroy {  // safe on a zeroed struct too (create failed)
+    Decoder& d;
+    ~Destroy() { jpeg_destroy_decompress(&d.cinfo); }
+  } destroy{d};
+  const auto fail = [&]() -> InputError {
+    return InputError(name, std::string("cannot decode JPEG image (") + d.errors.fatal + ")");
+  };
+
+  bool ok = guarded(d, [&] {
+    jpeg_create_decompress(&d.cinfo);
+    d.cinfo.progress = &d.progress;
+    jpeg_mem_src(&d.cinfo, bytes.data(), static_cast<unsigned long>(bytes.size()));
+    jpeg_read_header(&d.cinfo, TRUE);
+  });
+  if (!ok) throw fail();
+  check_image_dimensions(d.cinfo.image_width, d.cinfo.image_height, name);
+  if (d.cinfo.num_components == 4) return std::nullopt;
+  // As OpenCV: one component -> gray, otherwise BGR.
+  const bool colour = d.cinfo.num_components > 1;
+  d.cinfo.out_color_space = colour ? JCS_EXT_BGR : JCS_GRAYSCALE;
+  ok = guarded(d, [&] { jpeg_start_decompress(&d.cinfo); });
+  if (!ok) throw fail();
+
+  cv::Mat image(static_cast<int>(d.cinfo.output_height), static_cast<int>(d.cinfo.output_width),
+                colour ? CV_8UC3 : CV_8UC1);
+  if (static_cast<int>(d.cinfo.output_components) != image.channels())
+    throw InputError(name, "cannot decode JPEG image (unexpected colour layout)");
+  uint8_t* const data = image.data;
+  const size_t step = image.step;
+  ok = guarded(d, [&] {
+    while (d.cinfo.output_scanline < d.cinfo.output_height) {
+      JSAMPROW row = data + step * d.cinfo.output_scanline;
+      jpeg_read_scanlines(&d.cinfo, &row, 1);
+    }
+    jpeg_finish_decompress(&d.cinfo);
+  });
+  if (!ok) throw fail();
+  if (d.errors.corrupt[0] != '\0')
+    throw InputError(name,
+                     std::string("cannot decode JPEG image (damaged image data: ") + d.errors.corrupt + ")");
+  return image;
+}
+
+void add_warning(std::vector<std::string>& warnings, const std::string& warning) {
+  if (warnings.size() >= kMaxWarnings) return;
+  for (const std::string& known : warnings)
+    if (known == warning) return;
+  warnings.push_back(warning);
+}
+
+}  // namespace pneumoscan::detail
