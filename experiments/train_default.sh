@@ -23,17 +23,7 @@ seeds=${SEEDS:-"1 2 3"}
 epochs=${EPOCHS:-4}
 mkdir -p "$work"
 
-"$bin" qc "$shared/data/chest_xray" --json "$work/qc.json" >/dev/null
-"$bin" split "$shared/data/chest_xray" --out "$work/all.csv" --seed 42 --val-fraction 0.15 >/dev/null
-
-# Patients with a full-resolution image leave training and validation.
-ls "$shared/data/chest_xray_fullres/NORMAL" "$shared/data/chest_xray_fullres/PNEUMONIA" |
-  grep -E '\.(jpe?g|png)$' | sed -E 's/^(person[0-9]+)_.*/\1/; s/^(.*IM-[0-9]+)-[0-9]+\..*/\1/' | sort -u \
-  >"$work/fullres_patients.txt"
-# Columns of the split manifest: path,label,patient,split (no commas in Kermany paths).
-awk -F, 'NR == FNR { held[$1] = 1; next } FNR == 1 || (!($3 in held) && ($4 == "train" || $4 == "val"))' \
-  "$work/fullres_patients.txt" "$work/all.csv" >"$work/trainval.csv"
-echo "trainval.csv: $(($(wc -l <"$work/trainval.csv") - 1)) images; held out: $(wc -l <"$work/fullres_patients.txt") full-resolution patients"
+"$here/experiments/default_split.sh" "$work"
 
 # The shared MobileNetV2 has its BatchNorm folded into the convolutions (every BatchNorm is
 # the identity): in training mode batch statistics would replace that identity and the frozen
@@ -58,3 +48,6 @@ done
 
 "$bin" ensemble "${members[@]}" --data "$work/trainval.csv" --split val --policy pooled-shift \
   --target-sensitivity 0.95 --name pneumoscan-default-mnv2-224-ensemble3 --out "$out" | tee "$work/ensemble.log"
+
+# The intended use: population, out-of-distribution reference and limit (experiments/gate.sh).
+"$here/experiments/gate.sh" "$work" "$out"

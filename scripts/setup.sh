@@ -14,7 +14,7 @@ packages=(
   libdcmtk-dev dcmtk
   nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libfaiss-dev libplplot-dev plplot-driver-cairo libcpp-httplib-dev
+  libfaiss-dev libplplot-dev plplot-driver-cairo libcpp-httplib-dev libsqlite3-dev
   ccache python3-pydicom python3-protobuf jq
   chromium wrk
 )

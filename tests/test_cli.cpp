@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "core/atomic_file.h"
 #include "data/train_val.h"
@@ -34,8 +35,8 @@ std::string tiny_model(const test::TempDir& dir, const std::string& data) {
 TEST(Cli, HelpListsEveryCommand) {
   const CommandResult help = run_cli("--help");
   EXPECT_EQ(help.exit_code, 0);
-  for (const char* command : {"predict", "explain", "evaluate", "train", "split", "qc", "eda", "models", "bench",
-                              "info", "export", "index", "similar"})
+  for (const char* command : {"predict", "explain", "evaluate", "train", "split", "qc", "eda", "models",
+                              "bench", "info", "export", "index", "similar", "gate"})
     EXPECT_NE(help.output.find(command), std::string::npos) << command;
 }
 
@@ -92,7 +93,8 @@ TEST(Cli, BadModelFileIsOneLineError) {
 // qc and eda draw a progress line on a terminal (a pseudo-terminal from
 // script(1) here) and nothing into a pipe or a file.
 TEST(Cli, ProgressLinesOnlyOnATerminal) {
-  if (test::run_command("script --version").exit_code != 0) GTEST_SKIP() << "script(1) (util-linux) not installed";
+  if (test::run_command("script --version").exit_code != 0)
+    GTEST_SKIP() << "script(1) (util-linux) not installed";
   test::TempDir dir;
   cv::RNG rng(7);
   for (const std::string label : {"NORMAL", "PNEUMONIA"}) {
@@ -101,7 +103,8 @@ TEST(Cli, ProgressLinesOnlyOnATerminal) {
     for (int i = 0; i < 3; ++i) {
       cv::Mat image(64, 64, CV_8UC1);
       rng.fill(image, cv::RNG::UNIFORM, 0, 255);
-      ASSERT_TRUE(cv::imwrite((folder / ("person" + std::to_string(i) + "_" + label + ".png")).string(), image));
+      ASSERT_TRUE(
+          cv::imwrite((folder / ("person" + std::to_string(i) + "_" + label + ".png")).string(), image));
     }
   }
   for (const std::string command : {"qc", "eda"}) {
@@ -113,7 +116,7 @@ TEST(Cli, ProgressLinesOnlyOnATerminal) {
         test::run_command("script -qec \"" + std::string(PNEUMOSCAN_CLI_PATH) + " " + args + "\" /dev/null");
     ASSERT_EQ(terminal.exit_code, 0) << terminal.output;
     EXPECT_NE(terminal.output.find(command + " ["), std::string::npos) << "no progress line on a terminal:\n"
-                                                                         << terminal.output;
+                                                                       << terminal.output;
   }
 }
 
@@ -128,8 +131,12 @@ TEST(Cli, PredictJsonKeepsEveryResultWhateverTheFileNames) {
     Classifier net = create_model(metadata.spec);
     save_model(model, metadata, *net);
   }
+  // Smooth texture with a bright central strip: passes the input gate's pixel checks as a chest X-ray would.
   cv::Mat noise(128, 128, CV_8UC1);
   cv::randu(noise, 0, 256);
+  cv::GaussianBlur(noise, noise, cv::Size(0, 0), 4);
+  cv::normalize(noise, noise, 20, 160, cv::NORM_MINMAX);
+  cv::rectangle(noise, cv::Rect(54, 0, 20, 128), cv::Scalar(230), cv::FILLED);
   const std::string good = dir / "good.png";
   const std::string latin1 = dir / "caf\xe9.png";  // not valid UTF-8
   ASSERT_TRUE(cv::imwrite(good, noise));
@@ -139,19 +146,29 @@ TEST(Cli, PredictJsonKeepsEveryResultWhateverTheFileNames) {
   const std::string blank = dir / "black.png";
   ASSERT_TRUE(cv::imwrite(blank, cv::Mat(300, 300, CV_8UC1, cv::Scalar(0))));
   const CommandResult result = run_cli("predict --json --model " + model + " '" + good + "' '" + latin1 +
-                                       "' '" + tiny + "' '" + blank + "'");
-  EXPECT_EQ(result.exit_code, 2) << result.output;
-  // run_cli merges stderr: one line per refused file, naming it, then the JSON.
-  EXPECT_NE(result.output.find("error: " + tiny + ": image is 1x1 pixels"), std::string::npos) << result.output;
-  const size_t json_start = result.output.find("{\n");
-  ASSERT_NE(json_start, std::string::npos) << result.output;
-  const auto parsed = nlohmann::json::parse(result.output.substr(json_start));  // valid JSON despite the name
+                                       "' '" + tiny + "' '" + blank + "' 2>/dev/null");
+  // The input check refused two files (exit code 3); none failed outright.
+  EXPECT_EQ(result.exit_code, 3) << result.output;
+  const auto parsed = nlohmann::json::parse(result.output);  // valid JSON despite the name
   const auto& predictions = parsed.at("predictions");
   ASSERT_EQ(predictions.size(), 4u) << result.output;
   EXPECT_TRUE(predictions[0].contains("probability"));
   EXPECT_TRUE(predictions[1].contains("probability"));
   EXPECT_EQ(predictions[0].at("probability"), predictions[1].at("probability"));
   EXPECT_NE(predictions[1].at("file").get<std::string>().find("caf\xef\xbf\xbd.png"), std::string::npos);
-  EXPECT_NE(predictions[2].at("error").get<std::string>().find("too small to diagnose"), std::string::npos);
-  EXPECT_NE(predictions[3].at("error").get<std::string>().find("blank"), std::string::npos);
+  EXPECT_NE(predictions[2].at("refused").get<std::string>().find("too small to diagnose"), std::string::npos);
+  EXPECT_EQ(predictions[2].at("gate").at("reasons").at(0).at("code"), "too_small");
+  EXPECT_FALSE(predictions[2].contains("probability"));
+  EXPECT_NE(predictions[3].at("refused").get<std::string>().find("blank"), std::string::npos);
+  EXPECT_FALSE(predictions[3].contains("probability"));
+
+  // In text, one line per file: the refused ones say REFUSED and why.
+  const CommandResult text =
+      run_cli("predict --model " + model + " '" + good + "' '" + tiny + "' 2>/dev/null");
+  EXPECT_EQ(text.exit_code, 3) << text.output;
+  EXPECT_NE(text.output.find(tiny + "\tREFUSED\tthe image is 1x1 pixels"), std::string::npos) << text.output;
+  // A failure (unreadable file) outranks a refusal in the exit code.
+  const std::string corrupt = dir / "corrupt.png";
+  std::ofstream(corrupt) << "\x89PNG\r\n garbage";
+  EXPECT_EQ(run_cli("predict --model " + model + " '" + tiny + "' '" + corrupt + "'").exit_code, 2);
 }

@@ -230,15 +230,20 @@ TEST(DicomNode, TriagesRsnaFilesForwardsResultsAndReportsBadObjects) {
     study_of[attribute(file, DCM_SOPInstanceUID)] = attribute(file, DCM_StudyInstanceUID);
   std::set<std::string> result_uids;
   double analysis_ms = 0;
+  std::set<std::string> report_uids;
   for (const auto& record : read_records(results)) {
     ASSERT_FALSE(record.contains("error")) << record.dump();
     const std::string sop = record.at("sop_instance_uid");
     ASSERT_EQ(study_of.count(sop), 1u) << sop;
     EXPECT_EQ(record.at("study_instance_uid"), study_of[sop]);
     EXPECT_EQ(record.at("calling_ae"), "STORESCU");
-    const double p = record.at("probability");
-    EXPECT_TRUE(p >= 0 && p <= 1) << p;
-    EXPECT_EQ(record.at("label"), p >= record.at("threshold").get<double>() ? "PNEUMONIA" : "NORMAL");
+    // The bundled model is for children aged 1-5: every adult RSNA study is
+    // refused by the input gate, with the reason, and gets result objects saying so.
+    EXPECT_EQ(record.at("gate").at("status"), "refuse") << record.dump();
+    EXPECT_NE(record.at("refused").get<std::string>().find("outside the model's population"),
+              std::string::npos)
+        << record.dump();
+    EXPECT_FALSE(record.contains("probability")) << record.dump();
     EXPECT_FALSE(record.at("model").get<std::string>().empty());
     EXPECT_TRUE(record.at("forwarded").get<bool>()) << record.dump();
     analysis_ms += record.at("analysis_ms").get<double>();
@@ -252,18 +257,29 @@ TEST(DicomNode, TriagesRsnaFilesForwardsResultsAndReportsBadObjects) {
     EXPECT_EQ(attribute(ds, DCM_SOPInstanceUID), record.at("result_sop_instance_uid"));
     EXPECT_NE(attribute(ds, DCM_SOPInstanceUID), sop);
     EXPECT_EQ(attribute(ds, DCM_PhotometricInterpretation), "RGB");
-    EXPECT_NE(attribute(ds, DCM_ImageComments).find("P(pneumonia)="), std::string::npos);
+    EXPECT_NE(attribute(ds, DCM_ImageComments).find("Not analysed: patient age"), std::string::npos);
     result_uids.insert(attribute(ds, DCM_SOPInstanceUID));
+    // And a Structured Report beside it, which DCMTK's own dsrdump reads.
+    const std::string report = record.at("report_file");
+    EXPECT_EQ(attribute(report, DCM_SOPClassUID), UID_BasicTextSRStorage);
+    EXPECT_EQ(attribute(report, DCM_StudyInstanceUID), study_of[sop]);
+    const auto dump = test::run_command("dsrdump '" + report + "'");
+    EXPECT_EQ(dump.exit_code, 0) << dump.output;
+    EXPECT_NE(dump.output.find("Input check"), std::string::npos) << dump.output;
+    EXPECT_NE(dump.output.find("Not analysed"), std::string::npos) << dump.output;
+    report_uids.insert(record.at("report_sop_instance_uid").get<std::string>());
   }
   EXPECT_EQ(result_uids.size(), 16u);
   std::printf("[ measured ] 16 RSNA images stored and analysed in %.1f s; mean analysis %.0f ms per image\n",
               seconds, analysis_ms / 16);
 
-  // What the forward peer received: the same 16 result objects.
+  // What the forward peer received: the same 16 pictures and 16 reports.
   std::set<std::string> forwarded;
   for (const auto& entry : fs::directory_iterator(dir / "forwarded"))
     forwarded.insert(attribute(entry.path().string(), DCM_SOPInstanceUID));
-  EXPECT_EQ(forwarded, result_uids) << peer.output();
+  std::set<std::string> sent_on = result_uids;
+  sent_on.insert(report_uids.begin(), report_uids.end());
+  EXPECT_EQ(forwarded, sent_on) << peer.output();
 
   // Objects the node must refuse or cannot read; it reports each and goes on.
   // And the same X-ray relabelled as CR Image Storage, which it must analyse ("" = success).
@@ -278,7 +294,7 @@ TEST(DicomNode, TriagesRsnaFilesForwardsResultsAndReportsBadObjects) {
   };
   expected_status[write_test_object(ct, UID_CTImageStorage, "CT", "CTSECRET123")] = "0122";
   expected_status[write_test_object(photo, UID_SecondaryCaptureImageStorage, "OT", "OTSECRET456")] = "0122";
-  expected_status[write_variant(xrays[0], mr, as_cr("MR"))] = "A900";
+  expected_status[write_variant(xrays[0], mr, as_cr("MR"))] = "";  // read, then refused by the gate
   expected_status[write_variant(xrays[2], cr, as_cr("CR"))] = "";
   expected_status[write_variant(xrays[1], corrupt, [](DcmDataset&) {})] = "C000";
   std::string bytes = read_file(corrupt);  // damage the JPEG stream itself, as on a bad disk
@@ -293,6 +309,9 @@ TEST(DicomNode, TriagesRsnaFilesForwardsResultsAndReportsBadObjects) {
     const std::string sop = record.at("sop_instance_uid");
     if (!expected_status.count(sop)) continue;
     EXPECT_EQ(record.contains("error"), !expected_status[sop].empty()) << record.dump();
+    if (sop == attribute(mr, DCM_SOPInstanceUID))
+      EXPECT_NE(record.value("refused", "").find("modality MR is not a radiograph"), std::string::npos)
+          << record.dump();
     EXPECT_EQ(record.value("status", ""), expected_status[sop]) << record.dump();
     EXPECT_EQ(record.contains("result_file"), expected_status[sop].empty()) << record.dump();
     expected_status.erase(sop);
@@ -335,30 +354,111 @@ TEST(DicomNode, SigtermLetsTheAssociationInProgressFinish) {
 // `serve --dicom-port`: the HTTP service and the DICOM node in one process;
 // an image stored over DICOM is triaged while the HTTP API answers, and
 // SIGTERM stops both with exit 0.
-TEST(DicomNode, ServeHostsTheNodeInTheSameProcess) {
+// A paediatric-looking DICOM study: a Kermany JPEG wrapped by DCMTK's img2dcm
+// as a CR Secondary Capture of a 3-year-old, with a patient name and ID that
+// must never leave the DICOM objects.
+std::string paediatric_dicom(const std::string& jpeg, const std::string& out) {
+  const auto made =
+      test::run_command("img2dcm '" + jpeg + "' '" + out +
+                        "' -k Modality=CR -k PatientAge=003Y -k ViewPosition=AP -k BodyPartExamined=CHEST"
+                        " -k PatientName=SECRET^CHILD -k PatientID=KIDSECRET77");
+  EXPECT_EQ(made.exit_code, 0) << made.output;
+  return out;
+}
+
+TEST(DicomNode, SameCaseFromEveryDoorAndTheWorklistSurvivesARestart) {
   PNEUMOSCAN_REQUIRE_SHARED(rsna, "data/dicom/rsna");
+  PNEUMOSCAN_REQUIRE_SHARED(jpeg, "data/chest_xray/val/PNEUMONIA/person1946_bacteria_4874.jpeg");
   test::TempDir dir;
+  const std::string child = paediatric_dicom(jpeg, dir / "child.dcm");
+  const std::string adult = rsna_files(rsna).front();
   const int dicom_port = test::free_port();
-  test::ServeProcess server({"--dicom-port", std::to_string(dicom_port), "--dicom-out", dir / "triage"});
-  ASSERT_GT(server.port(), 0) << server.output();
-  const std::vector<std::string> xrays = rsna_files(rsna);
-  ASSERT_FALSE(xrays.empty());
-  std::string echo_output;
-  for (int attempt = 0; attempt < 50; ++attempt) {  // the node starts listening just after the HTTP port
-    const auto echo = test::run_command("echoscu -aec PNEUMOSCAN localhost " + std::to_string(dicom_port));
-    echo_output = echo.output;
-    if (echo.exit_code == 0) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const std::vector<std::string> args = {"--dicom-port", std::to_string(dicom_port), "--dicom-out",
+                                         dir / "triage"};
+  std::map<std::string, nlohmann::json> by_door_http;
+  {
+    test::ServeProcess server(args);
+    ASSERT_GT(server.port(), 0) << server.output();
+    std::string echo_output;
+    for (int attempt = 0; attempt < 50; ++attempt) {  // the node starts listening just after the HTTP port
+      const auto echo = test::run_command("echoscu -aec PNEUMOSCAN localhost " + std::to_string(dicom_port));
+      echo_output = echo.output;
+      if (echo.exit_code == 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    const auto sent = storescu(dicom_port, {child, adult});
+    EXPECT_EQ(sent.exit_code, 0) << sent.output << echo_output;
+    httplib::Client client("127.0.0.1", server.port());
+    ASSERT_TRUE(wait_for(
+        [&] {
+          const auto list = client.Get("/api/v1/worklist");
+          return list && list->status == 200 && nlohmann::json::parse(list->body).at("entries").size() >= 2;
+        },
+        60))
+        << server.output();
+    for (const std::string& file : {child, adult}) {
+      httplib::MultipartFormDataItems form = {
+          {"file", read_file(file), fs::path(file).filename(), "application/dicom"}};
+      const auto posted = client.Post("/api/v1/predict", form);
+      ASSERT_TRUE(posted);
+      by_door_http[file] = nlohmann::json::parse(posted->body);
+      EXPECT_EQ(posted->status, file == adult ? 422 : 200) << posted->body;
+    }
+    EXPECT_EQ(server.signal_and_wait(SIGTERM), 0);
   }
-  const auto sent = storescu(dicom_port, {xrays.front()});
-  EXPECT_EQ(sent.exit_code, 0) << sent.output << echo_output;
-  httplib::Client client("127.0.0.1", server.port());
-  const auto health = client.Get("/api/v1/health");
-  ASSERT_TRUE(health);
-  EXPECT_EQ(health->status, 200) << health->body;
-  EXPECT_EQ(server.signal_and_wait(SIGTERM), 0);
-  const std::string results = read_file(dir / "triage/results.jsonl");
-  const nlohmann::json line = nlohmann::json::parse(results.substr(0, results.find('\n')));
-  EXPECT_TRUE(line.contains("probability")) << results;
-  EXPECT_FALSE(line.contains("error")) << results;
+  // The CLI's verdicts on the same two files.
+  const auto cli = test::run_cli("predict --json '" + child + "' '" + adult + "' 2>/dev/null");
+  EXPECT_EQ(cli.exit_code, 3) << cli.output;  // the adult is refused
+  const nlohmann::json cli_json = nlohmann::json::parse(cli.output);
+
+  // After a restart the worklist still holds both studies, most urgent first (the refused adult).
+  test::ServeProcess restarted(args);
+  ASSERT_GT(restarted.port(), 0) << restarted.output();
+  httplib::Client client("127.0.0.1", restarted.port());
+  const auto list = client.Get("/api/v1/worklist");
+  ASSERT_TRUE(list);
+  const nlohmann::json entries = nlohmann::json::parse(list->body).at("entries");
+  ASSERT_EQ(entries.size(), 2u) << list->body;
+  EXPECT_EQ(entries[0].at("status"), "refused");
+  EXPECT_EQ(entries[1].at("status"), "diagnosed");
+  EXPECT_EQ(entries[0].at("study_instance_uid"), attribute(adult, DCM_StudyInstanceUID));
+  const auto view = client.Get("/api/v1/worklist/" + std::to_string(entries[1].at("id").get<int>()));
+  ASSERT_TRUE(view);
+  const nlohmann::json node_result = nlohmann::json::parse(view->body).at("result");
+  const auto picture =
+      client.Get("/api/v1/worklist/" + std::to_string(entries[1].at("id").get<int>()) + "/xray.jpg");
+  ASSERT_TRUE(picture);
+  EXPECT_EQ(picture->status, 200);
+  EXPECT_EQ(picture->get_header_value("Content-Type"), "image/jpeg");
+  EXPECT_EQ(client.Get("/api/v1/worklist/999")->status, 404);
+
+  // Same probability, gate and interval from the CLI, the HTTP service and the DICOM node.
+  const nlohmann::json& cli_child = cli_json.at("predictions").at(0);
+  const nlohmann::json& http_child = by_door_http[child];
+  ASSERT_TRUE(cli_child.contains("probability")) << cli_child.dump();
+  EXPECT_NEAR(cli_child.at("probability").get<double>(), http_child.at("probability").get<double>(), 1e-6);
+  EXPECT_NEAR(cli_child.at("probability").get<double>(), node_result.at("probability").get<double>(), 1e-6);
+  EXPECT_NEAR(cli_child.at("uncertainty").at("low").get<double>(),
+              node_result.at("uncertainty").at("low").get<double>(), 1e-6);
+  for (const nlohmann::json* other : {&http_child, &node_result}) {
+    EXPECT_EQ(cli_child.at("gate").at("status"), other->at("gate").at("status"));
+    EXPECT_EQ(cli_child.at("gate").at("reasons"), other->at("gate").at("reasons"));
+    EXPECT_EQ(cli_child.at("label"), other->at("label"));
+    EXPECT_EQ(cli_child.at("provenance").at("checksum"), other->at("provenance").at("checksum"));
+  }
+  const nlohmann::json& cli_adult = cli_json.at("predictions").at(1);
+  EXPECT_EQ(cli_adult.at("gate"), by_door_http[adult].at("gate"));
+  EXPECT_EQ(cli_adult.at("gate").at("status"), "refuse");
+  EXPECT_EQ(entries[0].at("gate_reasons").at(0), cli_adult.at("gate").at("reasons").at(0).at("message"));
+  EXPECT_EQ(restarted.signal_and_wait(SIGTERM), 0);
+
+  // No patient name or ID anywhere a person or a log reads. (The RSNA files are
+  // named after their PatientID, so the adult's ID is checked only where no file
+  // name is echoed: the node's records, the worklist and the logs.)
+  const std::string node_side =
+      list->body + view->body + read_file(dir / "triage/results.jsonl") + restarted.output();
+  const std::string everything = node_side + cli.output + by_door_http[child].dump();
+  for (const char* secret : {"SECRET^CHILD", "KIDSECRET77", "SECRET"})
+    EXPECT_EQ(everything.find(secret), std::string::npos) << secret;
+  expect_no_patient_identifiers(node_side, {adult}, "worklist and results");
 }

@@ -39,10 +39,16 @@ namespace fs = std::filesystem;
 
 // --- Batcher ----------------------------------------------------------------
 
-// Each input is a [1, 1, 1, 1] tensor holding its own "probability".
-std::vector<double> echo_batch(const torch::Tensor& inputs) {
-  const torch::Tensor flat = inputs.reshape({inputs.size(0)}).contiguous();
-  return std::vector<double>(flat.data_ptr<float>(), flat.data_ptr<float>() + flat.numel());
+// Each input is a [1, 1, 1, 1] tensor holding its own value; its output row is [value, 2 * value].
+torch::Tensor echo_batch(const torch::Tensor& inputs) {
+  const torch::Tensor flat = inputs.reshape({inputs.size(0), 1});
+  return torch::cat({flat, 2 * flat}, 1);
+}
+
+double value_of(const BatchedResult& result) {
+  EXPECT_EQ(result.output.numel(), 2);
+  EXPECT_NEAR(result.output[1].item<double>(), 2 * result.output[0].item<double>(), 1e-6);
+  return result.output[0].item<double>();
 }
 
 TEST(BatcherTest, ConcurrentInputsShareForwardPassesAndGetTheirOwnResults) {
@@ -66,7 +72,7 @@ TEST(BatcherTest, ConcurrentInputsShareForwardPassesAndGetTheirOwnResults) {
   std::vector<std::thread> threads;
   for (int i = 0; i < kRequests; ++i)
     threads.emplace_back([&, i] {
-      results[i] = batcher.submit(torch::full({1, 1, 1, 1}, i / 100.0)).get().probability;
+      results[i] = value_of(batcher.submit(torch::full({1, 1, 1, 1}, i / 100.0)).get());
     });
   for (auto& t : threads) t.join();
   for (int i = 0; i < kRequests; ++i) EXPECT_NEAR(results[i], i / 100.0, 1e-6);
@@ -91,17 +97,16 @@ TEST(BatcherTest, FullQueueRefusesAndStopRunsWhatIsQueued) {
   EXPECT_EQ(batcher.queue_depth(), 2u);
   EXPECT_THROW(batcher.submit(torch::full({1, 1, 1, 1}, 0.5)), OverloadedError);
   batcher.stop();
-  EXPECT_NEAR(first.get().probability, 0.25, 1e-6);
+  EXPECT_NEAR(value_of(first.get()), 0.25, 1e-6);
   const BatchedResult last = second.get();
-  EXPECT_NEAR(last.probability, 0.75, 1e-6);
+  EXPECT_NEAR(value_of(last), 0.75, 1e-6);
   EXPECT_EQ(last.batch_size, 2);
   EXPECT_THROW(batcher.submit(torch::full({1, 1, 1, 1}, 0.5)), OverloadedError);
 }
 
 TEST(BatcherTest, FailingBatchReachesEveryRequest) {
-  Batcher batcher(BatcherConfig{}, [](const torch::Tensor&) -> std::vector<double> {
-    throw std::runtime_error("forward failed");
-  });
+  Batcher batcher(BatcherConfig{},
+                  [](const torch::Tensor&) -> torch::Tensor { throw std::runtime_error("forward failed"); });
   auto result = batcher.submit(torch::zeros({1, 1, 1, 1}));
   EXPECT_THROW(result.get(), std::runtime_error);
 }
@@ -207,6 +212,9 @@ void expect_prediction(const httplib::Result& res, const std::string& format) {
   EXPECT_FALSE(body.at("model").at("name").get<std::string>().empty());
   EXPECT_FALSE(body.at("model").at("version").get<std::string>().empty());
   EXPECT_EQ(body.at("image").at("format"), format);
+  EXPECT_NE(body.at("gate").at("status"), "refuse");
+  EXPECT_EQ(body.at("uncertainty").at("method"), "ensemble");
+  EXPECT_FALSE(body.at("provenance").at("checksum").is_null());
   for (const char* key : {"queue", "inference", "total"})
     EXPECT_GE(body.at("timing_ms").at(key).get<double>(), 0);
   EXPECT_GE(body.at("timing_ms").at("total").get<double>(),
@@ -245,7 +253,16 @@ TEST_F(ServeApiTest, PredictsRawJpegPngAndDicomBodies) {
   for (const auto& entry : std::filesystem::directory_iterator(dicom_dir))
     if (entry.path().extension() == ".dcm") dicom_path = entry.path().string();
   ASSERT_FALSE(dicom_path.empty());
-  expect_prediction(client.Post("/api/v1/predict", read_bytes(dicom_path), "application/dicom"), "dicom");
+  // An adult's study: read, then refused by the paediatric model's input gate, with the reason.
+  auto adult = client.Post("/api/v1/predict", read_bytes(dicom_path), "application/dicom");
+  ASSERT_TRUE(adult);
+  EXPECT_EQ(adult->status, 422) << adult->body;
+  const json refused = json::parse(adult->body);
+  EXPECT_EQ(refused.at("image").at("format"), "dicom");
+  EXPECT_EQ(refused.at("gate").at("status"), "refuse");
+  EXPECT_EQ(refused.at("gate").at("reasons").at(0).at("code"), "age") << adult->body;
+  EXPECT_FALSE(refused.contains("probability"));
+  EXPECT_NE(refused.at("error").get<std::string>().find("outside the model's population"), std::string::npos);
 }
 
 TEST_F(ServeApiTest, PredictsMultipartUploadAndTheSameProbabilityAsRaw) {
@@ -468,7 +485,6 @@ TEST(ServeProcessTest, SigtermFinishesTheRequestInFlightAndExitsZero) {
   EXPECT_FALSE(after.Get("/api/v1/health"));
 }
 
-
 // ?similar=K with a case index of the 16 official validation images: the
 // uploaded file's own patient (from its Kermany name) is excluded, and each
 // case comes with a thumbnail that decodes.
@@ -575,10 +591,17 @@ int status_of(const std::string& response) {
   return response.rfind("HTTP/1.", 0) == 0 && response.size() > 12 ? std::stoi(response.substr(9, 3)) : -1;
 }
 
+// The "error" of the first response in `response` (its body by Content-Length:
+// a server that goes on reading a refused stream may have answered more).
 std::string error_of(const std::string& response) {
   const size_t body = response.find("\r\n\r\n");
   if (body == std::string::npos) return "";
-  const json parsed = json::parse(response.substr(body + 4), nullptr, false);
+  std::smatch length;
+  const std::string head = response.substr(0, body);
+  const size_t size = std::regex_search(head, length, std::regex("Content-Length: (\\d+)", std::regex::icase))
+                          ? std::stoul(length[1].str())
+                          : std::string::npos;
+  const json parsed = json::parse(response.substr(body + 4, size), nullptr, false);
   return parsed.is_object() ? parsed.value("error", "") : "";
 }
 
@@ -646,16 +669,16 @@ TEST(ServeHostileTest, HugeNegativeOrInvalidContentLengthIsAnsweredAtOnce) {
   for (const auto& [length, status, reason] : cases) {
     // Headers only: the declared body never comes.
     const auto [response, ms] = http_exchange(server.port,
-                                         "POST /api/v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: "
-                                         "image/png\r\nContent-Length: " +
-                                             length + "\r\n\r\n");
+                                              "POST /api/v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                                              "image/png\r\nContent-Length: " +
+                                                  length + "\r\n\r\n");
     EXPECT_EQ(status_of(response), status) << length << ": " << response;
     EXPECT_NE(error_of(response).find(reason), std::string::npos) << length << ": " << response;
     EXPECT_LT(ms, 1000.0) << length;
   }
   // A body to a path that takes none is not read either.
-  const auto [response, ms] =
-      http_exchange(server.port, "POST /api/v1/health HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n");
+  const auto [response, ms] = http_exchange(
+      server.port, "POST /api/v1/health HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n");
   EXPECT_EQ(status_of(response), 405) << response;
   EXPECT_LT(ms, 1000.0);
 }
@@ -718,16 +741,18 @@ TEST(ServeHostileTest, NonUtf8FileNameAndDamagedImagesGetJsonErrors) {
   auto res = client.Post("/api/v1/predict",
                          httplib::MultipartFormDataItems{{"file", tiny, "caf\xe9\xff.png", "image/png"}});
   ASSERT_TRUE(res);
-  EXPECT_EQ(res->status, 400);
+  EXPECT_EQ(res->status, 422);  // decodable, but refused by the input gate
   const json body = json::parse(res->body);
   EXPECT_NE(body.at("error").get<std::string>().find("too small to diagnose"), std::string::npos)
       << res->body;
   EXPECT_NE(body.at("error").get<std::string>().find("caf\xef\xbf\xbd"), std::string::npos) << res->body;
+  EXPECT_FALSE(body.contains("probability")) << res->body;
+  EXPECT_EQ(body.at("gate").at("status"), "refuse");
   // A blank image and a JPEG header claiming 30000x30000.
   std::vector<uchar> blank;
   cv::imencode(".png", cv::Mat(512, 512, CV_8UC1, cv::Scalar(0)), blank);
   expect_json_error(client.Post("/api/v1/predict", std::string(blank.begin(), blank.end()), "image/png"),
-                    400);
+                    422);
   std::vector<uchar> jpeg;
   cv::imencode(".jpg", cv::Mat(64, 64, CV_8UC1, cv::Scalar(90)), jpeg);
   std::string huge(jpeg.begin(), jpeg.end());

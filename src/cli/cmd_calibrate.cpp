@@ -1,7 +1,6 @@
 // pneumoscan calibrate: fit the temperature and choose the operating threshold
 // of a model file on validation data, and store both in (a copy of) the file.
 #include <cstdio>
-
 #include <nlohmann/json.hpp>
 
 #include "cli/calibration_options.h"
@@ -22,9 +21,10 @@ int run_calibrate(CalibrateArgs& args) {
   const std::string model_path = model_or_default(args.model);
   LoadedModel model = load_model(model_path);
   args.options.threads = common_options().threads;
-  const CalibrationResult result = calibrate_model(model, read_validation(args.data, args.split), args.options);
+  const CalibrationResult result =
+      calibrate_model(model, read_validation(args.data, args.split), args.options);
   print_calibration(result);
-  save_model(args.out, model.metadata, *model.net);
+  save_model(args.out, model.metadata, *model.net, model.ood_reference);  // calibration leaves features alone
   std::printf("wrote %s\n", args.out.c_str());
   return 0;
 }

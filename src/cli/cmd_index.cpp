@@ -20,26 +20,6 @@
 namespace pneumoscan::cli {
 namespace {
 
-// One progress line per stage of embed_dataset ("decode", then "embed"); silent unless stderr is a terminal.
-class StageBars {
- public:
-  void operator()(const std::string& stage, size_t done, size_t total) {
-    if (stage != stage_) {
-      if (bar_) bar_->finish();
-      stage_ = stage;
-      bar_ = std::make_unique<ProgressBar>(stage, total);
-    }
-    bar_->update(done, done);
-  }
-  ~StageBars() {
-    if (bar_) bar_->finish();
-  }
-
- private:
-  std::string stage_;
-  std::unique_ptr<ProgressBar> bar_;
-};
-
 DatasetEmbeddings embed_or_throw(Predictor& predictor, const std::string& data, const std::string& split,
                                  int batch_size) {
   std::vector<Sample> samples = read_dataset(data);

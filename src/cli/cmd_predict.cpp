@@ -4,9 +4,11 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "case/case_analyzer.h"
 #include "cli/command.h"
 #include "core/errors.h"
 #include "core/json_text.h"
+#include "core/text.h"
 #include "core/timing.h"
 #include "explain/explain_file.h"
 #include "infer/predictor.h"
@@ -27,80 +29,73 @@ struct PredictArgs {
   std::string report_dir;  // "" = no HTML reports
 };
 
+// Exit codes: 0 every file diagnosed; 3 some refused by the input gate (none failed); 2 some failed.
+constexpr int kExitRefused = 3;
+
+std::string uncertainty_text(const Uncertainty& u) {
+  return format_string("P(pneumonia) ranges %.3f-%.3f over %d %s%s", u.low, u.high, u.samples,
+                       u.method == "ensemble" ? "ensemble members" : "test-time augmentations",
+                       u.uncertain ? ": uncertain, the range straddles the threshold" : "");
+}
+
 int run_predict(PredictArgs& args) {
-  const ExplainMethod method = explain_method_from_string(args.method);
-  const std::string model_path = model_or_default(args.model);
-  Predictor predictor(model_path);
-  std::unique_ptr<CaseFinder> finder;
-  if (!args.similar_index.empty())
-    finder = std::make_unique<CaseFinder>(args.similar_index, predictor, model_path);
-  int failures = 0;
+  CaseAnalyzerOptions options;
+  options.model_path = args.model;
+  options.index_path = args.similar_index;
+  CaseAnalyzer analyzer(options);
+  CaseRequest request;
+  if (!args.explain_dir.empty() || !args.report_dir.empty())
+    request.explain = explain_method_from_string(args.method);
+  request.similar_k = args.similar_index.empty() ? 0 : args.k;
+  int failures = 0, refusals = 0;
   nlohmann::json results = nlohmann::json::array();
   for (const std::string& file : args.files) {
     try {
       const Stopwatch stopwatch;
-      const Image image = decode_image(file);  // decoded once, for the prediction and the heatmap
-      Prediction p = predictor.predict_image(image, file);
-      p.milliseconds = stopwatch.milliseconds();
-      // Heatmaps explain the predicted class.
-      const int target = p.probability >= p.threshold ? kTargetPneumonia : kTargetNormal;
+      const Image image = decode_image(file);  // decoded once, for the analysis and the report
+      request.name = file;
+      const CaseResult result = analyzer.analyse(image, request);
       ExplanationFiles explained;
-      if (!args.explain_dir.empty())
-        explained = write_explanation(predictor, image, file, method, target, args.explain_dir);
-      std::vector<SimilarCase> similar;
-      if (finder) similar = finder->find(image, file, args.k);
+      if (result.heatmap && !args.explain_dir.empty())
+        explained = write_explanation_files(*result.heatmap, image, file, args.explain_dir);
       std::string report_path;
-      if (!args.report_dir.empty()) {
+      if (result.prediction && !args.report_dir.empty()) {
         CaseReport report;
         report.source_path = file;
         report.image = &image;
-        report.prediction = p;
-        report.model_name = predictor.metadata().name;
-        report.architecture = predictor.metadata().spec.architecture;
-        report.heatmap01 = args.explain_dir.empty()
-                               ? explain(predictor.net(), predictor.input_tensor(image), method, target).map
-                               : explained.heatmap.map;
-        report.heatmap_method = to_string(method);
-        report.similar_requested = finder != nullptr;
-        report.similar = similar;
+        report.prediction = *result.prediction;
+        report.model_name = result.provenance.model_name;
+        report.architecture = result.provenance.architecture;
+        report.heatmap01 = result.heatmap->map;
+        report.heatmap_method = result.heatmap->method;
+        if (result.uncertainty) report.uncertainty = uncertainty_text(*result.uncertainty);
+        for (const GateReason& reason : result.gate.reasons) report.gate_warnings.push_back(reason.message);
+        report.similar_requested = result.similar_requested;
+        report.similar = result.similar;
         report_path = write_case_report(report, args.report_dir);
       }
+      if (result.refused()) ++refusals;
       if (args.json) {
-        nlohmann::json result = {{"file", p.path},
-                                 {"probability", p.probability},
-                                 {"label", p.label},
-                                 {"threshold", p.threshold},
-                                 {"milliseconds", p.milliseconds}};
-        if (!p.type_probabilities.empty()) {
-          result["type"] = p.pneumonia_type;
-          result["type_probabilities"] = nlohmann::json::object();
-          for (const auto& [name, probability] : p.type_probabilities) result["type_probabilities"][name] = probability;
+        nlohmann::json json = to_json(result);
+        json["milliseconds"] = stopwatch.milliseconds();
+        if (!explained.overlay_path.empty()) {
+          json["overlay"] = explained.overlay_path;
+          json["heatmap"] = explained.heatmap_path;
         }
-        if (!args.explain_dir.empty()) {
-          result["overlay"] = explained.overlay_path;
-          result["heatmap"] = explained.heatmap_path;
+        if (result.similar_requested && result.prediction) {
+          json["similar"] = nlohmann::json::array();
+          for (const SimilarCase& c : result.similar) json["similar"].push_back(to_json(c));
         }
-        if (finder) {
-          result["similar"] = nlohmann::json::array();
-          for (const SimilarCase& c : similar) result["similar"].push_back(to_json(c));
-        }
-        if (!report_path.empty()) result["report"] = report_path;
-        if (!image.warnings.empty()) result["warnings"] = image.warnings;
-        results.push_back(result);
+        if (!report_path.empty()) json["report"] = report_path;
+        results.push_back(json);
       } else {
-        std::printf("%s\t%s\tp(pneumonia)=%.4f\tthreshold=%.4f", p.path.c_str(), p.label.c_str(),
-                    p.probability, p.threshold);
-        if (!p.type_probabilities.empty()) {
-          std::printf("\ttype=%s", p.pneumonia_type.c_str());
-          for (const auto& [name, probability] : p.type_probabilities)
-            std::printf("\tp(%s)=%.4f", name.c_str(), probability);
-        }
-        if (!args.explain_dir.empty())
-          std::printf("\t%s\t%s", explained.overlay_path.c_str(), explained.heatmap_path.c_str());
-        if (!report_path.empty()) std::printf("\t%s", report_path.c_str());
-        std::printf("\n");
-        for (size_t i = 0; i < similar.size(); ++i)
-          std::printf("  similar %s\n", to_text(similar[i], static_cast<int>(i + 1)).c_str());
+        std::string line = to_text(result);
+        if (!explained.overlay_path.empty())
+          line += "\t" + explained.overlay_path + "\t" + explained.heatmap_path;
+        if (!report_path.empty()) line += "\t" + report_path;
+        std::printf("%s\n", line.c_str());
+        for (size_t i = 0; i < result.similar.size(); ++i)
+          std::printf("  similar %s\n", to_text(result.similar[i], static_cast<int>(i + 1)).c_str());
         for (const std::string& warning : image.warnings)
           std::cerr << "warning: " << file << ": " << warning << "\n";
       }
@@ -113,18 +108,20 @@ int run_predict(PredictArgs& args) {
     }
   }
   if (args.json) {
-    const nlohmann::json output = {{"model", predictor.metadata().name},
-                                   {"architecture", predictor.metadata().spec.architecture},
+    const nlohmann::json output = {{"model", analyzer.metadata().name},
+                                   {"architecture", analyzer.metadata().spec.architecture},
+                                   {"provenance", to_json(analyzer.provenance())},
                                    {"predictions", results}};
     std::printf("%s\n", json_text(output, 2).c_str());
   }
-  return failures == 0 ? 0 : 2;
+  return failures > 0 ? 2 : refusals > 0 ? kExitRefused : 0;
 }
 
 std::function<int()> add_predict(CLI::App& app) {
   auto args = std::make_shared<PredictArgs>();
-  CLI::App* cmd = app.add_subcommand(
-      "predict", "Diagnose X-ray files (PNG, JPEG, DICOM). Exit code 2 when any file failed");
+  CLI::App* cmd = app.add_subcommand("predict",
+                                     "Diagnose X-ray files (PNG, JPEG, DICOM). Exit code 3 when the input "
+                                     "check refused a file, 2 when any failed");
   add_model_option(cmd, args->model);
   cmd->add_flag("--json", args->json, "Print JSON instead of one line per file");
   cmd->add_option(

@@ -1,9 +1,17 @@
 // pneumoscan serve: the HTTP prediction service and web page (src/serve).
 #include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
 
 #include "cli/command.h"
 #include "core/errors.h"
 #include "serve/http_server.h"
+#include "serve/shutdown_signal.h"
+#include "serve/worklist.h"
 
 namespace pneumoscan::cli {
 namespace {
@@ -14,6 +22,58 @@ struct ServeArgs {
   DicomNodeOptions dicom;
   std::string dicom_forward;
 };
+
+// The process: the HTTP service, and with --dicom-port the DICOM node on its
+// own thread sharing its worklist with the page. Binds, prints "listening on
+// http://HOST:PORT" (flushed), serves until SIGINT/SIGTERM, shuts down cleanly.
+int run_serve_process(ServeConfig config, std::optional<DicomNodeOptions> dicom) {
+  if (dicom) {
+    std::error_code ec;
+    std::filesystem::create_directories(dicom->out_dir, ec);
+    dicom->worklist =
+        std::make_shared<Worklist>((std::filesystem::path(dicom->out_dir) / "worklist.db").string());
+    config.worklist = dicom->worklist;
+  }
+  HttpService service(config);
+  const int port = service.bind();
+  // The node loads its own copy of the model: it runs one association at a
+  // time on its own thread and must not wait behind HTTP batches.
+  std::unique_ptr<DicomNode> node;
+  if (dicom) node = std::make_unique<DicomNode>(*dicom);
+  std::fprintf(stderr, "serving model %s, batches of up to %d, web page: %s\n",
+               service.model_summary().dump().c_str(), config.batching.max_batch,
+               service.web_root().empty() ? "not found" : service.web_root().c_str());
+  std::printf("listening on http://%s:%d\n", config.host.c_str(), port);
+  std::fflush(stdout);
+
+  std::string node_error;
+  std::thread node_thread;
+  if (node)
+    node_thread = std::thread([&] {
+      try {
+        node->run();
+      } catch (const std::exception& e) {
+        node_error = e.what();
+        service.stop();  // a node that cannot listen is a failed start, not a half service
+      }
+    });
+  ShutdownOnSignal on_signal([&] {
+    std::fprintf(stderr, "shutting down: finishing in-flight requests\n");
+    if (node) node->stop();
+    service.stop();
+  });
+  service.run();
+  if (node) {
+    node->stop();
+    node_thread.join();
+  }
+  if (!node_error.empty()) {
+    std::fprintf(stderr, "pneumoscan: DICOM node: %s\n", node_error.c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "stopped\n");
+  return 0;
+}
 
 std::function<int()> add_serve(CLI::App& app) {
   auto args = std::make_shared<ServeArgs>();
@@ -70,11 +130,11 @@ std::function<int()> add_serve(CLI::App& app) {
       if (args->dicom.port < 1 || args->dicom.port > 65535) throw UsageError("--dicom-port must be 1-65535");
       args->dicom.model_path = args->config.model_path;
       if (!args->dicom_forward.empty()) args->dicom.forward = parse_dicom_peer(args->dicom_forward);
-      args->config.dicom = args->dicom;
+      return run_serve_process(args->config, args->dicom);
     } else if (cmd->count("--dicom-aet") + cmd->count("--dicom-out") + cmd->count("--dicom-forward") > 0) {
       throw UsageError("--dicom-aet/--dicom-out/--dicom-forward need --dicom-port");
     }
-    return run_http_service(args->config);
+    return run_serve_process(args->config, std::nullopt);
   };
 }
 

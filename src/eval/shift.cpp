@@ -1,24 +1,15 @@
 #include "eval/shift.h"
 
 #include <cmath>
-
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "core/errors.h"
 #include "image/encode.h"
+#include "image/preprocess.h"
 
 namespace pneumoscan {
 namespace {
-
-cv::Mat tone_curve(const cv::Mat& image, double gamma) {
-  cv::Mat table(1, 256, CV_8U);
-  for (int v = 0; v < 256; ++v)
-    table.at<uint8_t>(v) = cv::saturate_cast<uint8_t>(255.0 * std::pow(v / 255.0, gamma));
-  cv::Mat out;
-  cv::LUT(image, table, out);
-  return out;
-}
 
 cv::Mat contrast(const cv::Mat& image, double factor) {
   const double mean = cv::mean(image)[0];
@@ -75,8 +66,9 @@ cv::Mat equalize(const cv::Mat& image) {
 const std::vector<AcquisitionShift>& acquisition_shifts() {
   static const std::vector<AcquisitionShift> shifts = {
       {"gamma-0.6", "brighter tone curve (over-exposure, another look-up table)",
-       [](const cv::Mat& m) { return tone_curve(m, 0.6); }},
-      {"gamma-1.6", "darker tone curve (under-exposure)", [](const cv::Mat& m) { return tone_curve(m, 1.6); }},
+       [](const cv::Mat& m) { return apply_gamma_u8(m, 0.6); }},
+      {"gamma-1.6", "darker tone curve (under-exposure)",
+       [](const cv::Mat& m) { return apply_gamma_u8(m, 1.6); }},
       {"contrast-0.6", "flat, low-contrast image (scatter, older detector)",
        [](const cv::Mat& m) { return contrast(m, 0.6); }},
       {"blur-1.5", "lower spatial resolution (Gaussian sigma 1.5 px at model size)",

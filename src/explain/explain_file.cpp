@@ -10,8 +10,15 @@ namespace fs = std::filesystem;
 ExplanationFiles write_explanation(Predictor& predictor, const Image& image, const std::string& source_path,
                                    ExplainMethod method, int target, const std::string& out_dir,
                                    double alpha) {
+  return write_explanation_files(explain(predictor.net(), predictor.input_tensor(image), method, target),
+                                 image, source_path, out_dir, alpha);
+}
+
+ExplanationFiles write_explanation_files(const Heatmap& heatmap, const Image& image,
+                                         const std::string& source_path, const std::string& out_dir,
+                                         double alpha) {
   ExplanationFiles files;
-  files.heatmap = explain(predictor.net(), predictor.input_tensor(image), method, target);
+  files.heatmap = heatmap;
   const std::string stem = fs::path(source_path).stem().string();
   files.overlay_path = (fs::path(out_dir) / (stem + ".overlay.png")).string();
   files.heatmap_path = (fs::path(out_dir) / (stem + ".heatmap.png")).string();

@@ -24,4 +24,9 @@ ExplanationFiles write_explanation(Predictor& predictor, const Image& image, con
                                    ExplainMethod method, int target, const std::string& out_dir,
                                    double alpha = 0.4);
 
+// Writes the two PNGs of an already computed heatmap (as write_explanation does).
+ExplanationFiles write_explanation_files(const Heatmap& heatmap, const Image& image,
+                                         const std::string& source_path, const std::string& out_dir,
+                                         double alpha = 0.4);
+
 }  // namespace pneumoscan

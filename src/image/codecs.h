@@ -13,6 +13,10 @@
 
 namespace pneumoscan::detail {
 
+// Hasler and Suesstrunk's colourfulness (Image::colourfulness) of a BGR or
+// BGRA image of any depth (8, 16 bit or float in [0, 1]).
+double colourfulness(const cv::Mat& bgr);
+
 // Decodes a baseline/progressive/lossless 8-bit JPEG. Corrupt entropy-coded
 // data (libjpeg's "premature end of data segment", "bad Huffman code", ...)
 // means pixels were made up: InputError. Other warnings go to `warnings`.

@@ -1,5 +1,6 @@
 // decode_image / decode_image_bytes / to_u8: format sniffing, the header size
 // check, and the raster half (libjpeg, libpng, OpenCV for BMP/TIFF and others).
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -74,6 +75,7 @@ Image from_opencv(const cv::Mat& decoded, const std::string& name, const std::st
   }
   Image image;
   image.format = format;
+  if (decoded.channels() >= 3) image.colourfulness = detail::colourfulness(decoded);
   switch (gray.depth()) {
     case CV_8U:
       image.bits_stored = 8;
@@ -120,6 +122,31 @@ cv::Mat opencv_decode(const std::vector<uint8_t>& bytes) {
 }
 
 }  // namespace
+
+namespace detail {
+// Hasler and Suesstrunk (2003): sqrt(sd_rg^2 + sd_yb^2) + 0.3 sqrt(mean_rg^2 + mean_yb^2)
+// on 8-bit values, rg = R - G, yb = (R + G) / 2 - B; on a copy at most 256 px a side.
+double colourfulness(const cv::Mat& colour) {
+  cv::Mat small = colour;
+  const int side = std::max(colour.cols, colour.rows);
+  if (side > 256) cv::resize(colour, small, cv::Size(), 256.0 / side, 256.0 / side, cv::INTER_AREA);
+  cv::Mat bgr;
+  small.convertTo(bgr, CV_32F,
+                  small.depth() == CV_16U   ? 255.0 / 65535.0
+                  : small.depth() == CV_32F ? 255.0
+                                            : 1.0);
+  std::vector<cv::Mat> channels;
+  cv::split(bgr, channels);  // B, G, R[, A]
+  const cv::Mat rg = channels[2] - channels[1];
+  const cv::Mat yb = 0.5 * (channels[2] + channels[1]) - channels[0];
+  cv::Scalar mean_rg, sd_rg, mean_yb, sd_yb;
+  cv::meanStdDev(rg, mean_rg, sd_rg);
+  cv::meanStdDev(yb, mean_yb, sd_yb);
+  return std::sqrt(sd_rg[0] * sd_rg[0] + sd_yb[0] * sd_yb[0]) +
+         0.3 * std::sqrt(mean_rg[0] * mean_rg[0] + mean_yb[0] * mean_yb[0]);
+}
+
+}  // namespace detail
 
 void check_image_dimensions(int64_t width, int64_t height, const std::string& name, int64_t frames) {
   const std::string size = std::to_string(width) + "x" + std::to_string(height) +

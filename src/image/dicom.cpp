@@ -32,10 +32,12 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <opencv2/imgproc.hpp>
 
 #include "core/errors.h"
 #include "core/hash.h"
 #include "core/text.h"
+#include "image/codecs.h"
 #include "image/dicom_dataset.h"
 #include "image/dicom_decode.h"
 
@@ -101,6 +103,7 @@ DicomInfo read_info(DcmDataset* ds, E_TransferSyntax xfer) {
   info.age_years = parse_age_years(get_string(ds, DCM_PatientAge));
   info.modality = trim(get_string(ds, DCM_Modality));
   info.view_position = trim(get_string(ds, DCM_ViewPosition));
+  info.body_part = trim(get_string(ds, DCM_BodyPartExamined));
   info.photometric = trim(get_string(ds, DCM_PhotometricInterpretation));
   info.transfer_syntax_uid = DcmXfer(xfer).getXferID();
   info.study_instance_uid = trim(get_string(ds, DCM_StudyInstanceUID));
@@ -266,6 +269,14 @@ Image decode_dicom_dataset(DcmDataset& dataset, const std::string& name) {
     throw InputError(name, "cannot decode DICOM pixel data (transfer syntax " + detail::xfer_text(xfer) +
                                ": " + DicomImage::getString(dicom_image->getStatus()) + ")");
   if (!dicom_image->isMonochrome()) {
+    // How colourful it is, before it becomes gray (YBR-encoded gray pictures are not).
+    if (const void* rgb = dicom_image->getOutputData(8, 0, 0)) {
+      const cv::Mat interleaved(static_cast<int>(dicom_image->getHeight()),
+                                static_cast<int>(dicom_image->getWidth()), CV_8UC3, const_cast<void*>(rgb));
+      cv::Mat bgr;
+      cv::cvtColor(interleaved, bgr, cv::COLOR_RGB2BGR);
+      image.colourfulness = detail::colourfulness(bgr);
+    }
     std::unique_ptr<DicomImage> gray(dicom_image->createMonochromeImage());
     if (!gray || gray->getStatus() != EIS_Normal)
       throw InputError(

@@ -2,23 +2,23 @@
 // The one image type every decoder produces: a grayscale float image in [0, 1]
 // at its original resolution, plus what the source said about it.
 #include <cstdint>
+#include <opencv2/core.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <opencv2/core.hpp>
 
 namespace pneumoscan {
 
 // Facts read from a DICOM header. Never holds patient names or raw IDs:
 // `patient_hash` is a pseudonym (FNV-1a of PatientID) for grouping by patient.
 struct DicomInfo {
-  std::string patient_hash;         // "" when PatientID is absent
-  std::string sex;                  // "M", "F", "O" or ""
-  std::optional<int> age_years;     // from PatientAge (e.g. "058Y")
-  std::string modality;             // "CR", "DX", ...
-  std::string view_position;        // "PA", "AP", ...
-  std::string photometric;          // "MONOCHROME1", "MONOCHROME2", "RGB", ...
+  std::string patient_hash;      // "" when PatientID is absent
+  std::string sex;               // "M", "F", "O" or ""
+  std::optional<int> age_years;  // from PatientAge (e.g. "058Y")
+  std::string modality;          // "CR", "DX", ...
+  std::string view_position;     // "PA", "AP", ...
+  std::string body_part;         // BodyPartExamined: "CHEST", ... ("" when absent)
+  std::string photometric;       // "MONOCHROME1", "MONOCHROME2", "RGB", ...
   std::string transfer_syntax_uid;
   std::string study_instance_uid;
   std::string sop_instance_uid;
@@ -34,6 +34,11 @@ struct Image {
   // before marker", libpng's "iCCP: known incorrect sRGB profile", ...), one
   // line each, without the file name. Decoders never print them.
   std::vector<std::string> warnings;
+  // How colourful the source was, before it became gray: Hasler and
+  // Suesstrunk's colourfulness metric (2003) on the 0-255 scale, computed on
+  // a copy at most 256 px a side. 0 for gray sources (every X-ray, also RGB
+  // files holding a gray picture); photographs score about 20-100.
+  double colourfulness = 0;
 
   int width() const { return pixels.cols; }
   int height() const { return pixels.rows; }

@@ -2,7 +2,6 @@
 
 #include <cmath>
 #include <cstring>
-
 #include <nlohmann/json.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -12,9 +11,12 @@ namespace pneumoscan {
 
 std::string to_string(Normalization normalization) {
   switch (normalization) {
-    case Normalization::kImageZScore: return "image_zscore";
-    case Normalization::kEqualizeZScore: return "equalize_zscore";
-    case Normalization::kFixed: return "fixed";
+    case Normalization::kImageZScore:
+      return "image_zscore";
+    case Normalization::kEqualizeZScore:
+      return "equalize_zscore";
+    case Normalization::kFixed:
+      return "fixed";
   }
   return "?";
 }
@@ -26,10 +28,12 @@ Normalization normalization_from_string(const std::string& name) {
   throw UsageError("unknown normalization '" + name + "' (image_zscore, equalize_zscore, fixed)");
 }
 
-std::string fixed_normalization_problem(const std::vector<float>& mean, const std::vector<float>& std, int channels) {
+std::string fixed_normalization_problem(const std::vector<float>& mean, const std::vector<float>& std,
+                                        int channels) {
   for (const auto* values : {&mean, &std})
     if (values->size() != 1 && values->size() != 3)
-      return "normalisation mean/std take 1 value or 3 (one per channel), not " + std::to_string(values->size());
+      return "normalisation mean/std take 1 value or 3 (one per channel), not " +
+             std::to_string(values->size());
   if ((mean.size() == 3 || std.size() == 3) && channels != 3)
     return "per-channel normalisation mean/std need 3 input channels (gray repeated), not " +
            std::to_string(channels);
@@ -51,7 +55,8 @@ std::vector<float> parse_channel_values(const std::string& text, const std::stri
   size_t start = 0;
   while (true) {
     const size_t comma = text.find(',', start);
-    const std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    const std::string item =
+        text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     size_t used = 0;
     float value = 0;
     try {
@@ -132,8 +137,10 @@ void normalize_into(const cv::Mat& image, const PreprocessConfig& config, float*
   cv::Mat source = image;
   if (config.normalization == Normalization::kEqualizeZScore) {
     cv::Mat u8;
-    if (image.type() == CV_8U) u8 = image;
-    else image.convertTo(u8, CV_8U, 255.0);
+    if (image.type() == CV_8U)
+      u8 = image;
+    else
+      image.convertTo(u8, CV_8U, 255.0);
     cv::equalizeHist(u8, source);
   }
   const int plane = config.input_size * config.input_size;
@@ -156,6 +163,15 @@ void normalize_into(const cv::Mat& image, const PreprocessConfig& config, float*
     source.convertTo(plane_out, CV_32F, scale / sd, -mean[0] * scale / sd);
   }
   for (int c = written; c < config.channels; ++c) std::memcpy(out + c * plane, out, sizeof(float) * plane);
+}
+
+cv::Mat apply_gamma_u8(const cv::Mat& image, double gamma) {
+  cv::Mat table(1, 256, CV_8U);
+  for (int v = 0; v < 256; ++v)
+    table.at<uint8_t>(v) = cv::saturate_cast<uint8_t>(255.0 * std::pow(v / 255.0, gamma));
+  cv::Mat out;
+  cv::LUT(image, table, out);
+  return out;
 }
 
 }  // namespace pneumoscan

@@ -1,11 +1,10 @@
 #pragma once
 // Turning a decoded image into model input, identically for training and
 // inference: the settings live in the model file, never on a command line.
-#include <string>
-#include <vector>
-
 #include <nlohmann/json_fwd.hpp>
 #include <opencv2/core.hpp>
+#include <string>
+#include <vector>
 
 #include "image/image.h"
 
@@ -33,7 +32,8 @@ struct PreprocessConfig {
 
 // Why `mean`/`std` do not suit `channels` (sizes 1 or 3 = channels, finite
 // means, positive stds), or "" when they do.
-std::string fixed_normalization_problem(const std::vector<float>& mean, const std::vector<float>& std, int channels);
+std::string fixed_normalization_problem(const std::vector<float>& mean, const std::vector<float>& std,
+                                        int channels);
 
 // Named kFixed constants: "imagenet" = torchvision's ImageNet RGB mean
 // (0.485, 0.456, 0.406) and std (0.229, 0.224, 0.225), for 3 channels;
@@ -66,6 +66,10 @@ Normalization normalization_from_string(const std::string& name);
 // Resizes (area interpolation) to input_size x input_size, 8-bit gray: the
 // form the training cache keeps and inference passes through too.
 cv::Mat resize_for_model(const Image& image, const PreprocessConfig& config);
+
+// x -> 255 (x / 255)^gamma on an 8-bit image (a lookup table): tone curves
+// for acquisition shifts and test-time augmentation.
+cv::Mat apply_gamma_u8(const cv::Mat& image, double gamma);
 
 // Normalises an 8-bit (CV_8U) or [0,1] float (CV_32F) input_size^2 image and
 // writes channels * input_size^2 floats (CHW) to `out`.

@@ -30,6 +30,8 @@ class Predictor {
   explicit Predictor(LoadedModel model, c10::Device device = c10::Device(c10::kCPU));
 
   const ModelMetadata& metadata() const { return model_.metadata; }
+  // The whole loaded file: checksum, integrity warning, out-of-distribution reference.
+  const LoadedModel& model() const { return model_; }
   ClassifierImpl& net() { return *model_.net; }
 
   // [1, C, S, S] model input for one decoded image, on the model's device.

@@ -1,10 +1,11 @@
 #include "model_file/model_file.h"
 
-#include <cmath>
-
 #include <ATen/core/Dict.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
+
+#include <algorithm>
+#include <cmath>
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
@@ -27,7 +28,8 @@ torch::serialize::InputArchive open_archive(const std::string& path) {
     archive.load_from(path);
   } catch (const c10::Error& e) {
     std::string reason = e.what_without_backtrace();
-    if (reason.find("open file failed") != std::string::npos || reason.find("No such file") != std::string::npos)
+    if (reason.find("open file failed") != std::string::npos ||
+        reason.find("No such file") != std::string::npos)
       throw ModelFileError(path, "cannot open model file");
     throw ModelFileError(path, "not a PneumoScan model file (unreadable archive)");
   }
@@ -82,7 +84,10 @@ auto archive_errors_named(const std::string& path, Body&& body) -> decltype(body
 
 }  // namespace
 
-int required_format_version(const ModelMetadata& m) { return has_per_channel_normalization(m.preprocess) ? 2 : 1; }
+int required_format_version(const ModelMetadata& m) {
+  if (m.intended_use.population.stated() || m.intended_use.ood.present()) return 3;
+  return has_per_channel_normalization(m.preprocess) ? 2 : 1;
+}
 
 nlohmann::json to_json(const ModelMetadata& m) {
   return {{"format", "pneumoscan-model"},
@@ -100,6 +105,7 @@ nlohmann::json to_json(const ModelMetadata& m) {
           {"class_bias", m.class_bias},
           {"calibration", m.calibration},
           {"training", m.training},
+          {"intended_use", to_json(m.intended_use)},
           {"created_at", m.created_at},
           {"pneumoscan_version", m.pneumoscan_version},
           {"checksum", m.checksum_algorithm}};
@@ -128,6 +134,7 @@ ModelMetadata metadata_from_json(const nlohmann::json& json, const std::string& 
     m.class_bias = json.value("class_bias", std::vector<double>{});
     m.calibration = json.value("calibration", nlohmann::json::object());
     m.training = json.value("training", nlohmann::json::object());
+    m.intended_use = intended_use_from_json(json.value("intended_use", nlohmann::json::object()), source);
     m.created_at = json.value("created_at", "");
     m.pneumoscan_version = json.value("pneumoscan_version", "");
     m.checksum_algorithm = json.value("checksum", "");
@@ -143,11 +150,12 @@ ModelMetadata metadata_from_json(const nlohmann::json& json, const std::string& 
   }
   if (m.preprocess.input_size != m.spec.input_size || m.preprocess.channels != m.spec.in_channels)
     throw ModelFileError(source, "preprocessing (" + std::to_string(m.preprocess.input_size) + " px, " +
-                                     std::to_string(m.preprocess.channels) + " ch) does not match the network (" +
-                                     std::to_string(m.spec.input_size) + " px, " +
-                                     std::to_string(m.spec.in_channels) + " ch)");
+                                     std::to_string(m.preprocess.channels) +
+                                     " ch) does not match the network (" + std::to_string(m.spec.input_size) +
+                                     " px, " + std::to_string(m.spec.in_channels) + " ch)");
   try {
-    if (validate_class_names(m.class_names) != m.class_names) throw UsageError("class names must be upper case");
+    if (validate_class_names(m.class_names) != m.class_names)
+      throw UsageError("class names must be upper case");
   } catch (const UsageError& e) {
     throw ModelFileError(source, e.what());
   }
@@ -161,7 +169,8 @@ ModelMetadata metadata_from_json(const nlohmann::json& json, const std::string& 
     throw ModelFileError(source, "ensemble size must lie in [1, 64], not " + std::to_string(m.ensemble_size));
   if (!(m.temperature > 0.01 && m.temperature < 100))
     throw ModelFileError(source, "temperature must lie in (0.01, 100)");
-  const size_t outputs = m.ensemble_size > 1 && m.spec.num_outputs == 1 ? 2 : static_cast<size_t>(m.spec.num_outputs);
+  const size_t outputs =
+      m.ensemble_size > 1 && m.spec.num_outputs == 1 ? 2 : static_cast<size_t>(m.spec.num_outputs);
   if (!m.class_bias.empty() && m.class_bias.size() != outputs)
     throw ModelFileError(source, "class bias has " + std::to_string(m.class_bias.size()) + " values for " +
                                      std::to_string(outputs) + " outputs");
@@ -170,8 +179,14 @@ ModelMetadata metadata_from_json(const nlohmann::json& json, const std::string& 
   return m;
 }
 
-void save_model(const std::string& path, const ModelMetadata& metadata_in, ClassifierImpl& net) {
+void save_model(const std::string& path, const ModelMetadata& metadata_in, ClassifierImpl& net,
+                const torch::Tensor& ood_reference) {
   ModelMetadata metadata = metadata_in;
+  const OodReference& ood = metadata.intended_use.ood;
+  if (ood_reference.defined() != ood.present() ||
+      (ood_reference.defined() && (ood_reference.dim() != 2 || ood_reference.size(0) != ood.references ||
+                                   ood_reference.size(1) != ood.dimension)))
+    throw UsageError(path + ": the out-of-distribution reference does not match its description");
   if (metadata.created_at.empty()) metadata.created_at = utc_now();
   metadata.checksum_algorithm = kChecksumAlgorithm;
   std::vector<std::pair<std::string, torch::Tensor>> tensors;
@@ -179,6 +194,11 @@ void save_model(const std::string& path, const ModelMetadata& metadata_in, Class
   for (auto& [name, tensor] : state_dict(net)) {
     tensors.emplace_back(name, tensor.detach().to(torch::kCPU).contiguous().clone());
     weights.insert(name, tensors.back().second);
+  }
+  if (ood_reference.defined()) {
+    tensors.emplace_back(kOodReferenceKey,
+                         ood_reference.detach().to(torch::kCPU, torch::kFloat32).contiguous().clone());
+    weights.insert(kOodReferenceKey, tensors.back().second);
   }
   const std::string metadata_text = json_text(to_json(metadata));
   torch::serialize::OutputArchive archive;
@@ -243,7 +263,21 @@ LoadedModel load_model(const std::string& path, c10::Device device) {
     } catch (const UsageError& e) {
       throw ModelFileError(path, e.what());
     }
-    load_state_dict(*loaded.net, tensors, path);
+    auto weights = tensors;
+    const auto reference = std::find_if(weights.begin(), weights.end(),
+                                        [](const auto& entry) { return entry.first == kOodReferenceKey; });
+    if (reference != weights.end()) {
+      loaded.ood_reference = reference->second;
+      weights.erase(reference);
+    }
+    const OodReference& ood = loaded.metadata.intended_use.ood;
+    if (loaded.ood_reference.defined() != ood.present() ||
+        (ood.present() &&
+         (loaded.ood_reference.dim() != 2 || loaded.ood_reference.size(0) != ood.references ||
+          loaded.ood_reference.size(1) != ood.dimension ||
+          loaded.ood_reference.scalar_type() != torch::kFloat32)))
+      throw ModelFileError(path, "the out-of-distribution reference does not match its description");
+    load_state_dict(*loaded.net, weights, path);
     loaded.net->to(device);
     loaded.net->eval();
     return loaded;

@@ -4,12 +4,14 @@
 // summary). Loading validates all of it against the weights and refuses a
 // mismatch, so a model can never be run with the wrong preprocessing.
 #include <c10/core/Device.h>
+#include <torch/types.h>
 
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "image/preprocess.h"
+#include "model_file/intended_use.h"
 #include "models/registry.h"
 #include "models/state_dict.h"
 
@@ -19,7 +21,13 @@ namespace pneumoscan {
 // version that can hold them (required_format_version), so older programs keep
 // reading what they understand and refuse, by version, what they would misread.
 // 2: per-channel normalisation mean/std (lists in "preprocess").
-inline constexpr int kModelFormatVersion = 2;
+// 3: an intended use ("intended_use": population, out-of-distribution reference
+//    stored beside the weights as kOodReferenceKey).
+inline constexpr int kModelFormatVersion = 3;
+
+// The name of the out-of-distribution reference embeddings among the stored
+// tensors (not a weight of the network; covered by the checksum).
+inline constexpr const char* kOodReferenceKey = "intended_use.ood_reference";
 
 struct ModelMetadata {
   std::string name = "pneumoscan";  // human-readable model name
@@ -31,12 +39,13 @@ struct ModelMetadata {
   double threshold = 0.5;  // P(pneumonia) >= threshold -> PNEUMONIA
   // Members of one architecture (`spec`) averaged in probability (models/ensemble.h); 1 = a single network.
   int ensemble_size = 1;
-  double temperature = 1.0;       // logits / temperature (calibration); 1 = none
+  double temperature = 1.0;        // logits / temperature (calibration); 1 = none
   std::vector<double> class_bias;  // then + class_bias, one per output (calibration); empty = none
   // How the temperature and threshold were chosen (eval/calibration.h); empty when never calibrated.
   nlohmann::json calibration = nlohmann::json::object();
   nlohmann::json training = nlohmann::json::object();  // data, epochs, validation figures, ...
-  std::string created_at;                               // ISO 8601 UTC
+  IntendedUse intended_use;  // population and out-of-distribution reference; empty = not stated
+  std::string created_at;    // ISO 8601 UTC
   std::string pneumoscan_version = PNEUMOSCAN_VERSION;
   int format_version = kModelFormatVersion;  // as read; to_json writes required_format_version
   // "fnv1a64" when the file carries a checksum of metadata and weights
@@ -45,7 +54,8 @@ struct ModelMetadata {
   std::string checksum_algorithm;
 };
 
-// The oldest model format that can hold `metadata` (1, or 2 with per-channel normalisation).
+// The oldest model format that can hold `metadata` (1; 2 with per-channel
+// normalisation; 3 with an intended use).
 int required_format_version(const ModelMetadata& metadata);
 
 nlohmann::json to_json(const ModelMetadata& metadata);
@@ -57,6 +67,8 @@ struct LoadedModel {
   Classifier net;                 // in eval mode, on the requested device
   std::string checksum;           // the verified checksum (16 hex digits); "" for a file without one
   std::string integrity_warning;  // "" when verified; else why damage could not be ruled out
+  // [references, dimension] float32 unit vectors when metadata.intended_use.ood is present, else undefined.
+  torch::Tensor ood_reference;
 };
 
 // The network `metadata` describes, with fresh weights: a registry network, or
@@ -64,8 +76,11 @@ struct LoadedModel {
 Classifier create_network(const ModelMetadata& metadata);
 
 // Writes atomically. Weights are stored contiguous and in float32, with a
-// checksum over the metadata and every weight.
-void save_model(const std::string& path, const ModelMetadata& metadata, ClassifierImpl& net);
+// checksum over the metadata and every weight. `ood_reference` ([N, D], must
+// match metadata.intended_use.ood's size; UsageError otherwise) is stored
+// beside the weights when defined.
+void save_model(const std::string& path, const ModelMetadata& metadata, ClassifierImpl& net,
+                const torch::Tensor& ood_reference = {});
 
 // Throws ModelFileError naming the file for: not a PneumoScan model, newer
 // format, unknown architecture, inconsistent preprocessing, missing,

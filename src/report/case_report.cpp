@@ -20,6 +20,7 @@ const char* const kStyle = R"(
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;margin:24px;color:#1d2733;background:#f6f8fa}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:24px 0 8px}
 .meta{color:#566270;font-size:13px;word-break:break-all}
+.warning{color:#8a5a00;background:#fff4d6;border:1px solid #e8c46a;padding:6px 10px;border-radius:4px}
 .images{display:flex;flex-wrap:wrap;gap:16px}
 figure{margin:0;background:#fff;border:1px solid #d8dee4;border-radius:6px;padding:8px}
 figure img{display:block;max-width:100%;height:auto}figcaption{font-size:13px;color:#566270;margin-top:6px}
@@ -63,6 +64,9 @@ std::string case_report_html(const CaseReport& report, int max_side) {
   html += "<div class=\"scale\"><span>0</span><span>P(pneumonia) = <b>" +
           format_string("%.4f", p.probability) + "</b> (PNEUMONIA when &ge; " +
           format_string("%.4f", p.threshold) + ")</span><span>1</span></div>\n";
+  if (!report.uncertainty.empty()) html += "<p class=\"note\">" + html_escape(report.uncertainty) + "</p>\n";
+  for (const std::string& warning : report.gate_warnings)
+    html += "<p class=\"warning\">Input check: " + html_escape(warning) + "</p>\n";
 
   // The X-ray and the heatmap overlay.
   html += "<h2>Image</h2>\n<div class=\"images\">\n<figure><img alt=\"X-ray\" src=\"" +

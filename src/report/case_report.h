@@ -21,6 +21,10 @@ struct CaseReport {
   std::string architecture;
   cv::Mat heatmap01;           // CV_32FC1 [0, 1] (heatmap.h), any size; empty = no overlay
   std::string heatmap_method;  // "gradcam", ...
+  // Shown under the decision: the uncertainty interval in words ("" = none),
+  // and the input gate's warnings (the diagnosis stands, with these caveats).
+  std::string uncertainty;
+  std::vector<std::string> gate_warnings;
   bool similar_requested = false;
   std::vector<SimilarCase> similar;  // thumbnails are decoded from their paths
 };

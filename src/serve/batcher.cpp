@@ -76,15 +76,16 @@ void Batcher::run(std::vector<Pending>& batch) {
     std::vector<torch::Tensor> inputs;
     inputs.reserve(batch.size());
     for (const Pending& pending : batch) inputs.push_back(pending.input);
-    const std::vector<double> probabilities = run_batch_(torch::cat(inputs, 0));
-    if (probabilities.size() != batch.size())
-      throw std::runtime_error("batch function returned " + std::to_string(probabilities.size()) +
-                               " results for " + std::to_string(batch.size()) + " inputs");
+    const torch::Tensor outputs = run_batch_(torch::cat(inputs, 0));
+    if (outputs.dim() < 1 || outputs.size(0) != static_cast<int64_t>(batch.size()))
+      throw std::runtime_error("batch function returned " +
+                               std::to_string(outputs.dim() < 1 ? 0 : outputs.size(0)) + " results for " +
+                               std::to_string(batch.size()) + " inputs");
     const double inference_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
     if (on_batch_) on_batch_(static_cast<int>(batch.size()));
     for (size_t i = 0; i < batch.size(); ++i) {
       BatchedResult result;
-      result.probability = probabilities[i];
+      result.output = outputs[static_cast<int64_t>(i)];
       result.queue_ms = std::chrono::duration<double, std::milli>(start - batch[i].submitted).count();
       result.inference_ms = inference_ms;
       result.batch_size = static_cast<int>(batch.size());

@@ -25,7 +25,7 @@ struct BatcherConfig {
 };
 
 struct BatchedResult {
-  double probability = 0;   // P(pneumonia)
+  torch::Tensor output;     // this input's row of the batch function's [N, F] result: [F]
   double queue_ms = 0;      // submit -> start of its forward pass
   double inference_ms = 0;  // the forward pass (whole batch)
   int batch_size = 0;       // inputs in that forward pass
@@ -38,9 +38,9 @@ struct OverloadedError : Error {
 
 class Batcher {
  public:
-  // Maps an [N, C, S, S] batch to N probabilities; only ever called from the
-  // worker thread, so it needs no locking of its own against other batches.
-  using BatchFunction = std::function<std::vector<double>(const torch::Tensor& inputs)>;
+  // Maps an [N, C, S, S] batch to [N, F] outputs (a row per input); only ever
+  // called from the worker thread, so it needs no locking of its own against other batches.
+  using BatchFunction = std::function<torch::Tensor(const torch::Tensor& inputs)>;
   // Told each batch's size (for metrics), from the worker thread.
   using BatchObserver = std::function<void(int batch_size)>;
 

@@ -15,14 +15,24 @@
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <optional>
+#include <vector>
 
+#include "case/case_analyzer.h"
+#include "core/atomic_file.h"
 #include "core/errors.h"
 #include "core/json_text.h"
+#include "core/text.h"
 #include "core/timing.h"
 #include "explain/heatmap.h"
+#include "explain/overlay.h"
 #include "image/dicom_dataset.h"
+#include "image/encode.h"
 #include "infer/predictor.h"
 #include "serve/dicom_result.h"
+#include "serve/dicom_sr.h"
+#include "serve/worklist.h"
 
 namespace pneumoscan {
 namespace fs = std::filesystem;
@@ -50,6 +60,11 @@ std::string get(DcmItem& item, const DcmTagKey& key) {
 
 std::string sop_class_name(const std::string& uid) { return dcmFindNameOfUID(uid.c_str(), uid.c_str()); }
 
+std::string to_jpeg(const cv::Mat& image, const std::string& name) {
+  const std::vector<uint8_t> bytes = encode_image(image, ".jpg", name, {cv::IMWRITE_JPEG_QUALITY, 90});
+  return std::string(bytes.begin(), bytes.end());
+}
+
 bool is_xray_modality(const std::string& modality) {
   for (const char* xray : kXrayModalities)
     if (modality == xray) return true;
@@ -68,16 +83,6 @@ std::string sop_class_refusal(const std::string& sop_class, const std::string& m
   if (sop_class == UID_SecondaryCaptureImageStorage)
     refusal += " with Modality " + (modality.empty() ? std::string("(none)") : modality);
   return refusal + " is not a chest X-ray (accepted: CR, DX, and Secondary Capture of a CR/DX radiograph)";
-}
-
-// "" when the decoded image can be a radiograph, else why not.
-std::string why_not_an_xray(const Image& image) {
-  const DicomInfo& info = *image.dicom;
-  if (!info.modality.empty() && !is_xray_modality(info.modality))
-    return "not an X-ray (Modality " + info.modality + ")";
-  if (info.photometric != "MONOCHROME1" && info.photometric != "MONOCHROME2")
-    return "not an X-ray (photometric interpretation " + info.photometric + ", expected monochrome)";
-  return "";
 }
 
 // A UID as the standard defines it (digits and dots, at most 64 characters).
@@ -119,29 +124,39 @@ struct StoreOutcome {
   Uint16 status = STATUS_Success;
   nlohmann::json record;                  // the results.jsonl line
   std::unique_ptr<DcmFileFormat> result;  // the Secondary Capture, when analysed
+  std::unique_ptr<DcmFileFormat> report;  // the Structured Report, when analysed
+  std::optional<CaseResult> analysed;     // for the worklist
   std::string summary;                    // the log line
 };
 
+CaseAnalyzerOptions analyzer_options(const DicomNodeOptions& options) {
+  CaseAnalyzerOptions analyzer;
+  analyzer.model_path = options.model_path;
+  return analyzer;
+}
+
 struct DicomNode::Impl {
   DicomNodeOptions options;
-  Predictor predictor;
+  CaseAnalyzer analyzer;
   std::string results_path;
   std::atomic<bool> stop_requested{false};
 
-  explicit Impl(DicomNodeOptions opts)
-      : options(std::move(opts)), predictor(model_or_default(options.model_path)) {
+  explicit Impl(DicomNodeOptions opts) : options(std::move(opts)), analyzer(analyzer_options(options)) {
     if (!options.log) options.log = default_log;
     std::error_code ec;
     fs::create_directories(options.out_dir, ec);
     if (ec || !fs::is_directory(options.out_dir))
       throw IoError(options.out_dir, "cannot create output folder");
     results_path = (fs::path(options.out_dir) / "results.jsonl").string();
+    if (!options.worklist)
+      options.worklist = std::make_shared<Worklist>((fs::path(options.out_dir) / "worklist.db").string());
   }
 
   StoreOutcome analyse(DcmDataset& dataset, const std::string& sop_class, const std::string& sop_instance,
                        const std::string& calling_ae, const std::string& received_at);
   void append_record(const nlohmann::json& record);
-  std::string forward(DcmFileFormat& result);
+  void add_to_worklist(const StoreOutcome& outcome);
+  std::string forward(const std::vector<DcmFileFormat*>& objects);
 };
 
 StoreOutcome DicomNode::Impl::analyse(DcmDataset& dataset, const std::string& sop_class,
@@ -174,36 +189,62 @@ StoreOutcome DicomNode::Impl::analyse(DcmDataset& dataset, const std::string& so
   try {
     const Stopwatch stopwatch;
     const Image image = decode_dicom_dataset(dataset, "SOP instance " + sop_instance);
-    if (const std::string why = why_not_an_xray(image); !why.empty())
-      return fail(STATUS_STORE_Error_DataSetDoesNotMatchSOPClass, why);
-    const Prediction prediction = predictor.predict_image(image, sop_instance);
-    cv::Mat heatmap;
-    // The map always shows the pneumonia evidence: the question the node triages for.
-    if (options.gradcam)
-      heatmap = explain(predictor.net(), predictor.input_tensor(image), ExplainMethod::kGradCam).map;
+    CaseRequest request;
+    request.name = "SOP instance " + sop_instance;
+    // The map always shows the evidence for the predicted class.
+    if (options.gradcam) request.explain = ExplainMethod::kGradCam;
+    const CaseResult result = analyzer.analyse(image, request);
     const double analysis_ms = stopwatch.milliseconds();
 
     TriageVerdict verdict;
-    verdict.probability = prediction.probability;
-    verdict.label = prediction.label;
-    verdict.threshold = prediction.threshold;
-    verdict.model_name = predictor.metadata().name;
-    verdict.explanation = options.gradcam ? "gradcam" : "";
-    outcome.result =
-        make_secondary_capture(dataset, render_verdict_picture(image, heatmap, verdict), verdict);
+    verdict.model_name = result.provenance.model_name;
+    if (result.prediction) {
+      verdict.probability = result.prediction->probability;
+      verdict.label = result.prediction->label;
+      verdict.threshold = result.prediction->threshold;
+      verdict.explanation = result.heatmap ? "gradcam" : "";
+      std::string caveat = result.gate.status == GateStatus::kWarn ? result.gate.summary() : "";
+      if (result.uncertainty && result.uncertainty->uncertain)
+        caveat += std::string(caveat.empty() ? "" : "; ") + "uncertain (the " + result.uncertainty->method +
+                  " interval straddles the threshold)";
+      verdict.caveat = caveat;
+    } else {
+      verdict.refusal = result.gate.summary();
+    }
+    outcome.result = make_secondary_capture(
+        dataset, render_verdict_picture(image, result.heatmap ? result.heatmap->map : cv::Mat(), verdict),
+        verdict);
     const std::string result_path = (fs::path(options.out_dir) / (sop_instance + ".sc.dcm")).string();
     save_dicom_file(*outcome.result, result_path);
+    outcome.report = make_structured_report(dataset, result);
+    // The case view's pictures: the X-ray and, beside it, the overlay.
+    const fs::path stem = fs::path(options.out_dir) / sop_instance;
+    write_file_atomically(stem.string() + ".xray.jpg", to_jpeg(to_u8(image), stem.string() + ".xray.jpg"));
+    record["xray_image"] = stem.string() + ".xray.jpg";
+    if (result.heatmap) {
+      write_file_atomically(stem.string() + ".overlay.jpg",
+                            to_jpeg(overlay(image, result.heatmap->map), stem.string() + ".overlay.jpg"));
+      record["overlay_image"] = stem.string() + ".overlay.jpg";
+    }
+    const std::string report_path = (fs::path(options.out_dir) / (sop_instance + ".sr.dcm")).string();
+    save_dicom_file(*outcome.report, report_path);
 
-    record["probability"] = prediction.probability;
-    record["label"] = prediction.label;
-    record["threshold"] = prediction.threshold;
+    // The case result's own JSON, without the file name (the UIDs say which object it is).
+    nlohmann::json analysed = to_json(result);
+    analysed.erase("file");
+    record.update(analysed);
     record["model"] = verdict.model_name;
     record["analysis_ms"] = analysis_ms;
     record["result_file"] = result_path;
     record["result_sop_instance_uid"] = get(*outcome.result->getDataset(), DCM_SOPInstanceUID);
-    char line[160];
-    std::snprintf(line, sizeof line, ": P(pneumonia)=%.4f %s in %.0f ms -> ", prediction.probability,
-                  prediction.label.c_str(), analysis_ms);
+    record["report_file"] = report_path;
+    record["report_sop_instance_uid"] = get(*outcome.report->getDataset(), DCM_SOPInstanceUID);
+    outcome.analysed = result;
+    const std::string line =
+        result.prediction
+            ? format_string(": P(pneumonia)=%.4f %s in %.0f ms -> ", result.prediction->probability,
+                            result.prediction->label.c_str(), analysis_ms)
+            : ": refused by the input check (" + result.gate.summary() + ") -> ";
     outcome.summary = "analysed " + what + line + result_path;
     return outcome;
   } catch (const InputError& e) {
@@ -211,6 +252,41 @@ StoreOutcome DicomNode::Impl::analyse(DcmDataset& dataset, const std::string& so
   } catch (const std::exception& e) {
     // Our side failed (disk full, ...): the sender may retry later.
     return fail(STATUS_STORE_Refused_OutOfResources, std::string("cannot analyse or save: ") + e.what());
+  }
+}
+
+void DicomNode::Impl::add_to_worklist(const StoreOutcome& outcome) {
+  const nlohmann::json& r = outcome.record;
+  WorklistEntry entry;
+  entry.received_at = r.value("received_at", "");
+  entry.study_instance_uid = r.value("study_instance_uid", "");
+  entry.series_instance_uid = r.value("series_instance_uid", "");
+  entry.sop_instance_uid = r.value("sop_instance_uid", "");
+  entry.xray_image = r.value("xray_image", "");
+  entry.overlay_image = r.value("overlay_image", "");
+  entry.result = r;
+  if (const auto& c = outcome.analysed) {
+    entry.status = c->prediction ? "diagnosed" : "refused";
+    entry.gate_status = to_string(c->gate.status);
+    for (const GateReason& reason : c->gate.reasons) entry.gate_reasons.push_back(reason.message);
+    if (c->prediction) {
+      entry.probability = c->prediction->probability;
+      entry.label = c->prediction->label;
+      entry.pneumonia_type = c->prediction->pneumonia_type;
+    }
+    if (c->uncertainty) {
+      entry.uncertain = c->uncertainty->uncertain;
+      entry.low = c->uncertainty->low;
+      entry.high = c->uncertainty->high;
+    }
+  } else {
+    entry.status = "failed";
+    entry.gate_reasons.push_back(r.value("error", "not analysed"));
+  }
+  try {
+    options.worklist->add(entry);
+  } catch (const Error& e) {
+    options.log(std::string("error: ") + e.what());
   }
 }
 
@@ -224,8 +300,8 @@ void DicomNode::Impl::append_record(const nlohmann::json& record) {
   if (!ok) options.log("error: " + results_path + ": cannot append the result line");
 }
 
-// Sends the result object on; returns "" on success, else the problem.
-std::string DicomNode::Impl::forward(DcmFileFormat& result) {
+// Sends the result objects on in one association; returns "" on success, else the problem.
+std::string DicomNode::Impl::forward(const std::vector<DcmFileFormat*>& objects) {
   const DicomPeer& peer = *options.forward;
   DcmSCU scu;
   scu.setAETitle(options.ae_title.c_str());
@@ -241,25 +317,31 @@ std::string DicomNode::Impl::forward(DcmFileFormat& result) {
   syntaxes.push_back(UID_LittleEndianExplicitTransferSyntax);
   syntaxes.push_back(UID_LittleEndianImplicitTransferSyntax);
   scu.addPresentationContext(UID_SecondaryCaptureImageStorage, syntaxes);
+  scu.addPresentationContext(UID_BasicTextSRStorage, syntaxes);
   OFCondition status = scu.initNetwork();
   if (status.good()) status = scu.negotiateAssociation();
   if (status.bad()) return std::string("cannot associate: ") + status.text();
-  const T_ASC_PresentationContextID context =
-      scu.findPresentationContextID(UID_SecondaryCaptureImageStorage, "");
-  if (context == 0) {
-    scu.releaseAssociation();
-    return "the peer does not accept Secondary Capture Image Storage";
+  std::string problem;
+  for (DcmFileFormat* object : objects) {
+    const std::string sop_class = get(*object->getDataset(), DCM_SOPClassUID);
+    const T_ASC_PresentationContextID context = scu.findPresentationContextID(sop_class.c_str(), "");
+    if (context == 0) {
+      problem = "the peer does not accept " + sop_class_name(sop_class);
+      break;
+    }
+    Uint16 response = 0;
+    status = scu.sendSTORERequest(context, "", object->getDataset(), response);
+    if (status.bad()) {
+      problem = std::string("C-STORE failed: ") + status.text();
+      break;
+    }
+    if (response != STATUS_Success) {
+      problem = format_string("C-STORE status %04X", response);
+      break;
+    }
   }
-  Uint16 response = 0;
-  status = scu.sendSTORERequest(context, "", result.getDataset(), response);
   scu.releaseAssociation();
-  if (status.bad()) return std::string("C-STORE failed: ") + status.text();
-  if (response != STATUS_Success) {
-    char code[48];
-    std::snprintf(code, sizeof code, "C-STORE status %04X", response);
-    return code;
-  }
-  return "";
+  return problem;
 }
 
 namespace {
@@ -287,7 +369,7 @@ class TriageScp : public DcmSCP {
                                          request.AffectedSOPInstanceUID, calling_ae, received_at);
     status = sendSTOREResponse(context.presentationContextID, request, outcome.status);
     if (outcome.result && node_.options.forward) {
-      const std::string problem = node_.forward(*outcome.result);
+      const std::string problem = node_.forward({outcome.result.get(), outcome.report.get()});
       const DicomPeer& peer = *node_.options.forward;
       const std::string target = peer.ae_title + "@" + peer.host + ":" + std::to_string(peer.port);
       outcome.record["forwarded_to"] = target;
@@ -298,6 +380,9 @@ class TriageScp : public DcmSCP {
                              : "; forwarding to " + target + " failed: " + problem + " (result file kept)";
     }
     node_.append_record(outcome.record);
+    // Objects of other SOP classes are not studies to triage; unreadable X-rays are.
+    if (outcome.analysed || outcome.status != STATUS_STORE_Refused_SOPClassNotSupported)
+      node_.add_to_worklist(outcome);
     node_.options.log(outcome.summary);
     return status;
   }
@@ -367,7 +452,7 @@ void DicomNode::run() {
   if (status.bad())
     throw IoError("port " + std::to_string(options.port), std::string("cannot listen: ") + status.text());
   options.log("listening on port " + std::to_string(options.port) + " as AE " + options.ae_title +
-              ", model " + impl_->predictor.metadata().name + ", results in " + impl_->results_path);
+              ", model " + impl_->analyzer.metadata().name + ", results in " + impl_->results_path);
   status = scp.acceptAssociations();
   const bool stopped = status == NET_EC_StopAfterConnectionTimeout || status == NET_EC_StopAfterAssociation;
   if (!stopped && status.bad()) throw IoError("port " + std::to_string(options.port), status.text());

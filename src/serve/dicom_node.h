@@ -4,14 +4,18 @@
 // images, and of Secondary Captures of radiographs (Modality CR/DX, as in the
 // RSNA challenge data), in the common transfer syntaxes. Each image is classified with a
 // PneumoScan model; the verdict goes to OUT/results.jsonl (one JSON line per
-// received object, no patient names or IDs) and to a Secondary Capture result
-// object OUT/<source SOP Instance UID>.sc.dcm in the source's study, which is
-// optionally forwarded to another node by C-STORE.
+// received object, no patient names or IDs), to the triage worklist
+// (serve/worklist.h), and to two result objects in the source's study, a
+// Secondary Capture OUT/<source SOP Instance UID>.sc.dcm and a Basic Text
+// Structured Report OUT/<uid>.sr.dcm (serve/dicom_sr.h), which are optionally
+// forwarded to another node by C-STORE. Every image goes through the one case
+// analysis (case/case_analyzer.h): one the input gate refuses gets result
+// objects saying why instead of a diagnosis.
 //
 // Objects of other storage SOP classes are accepted at negotiation but
 // refused per object with C-STORE status 0x0122 (SOP class not supported), so
-// that each one is reported with its UIDs; undecodable pixel data gets 0xC000,
-// a non-X-ray image (modality or photometric) 0xA900. None of these stops the node.
+// that each one is reported with its UIDs; undecodable pixel data gets 0xC000.
+// None of these stops the node.
 //
 // One association at a time; an image is analysed before its C-STORE response
 // is sent (so the status is meaningful), forwarding happens after it.
@@ -22,6 +26,8 @@
 #include <string>
 
 namespace pneumoscan {
+
+class Worklist;
 
 // A remote DICOM application entity.
 struct DicomPeer {
@@ -40,6 +46,9 @@ struct DicomNodeOptions {
   std::string out_dir = "dicom-node-out";
   std::optional<DicomPeer> forward;  // where result objects are sent on, if anywhere
   bool gradcam = true;               // Grad-CAM overlay in the result picture
+  // Where every analysed study is appended (serve/worklist.h), with the case
+  // view's pictures OUT/<uid>.xray.jpg and .overlay.jpg; nullptr = OUT/worklist.db.
+  std::shared_ptr<Worklist> worklist;
   // Receives one line per event (startup, each object, forward outcome, refusals).
   // Default: a UTC timestamp + the line on stderr. Never given patient names or IDs.
   std::function<void(const std::string&)> log;

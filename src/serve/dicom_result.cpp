@@ -50,12 +50,15 @@ std::string get(DcmItem& item, const DcmTagKey& key) {
 }  // namespace
 
 std::string verdict_text(const TriageVerdict& verdict) {
+  if (!verdict.refusal.empty())
+    return "Not analysed: " + verdict.refusal + " (model " + verdict.model_name +
+           "). Not for diagnostic use.";
   char text[256];
   std::snprintf(text, sizeof text,
                 "P(pneumonia)=%.4f %s (threshold %.4f; model %s%s). Not for diagnostic use.",
                 verdict.probability, verdict.label.c_str(), verdict.threshold, verdict.model_name.c_str(),
                 verdict.explanation == "gradcam" ? "; Grad-CAM overlay" : "");
-  return text;
+  return verdict.caveat.empty() ? std::string(text) : std::string(text) + " Caution: " + verdict.caveat;
 }
 
 cv::Mat render_verdict_picture(const Image& xray, const cv::Mat& heatmap01, const TriageVerdict& verdict) {
@@ -70,9 +73,14 @@ cv::Mat render_verdict_picture(const Image& xray, const cv::Mat& heatmap01, cons
   char headline[128];
   std::snprintf(headline, sizeof headline, "P(pneumonia) %.4f  %s  (threshold %.4f)", verdict.probability,
                 verdict.label.c_str(), verdict.threshold);
-  const std::string details = "model " + verdict.model_name +
-                              (verdict.explanation == "gradcam" ? "; Grad-CAM overlay" : "") +
-                              ". Not for diagnostic use.";
+  std::string details =
+      "model " + verdict.model_name + (verdict.explanation == "gradcam" ? "; Grad-CAM overlay" : "") +
+      ". Not for diagnostic use." + (verdict.caveat.empty() ? "" : " Caution: " + verdict.caveat);
+  if (!verdict.refusal.empty()) {
+    std::snprintf(headline, sizeof headline, "NOT ANALYSED (input check)");
+    details = verdict.refusal + ". Model " + verdict.model_name + ".";
+  }
+  if (details.size() > 200) details = details.substr(0, 197) + "...";
   const int font = cv::FONT_HERSHEY_SIMPLEX;
   const int width = bgr.cols;
   const int thickness = std::max(1, width / 500);
@@ -88,7 +96,9 @@ cv::Mat render_verdict_picture(const Image& xray, const cv::Mat& heatmap01, cons
   const int banner = 4 * margin + head_height + detail_height;
   cv::Mat picture(bgr.rows + banner, width, CV_8UC3, cv::Scalar(0, 0, 0));
   bgr.copyTo(picture(cv::Rect(0, banner, width, bgr.rows)));
-  const cv::Scalar colour = verdict.label == "PNEUMONIA" ? cv::Scalar(0, 80, 255) : cv::Scalar(255, 255, 255);
+  const cv::Scalar colour = !verdict.refusal.empty()       ? cv::Scalar(0, 200, 255)
+                            : verdict.label == "PNEUMONIA" ? cv::Scalar(0, 80, 255)
+                                                           : cv::Scalar(255, 255, 255);
   cv::putText(picture, headline, cv::Point(margin, margin + head_height), font, head_scale, colour, thickness,
               cv::LINE_AA);
   cv::putText(picture, details, cv::Point(margin, 3 * margin + head_height + detail_height), font,

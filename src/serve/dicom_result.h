@@ -23,10 +23,16 @@ struct TriageVerdict {
   double threshold = 0.5;
   std::string model_name;
   std::string explanation;  // "gradcam" or "" (no overlay)
+  // Set when the input gate refused the image: why, in words; the probability,
+  // label and threshold are then meaningless and never shown.
+  std::string refusal;
+  // The gate's warnings and the uncertainty, shown beside a diagnosis ("" = none).
+  std::string caveat;
 };
 
 // One line describing the verdict, e.g. "P(pneumonia)=0.8734 PNEUMONIA (threshold 0.5000; model
-// small-cnn; Grad-CAM overlay). Not for diagnostic use." Used for the banner and ImageComments.
+// small-cnn; Grad-CAM overlay). Not for diagnostic use." or, refused, "Not analysed: <why> (model
+// small-cnn). Not for diagnostic use." Used for the banner and ImageComments.
 std::string verdict_text(const TriageVerdict& verdict);
 
 // The picture: the X-ray in gray at its original size, blended with

@@ -13,18 +13,21 @@
 #include <set>
 #include <thread>
 
+#include "core/atomic_file.h"
+#include "core/errors.h"
 #include "core/json_text.h"
 #include "core/text.h"
 #include "core/timing.h"
 #include "image/image.h"
 #include "model_file/model_file.h"
-#include "serve/http_json.h"
 #include "serve/connection_pool.h"
+#include "serve/http_json.h"
 #include "serve/http_upload.h"
 #include "serve/prediction_service.h"
 #include "serve/prometheus.h"
 #include "serve/shutdown_signal.h"
 #include "serve/web_root.h"
+#include "serve/worklist.h"
 
 namespace pneumoscan {
 namespace {
@@ -37,6 +40,7 @@ constexpr const char* kHealthPath = "/api/v1/health";
 constexpr int64_t kMaxSimilar = 50;
 constexpr const char* kModelPath = "/api/v1/model";
 constexpr const char* kMetricsPath = "/metrics";
+constexpr const char* kWorklistPath = "/api/v1/worklist";
 
 // httplib answers each request on one pool thread, from the pre-routing
 // handler to the logger, so the start time can live in a thread_local.
@@ -55,7 +59,7 @@ bool needs_token(const std::string& path) {
 }
 
 bool is_known_path(const std::string& path) {
-  for (const char* known : {kPredictPath, kHealthPath, kModelPath, kMetricsPath})
+  for (const char* known : {kPredictPath, kHealthPath, kModelPath, kMetricsPath, kWorklistPath})
     if (path == known) return true;
   return false;
 }
@@ -63,6 +67,7 @@ bool is_known_path(const std::string& path) {
 // A bounded set of metric labels, whatever paths clients make up.
 std::string endpoint_label(const std::string& path, int status) {
   if (is_known_path(path)) return path;
+  if (path.rfind(std::string(kWorklistPath) + "/", 0) == 0) return std::string(kWorklistPath) + "/<id>";
   return status < 400 ? "static" : "other";
 }
 
@@ -218,6 +223,7 @@ struct HttpService::State {
                  {"model", predictions.model_summary()},
                  {"index", predictions.index_summary()},
                  {"queue_depth", predictions.queue_depth()},
+                 {"worklist", config.worklist != nullptr},
                  {"uptime_seconds", seconds_since(started)}});
     });
     server.Get(kModelPath, [this](const Request&, Response& res) {
@@ -226,11 +232,43 @@ struct HttpService::State {
     server.Get(kMetricsPath, [this](const Request&, Response& res) {
       res.set_content(metrics.render_prometheus(), "text/plain; version=0.0.4; charset=utf-8");
     });
+    if (config.worklist) add_worklist_routes();
     add_method_not_allowed();
     if (!web_root.empty()) server.set_mount_point("/", web_root);
     server.Get("/", [this](const Request&, Response& res) {
       send_error(res, 404, "web page files not found (no web/index.html; set PNEUMOSCAN_WEB_DIR)");
     });
+  }
+
+  // The DICOM node's triage worklist: the list, one entry with its whole
+  // result, and the case view's two pictures. Entries name no patient.
+  void add_worklist_routes() {
+    server.Get(kWorklistPath, [this](const Request& req, Response& res) {
+      size_t limit = 1000;
+      if (req.has_param("limit")) {
+        const std::string text = req.get_param_value("limit");
+        if (text.empty() || text.size() > 6 || text.find_first_not_of("0123456789") != std::string::npos)
+          return send_error(res, 400, "limit must be a number from 1 to 999999");
+        limit = std::max<size_t>(1, std::stoul(text));
+      }
+      nlohmann::json entries = nlohmann::json::array();
+      for (const WorklistEntry& entry : config.worklist->list(limit)) entries.push_back(to_json(entry));
+      send_json(res, 200, {{"entries", entries}, {"total", config.worklist->size()}});
+    });
+    server.Get(std::string(kWorklistPath) + R"(/(\d{1,18})(/xray\.jpg|/overlay\.jpg)?)",
+               [this](const Request& req, Response& res) {
+                 const auto entry = config.worklist->get(std::stoll(req.matches[1].str()));
+                 if (!entry) return send_error(res, 404, "no worklist entry " + req.matches[1].str());
+                 const std::string part = req.matches[2].str();
+                 if (part.empty()) return send_json(res, 200, to_json(*entry, /*with_result=*/true));
+                 const std::string& path = part == "/xray.jpg" ? entry->xray_image : entry->overlay_image;
+                 if (path.empty()) return send_error(res, 404, "this entry has no such picture");
+                 try {
+                   res.set_content(read_file(path), "image/jpeg");
+                 } catch (const Error&) {
+                   send_error(res, 404, "the picture of this entry is gone from the node's output folder");
+                 }
+               });
   }
 
   void add_method_not_allowed() {
@@ -261,7 +299,12 @@ struct HttpService::State {
       const Image image = decode_image_bytes(upload.bytes, upload.name);
       nlohmann::json response = predictions.predict(image, method, similar_k, upload.name);
       response["timing_ms"]["total"] = milliseconds_since(request_start);
-      send_json(res, 200, response);
+      // Refused by the input gate: well-formed, but not something the model may judge.
+      const bool refused = response.at("gate").at("status") == "refuse";
+      if (refused)
+        response["error"] = response.at("file").get<std::string>() +
+                            ": not analysed: " + response.at("refused").get<std::string>();
+      send_json(res, refused ? 422 : 200, response);
     } catch (const HttpError& e) {
       send_error(res, e.status, e.what());
     } catch (const OverloadedError& e) {
@@ -331,48 +374,6 @@ void HttpService::stop() {
     state_->lifecycle_changed.wait_for(lock, std::chrono::milliseconds(20),
                                        [this] { return !state_->running; });
   }
-}
-
-int run_http_service(const ServeConfig& config) {
-  HttpService service(config);
-  const int port = service.bind();
-  // The node loads its own copy of the model: it runs one association at a
-  // time on its own thread and must not wait behind HTTP batches.
-  std::unique_ptr<DicomNode> node;
-  if (config.dicom) node = std::make_unique<DicomNode>(*config.dicom);
-  std::fprintf(stderr, "serving model %s, batches of up to %d, web page: %s\n",
-               service.model_summary().dump().c_str(), config.batching.max_batch,
-               service.web_root().empty() ? "not found" : service.web_root().c_str());
-  std::printf("listening on http://%s:%d\n", config.host.c_str(), port);
-  std::fflush(stdout);
-
-  std::string node_error;
-  std::thread node_thread;
-  if (node)
-    node_thread = std::thread([&] {
-      try {
-        node->run();
-      } catch (const std::exception& e) {
-        node_error = e.what();
-        service.stop();  // a node that cannot listen is a failed start, not a half service
-      }
-    });
-  ShutdownOnSignal on_signal([&] {
-    std::fprintf(stderr, "shutting down: finishing in-flight requests\n");
-    if (node) node->stop();
-    service.stop();
-  });
-  service.run();
-  if (node) {
-    node->stop();
-    node_thread.join();
-  }
-  if (!node_error.empty()) {
-    std::fprintf(stderr, "pneumoscan: DICOM node: %s\n", node_error.c_str());
-    return 1;
-  }
-  std::fprintf(stderr, "stopped\n");
-  return 0;
 }
 
 }  // namespace pneumoscan

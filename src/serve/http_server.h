@@ -2,6 +2,7 @@
 // The PneumoScan HTTP service (see README "Serving"):
 //   POST /api/v1/predict[?explain=gradcam|gradcam++|saliency]
 //   GET  /api/v1/health, /api/v1/model, /metrics, / (the web page in web/)
+//   GET  /api/v1/worklist[?limit=N], /api/v1/worklist/<id>[/xray.jpg|/overlay.jpg] (with a worklist)
 // Errors are JSON {"error": "..."}; a bad request never takes the server down.
 #include <cstddef>
 #include <memory>
@@ -11,6 +12,7 @@
 
 #include "serve/batcher.h"
 #include "serve/dicom_node.h"
+#include "serve/worklist.h"
 
 namespace pneumoscan {
 
@@ -26,9 +28,10 @@ struct ServeConfig {
   size_t max_body_bytes = 32u << 20;  // larger bodies get 413
   std::string token;     // when set, all but /api/v1/health and the page need "Authorization: Bearer <token>"
   std::string web_root;  // "" = find_web_root()
-  // When set, run_http_service also runs this DICOM node in the same process
-  // (X-ray machines and PACS speak DICOM, people use the browser).
-  std::optional<DicomNodeOptions> dicom;
+  // The DICOM node's triage worklist shown at /api/v1/worklist and on the
+  // page; nullptr = none. (`serve --dicom-port` runs the node in the same
+  // process and shares its worklist here: cli/cmd_serve.cpp.)
+  std::shared_ptr<Worklist> worklist;
 };
 
 class HttpService {
@@ -56,9 +59,5 @@ class HttpService {
   struct State;
   std::unique_ptr<State> state_;
 };
-
-// `pneumoscan serve`: binds, prints "listening on http://HOST:PORT" (flushed),
-// serves until SIGINT/SIGTERM, shuts down cleanly. Returns the exit code.
-int run_http_service(const ServeConfig& config);
 
 }  // namespace pneumoscan

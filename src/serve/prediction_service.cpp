@@ -1,6 +1,6 @@
 #include "serve/prediction_service.h"
 
-#include <chrono>
+#include <future>
 
 #include "core/errors.h"
 #include "image/data_url.h"
@@ -8,28 +8,25 @@
 
 namespace pneumoscan {
 namespace {
-using Clock = std::chrono::steady_clock;
 
-double ms_between(Clock::time_point from, Clock::time_point to) {
-  return std::chrono::duration<double, std::milli>(to - from).count();
+CaseAnalyzerOptions analyzer_options(const std::string& model_path, const std::string& index_path) {
+  CaseAnalyzerOptions options;
+  options.model_path = model_path;
+  options.index_path = index_path;
+  return options;
 }
+
 }  // namespace
 
 PredictionService::PredictionService(const std::string& model_path, const BatcherConfig& batching,
                                      ServeMetrics& metrics, const std::string& index_path)
-    : predictor_(model_path),
-      finder_(index_path.empty() ? nullptr
-                                 : std::make_unique<CaseFinder>(index_path, predictor_, model_path)),
+    : analyzer_(analyzer_options(model_path, index_path)),
       batcher_(
-          batching,
-          [this](const torch::Tensor& inputs) {
-            std::lock_guard<std::mutex> lock(network_mutex_);
-            return predictor_.probabilities(inputs);
-          },
+          batching, [this](const torch::Tensor& rows) { return analyzer_.forward_rows(rows); },
           [&metrics](int batch_size) { metrics.record_batch(batch_size); }) {}
 
 nlohmann::json PredictionService::model_summary() const {
-  const ModelMetadata& m = predictor_.metadata();
+  const ModelMetadata& m = analyzer_.metadata();
   return {{"name", m.name},
           {"architecture", m.spec.architecture},
           {"version", m.created_at},
@@ -37,17 +34,12 @@ nlohmann::json PredictionService::model_summary() const {
 }
 
 nlohmann::json PredictionService::index_summary() const {
-  if (!finder_) return nullptr;
-  return {{"cases", finder_->index().size()}, {"kind", to_string(finder_->index().kind())}};
+  CaseFinder* finder = const_cast<CaseAnalyzer&>(analyzer_).finder();
+  if (finder == nullptr) return nullptr;
+  return {{"cases", finder->index().size()}, {"kind", to_string(finder->index().kind())}};
 }
 
-nlohmann::json PredictionService::similar_cases(const Image& image, int64_t k, const std::string& name) {
-  if (!finder_) throw UsageError("this server has no case index for similar cases (start it with --index)");
-  std::vector<SimilarCase> found;
-  {
-    std::lock_guard<std::mutex> lock(network_mutex_);
-    found = finder_->find(image, name, k);
-  }
+nlohmann::json PredictionService::similar_cases(const std::vector<SimilarCase>& found) const {
   nlohmann::json cases = nlohmann::json::array();
   for (const SimilarCase& c : found) {
     nlohmann::json item = to_json(c);
@@ -63,45 +55,36 @@ nlohmann::json PredictionService::similar_cases(const Image& image, int64_t k, c
 
 nlohmann::json PredictionService::predict(const Image& image, std::optional<ExplainMethod> explain_method,
                                           int64_t similar_k, const std::string& name) {
-  check_diagnosable(image, name.empty() ? "image" : name);
-  // Preprocessing runs on the request's own thread; only the forward pass is shared.
-  const torch::Tensor input = predictor_.input_tensor(image);
-  double probability = 0, queue_ms = 0, inference_ms = 0;
-  int batch_size = 1;
-  nlohmann::json explanation;
-  if (explain_method) {
-    const Clock::time_point queued = Clock::now();
-    Heatmap heatmap;
-    {
-      std::lock_guard<std::mutex> lock(network_mutex_);
-      const Clock::time_point start = Clock::now();
-      queue_ms = ms_between(queued, start);
-      heatmap = explain(predictor_.net(), input, *explain_method);
-      inference_ms = ms_between(start, Clock::now());
+  if (similar_k > 0 && analyzer_.finder() == nullptr)
+    throw UsageError("this server has no case index for similar cases (start it with --index)");
+  CaseRequest request;
+  request.name = name.empty() ? "image" : name;
+  request.explain = explain_method;
+  request.similar_k = similar_k;
+  // Each row is queued on its own so that rows of concurrent requests share forward passes.
+  const auto batched = [this](const torch::Tensor& rows, CaseTiming& timing) {
+    std::vector<std::future<BatchedResult>> pending;
+    for (int64_t r = 0; r < rows.size(0); ++r) pending.push_back(batcher_.submit(rows.slice(0, r, r + 1)));
+    std::vector<torch::Tensor> outputs;
+    for (auto& future : pending) {
+      const BatchedResult result = future.get();
+      outputs.push_back(result.output);
+      timing.queue_ms = std::max(timing.queue_ms, result.queue_ms);
+      timing.inference_ms = std::max(timing.inference_ms, result.inference_ms);
+      timing.batch_size = std::max(timing.batch_size, result.batch_size);
     }
-    probability = heatmap.probability;
-    const ExplanationImages images = render_explanation(image, heatmap);
-    explanation = {{"method", heatmap.method},      {"width", images.width},
-                   {"height", images.height},       {"overlay", images.overlay_png},
-                   {"heatmap", images.heatmap_png}, {"image", images.image_png}};
-  } else {
-    const BatchedResult result = batcher_.submit(input).get();
-    probability = result.probability;
-    queue_ms = result.queue_ms;
-    inference_ms = result.inference_ms;
-    batch_size = result.batch_size;
+    return torch::stack(outputs);
+  };
+  const CaseResult result = analyzer_.analyse(image, request, batched);
+  nlohmann::json response = to_json(result);
+  response["model"] = model_summary();
+  if (result.heatmap) {
+    const ExplanationImages images = render_explanation(image, *result.heatmap);
+    response["explanation"] = {{"method", result.heatmap->method}, {"width", images.width},
+                               {"height", images.height},          {"overlay", images.overlay_png},
+                               {"heatmap", images.heatmap_png},    {"image", images.image_png}};
   }
-  nlohmann::json response = {
-      {"probability", probability},
-      {"label", predictor_.label_for(probability)},
-      {"threshold", predictor_.metadata().threshold},
-      {"model", model_summary()},
-      {"image", {{"format", image.format}, {"width", image.width()}, {"height", image.height()}}},
-      {"timing_ms", {{"queue", queue_ms}, {"inference", inference_ms}}},
-      {"batch_size", batch_size}};
-  if (!image.warnings.empty()) response["warnings"] = image.warnings;
-  if (explain_method) response["explanation"] = std::move(explanation);
-  if (similar_k > 0) response["similar"] = similar_cases(image, similar_k, name);
+  if (result.similar_requested && result.prediction) response["similar"] = similar_cases(result.similar);
   return response;
 }
 
