@@ -5,6 +5,7 @@
 #include "models/densenet.h"
 #include "models/efficientnet.h"
 #include "models/googlenet.h"
+#include "models/latent_cnn.h"
 #include "models/mobilenet.h"
 #include "models/resnet.h"
 #include "models/small_cnn.h"
@@ -37,6 +38,14 @@ const std::vector<ArchitectureInfo>& architectures() {
          options.in_channels = s.in_channels;
          options.num_outputs = s.num_outputs;
          return std::make_shared<SmallCnnImpl>(options);
+       }},
+      {"latent-cnn", "seed study's CNN on autoencoder codes (the encoder included; train with --codes)", 224, 1,
+       [](const ModelSpec& s) -> Classifier {
+         LatentCnnOptions options;
+         options.input_size = s.input_size;
+         options.in_channels = s.in_channels;
+         options.num_outputs = s.num_outputs;
+         return std::make_shared<LatentCnnImpl>(options);
        }},
       {"resnet18", "ResNet-18 (torchvision layout)", 224, 2,
        [](const ModelSpec& s) { return make_resnet(resnet18_options(), s); }},
