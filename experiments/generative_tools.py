@@ -8,8 +8,12 @@
                                       ROC AUC of the reconstruction error (errors.csv of
                                       `pneumoscan autoencoder reconstruct`) for telling OUT from IN
                                       (higher error = out of distribution; ties count half)
+  generative_tools.py table INFO.json...
+                                      mean and sample standard deviation over runs of the validation
+                                      figures in `pneumoscan info` JSON (training.validation)
 """
 import csv
+import json
 import os
 import random
 import struct
@@ -72,6 +76,22 @@ def auc(inside, outside):
     return wins / (len(inside) * len(outside))
 
 
+def table(paths):
+    keys = ["accuracy", "recall", "specificity", "roc_auc"]
+    runs = []
+    for path in paths:
+        with open(path) as f:
+            info = json.load(f)
+        runs.append(info["training"]["validation"])
+    parts = []
+    for key in keys:
+        values = [r[key] for r in runs]
+        mean = sum(values) / len(values)
+        sd = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5 if len(values) > 1 else 0.0
+        parts.append(f"{key} {mean:.4f} +- {sd:.4f}")
+    return f"n={len(runs)} " + "  ".join(parts)
+
+
 def main(argv):
     if len(argv) >= 2 and argv[0] == "images":
         images(argv[1])
@@ -81,6 +101,8 @@ def main(argv):
         mean = lambda v: sum(v) / len(v)
         print(f"in-distribution n={len(inside)} mean MSE {mean(inside):.5f} | out n={len(outside)} mean MSE "
               f"{mean(outside):.5f} | ROC AUC {auc(inside, outside):.4f}")
+    elif len(argv) >= 2 and argv[0] == "table":
+        print(table(argv[1:]))
     else:
         sys.exit(__doc__)
 

@@ -76,26 +76,24 @@ TEST(Dcgan, OneStepLowersEachLoss) {
   const torch::Tensor real = torch::rand({8, 1, 16, 16}) * 2 - 1;
   const torch::Tensor noise = torch::randn({8, 10});
   const torch::Tensor ones = torch::ones({8}), zeros = torch::zeros({8});
-  // Eval-mode BatchNorm while measuring, so the loss is a function of the weights alone.
-  const auto d_loss = [&] {
-    discriminator->eval();
-    torch::NoGradGuard no_grad;
-    const torch::Tensor fake = generator->forward(noise);
-    return (torch::binary_cross_entropy_with_logits(discriminator->forward(real), ones) +
-            torch::binary_cross_entropy_with_logits(discriminator->forward(fake), zeros))
-        .item<double>();
-  };
-  generator->eval();
-  const double d_before = d_loss();
+  // Both networks stay in training mode (batch statistics), as the steps run: the loss of a fixed batch is
+  // then a function of the weights alone (the running statistics it updates are not used).
+  generator->train();
   discriminator->train();
+  const auto d_loss_of = [&](const torch::Tensor& fake) {
+    return torch::binary_cross_entropy_with_logits(discriminator->forward(real), ones) +
+           torch::binary_cross_entropy_with_logits(discriminator->forward(fake), zeros);
+  };
+  const auto d_loss = [&] {
+    torch::NoGradGuard no_grad;
+    return d_loss_of(generator->forward(noise)).item<double>();
+  };
+  const double d_before = d_loss();
   d_optimizer.zero_grad();
-  (torch::binary_cross_entropy_with_logits(discriminator->forward(real), ones) +
-   torch::binary_cross_entropy_with_logits(discriminator->forward(generator->forward(noise).detach()), zeros))
-      .backward();
+  d_loss_of(generator->forward(noise).detach()).backward();
   d_optimizer.step();
   EXPECT_LT(d_loss(), d_before);
 
-  discriminator->eval();
   const auto g_loss = [&] {
     torch::NoGradGuard no_grad;
     return torch::binary_cross_entropy_with_logits(discriminator->forward(generator->forward(noise)), ones)

@@ -9,6 +9,7 @@
 #include "core/timing.h"
 #include "data/loader.h"
 #include "generative/checkpoint.h"
+#include "generative/data.h"
 #include "train/decode.h"
 #include "generative/pictures.h"
 #include "generative/reconstruct.h"
@@ -24,10 +25,7 @@ namespace {
 double validation_mse(AutoencoderImpl& net, const ImageCache& cache, int batch_size) {
   const EvalModeGuard eval_mode(net);
   torch::NoGradGuard no_grad;
-  BatchOptions options;
-  options.batch_size = batch_size;
-  options.channels_last = false;
-  BatchStream stream(cache, options, 0);
+  BatchStream stream(cache, plain_batches(batch_size, false), 0);
   double sum = 0;
   int64_t n = 0;
   while (auto batch = stream.next()) {
@@ -94,12 +92,7 @@ AutoencoderTrainResult train_autoencoder(const std::vector<Sample>& train, const
     const Stopwatch stopwatch;
     torch::manual_seed(config.seed + static_cast<uint64_t>(epoch));
     net->train();
-    BatchOptions options;
-    options.batch_size = config.batch_size;
-    options.shuffle = true;
-    options.seed = config.seed;
-    options.channels_last = false;
-    BatchStream stream(train_cache, options, epoch);
+    BatchStream stream(train_cache, plain_batches(config.batch_size, true, config.seed), epoch);
     observer.on_epoch_start(epoch, config.epochs, stream.num_batches());
     double sum = 0;
     int64_t seen = 0;

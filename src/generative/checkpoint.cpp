@@ -10,20 +10,11 @@
 namespace pneumoscan {
 namespace {
 
-c10::Dict<std::string, torch::Tensor> as_dict(const NamedTensors& tensors) {
-  c10::Dict<std::string, torch::Tensor> dict;
-  for (const auto& [name, tensor] : tensors) dict.insert(name, tensor.contiguous());
-  return dict;
-}
-
 NamedTensors read_tensors(torch::serialize::InputArchive& archive, const std::string& key, const std::string& path) {
   c10::IValue value;
   if (!archive.try_read(key, value) || !value.isGenericDict())
     throw ModelFileError(path, "checkpoint lacks " + key + "; train without --resume");
-  NamedTensors tensors;
-  for (const auto& entry : value.toGenericDict())
-    tensors.emplace_back(entry.key().toStringRef(), entry.value().toTensor());
-  return tensors;
+  return from_dict(value, path);
 }
 
 }  // namespace
@@ -31,8 +22,8 @@ NamedTensors read_tensors(torch::serialize::InputArchive& archive, const std::st
 void save_parts(const std::string& path, const nlohmann::json& state, const CheckpointParts& parts) {
   torch::serialize::OutputArchive archive;
   archive.write("state", c10::IValue(state.dump()));
-  for (const auto& [name, net] : parts.networks) archive.write("net." + name, c10::IValue(as_dict(snapshot(*net))));
-  for (const auto& [name, tensors] : parts.snapshots) archive.write("snapshot." + name, c10::IValue(as_dict(*tensors)));
+  for (const auto& [name, net] : parts.networks) archive.write("net." + name, c10::IValue(to_dict(snapshot(*net))));
+  for (const auto& [name, tensors] : parts.snapshots) archive.write("snapshot." + name, c10::IValue(to_dict(*tensors)));
   for (const auto& [name, optimizer] : parts.optimizers) {
     torch::serialize::OutputArchive optimizer_archive;
     optimizer->save(optimizer_archive);

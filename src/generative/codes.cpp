@@ -13,6 +13,7 @@
 #include "core/json_text.h"
 #include "core/timing.h"
 #include "data/loader.h"
+#include "generative/data.h"
 #include "models/classifier.h"
 #include "models/weights_hash.h"
 
@@ -50,10 +51,7 @@ CodeSet encode_samples(AutoencoderImpl& net, const PreprocessConfig& preprocess,
   failures = cache.failures();
   const EvalModeGuard eval_mode(net);
   torch::NoGradGuard no_grad;
-  BatchOptions options;
-  options.batch_size = batch_size;
-  options.channels_last = false;
-  BatchStream stream(cache, options, 0);
+  BatchStream stream(cache, plain_batches(batch_size, false), 0);
   std::vector<torch::Tensor> parts;
   size_t done = 0;
   while (auto batch = stream.next()) {

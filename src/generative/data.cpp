@@ -12,4 +12,13 @@ std::vector<Sample> samples_of_class(const std::vector<Sample>& samples, int lab
   return selected;
 }
 
+BatchOptions plain_batches(int batch_size, bool shuffle, uint64_t seed) {
+  BatchOptions options;
+  options.batch_size = batch_size;
+  options.shuffle = shuffle;
+  options.seed = seed;
+  options.channels_last = false;
+  return options;
+}
+
 }  // namespace pneumoscan

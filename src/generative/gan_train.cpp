@@ -89,12 +89,7 @@ GanTrainResult train_gan(const std::vector<Sample>& samples, const GanTrainConfi
     torch::manual_seed(config.seed + static_cast<uint64_t>(epoch));  // the noise, reproducible across resumes
     generator->train();
     discriminator->train();
-    BatchOptions options;
-    options.batch_size = config.batch_size;
-    options.shuffle = true;
-    options.seed = config.seed;
-    options.channels_last = false;
-    BatchStream stream(cache, options, epoch);
+    BatchStream stream(cache, plain_batches(config.batch_size, true, config.seed), epoch);
     observer.on_epoch_start(epoch, config.epochs, stream.num_batches());
     EpochSums sums;
     size_t step = 0;

@@ -13,6 +13,7 @@
 #include "models/losses.h"
 #include "models/output.h"
 #include "train/checkpoint.h"
+#include "train/finalise.h"
 #include "train/optimizer.h"
 #include "train/schedule.h"
 #include "train/step.h"
@@ -207,24 +208,10 @@ TrainResult train_latent_model(const std::vector<Sample>& train, const std::vect
   data["val_normal"] = val_side.counts[0];
   data["codes"] = {{"file", codes_path}, {"encoder_fingerprint", codes.encoder_fingerprint},
                    {"autoencoder", autoencoder_path}, {"autoencoder_training", autoencoder.metadata.training}};
-  metadata.training = {{"config", to_json(config)},
-                       {"data", data},
-                       {"epochs_run", state.epochs_completed},
-                       {"best_epoch", state.schedule.best_epoch},
-                       {"training_seconds", state.seconds},
-                       {"trained_on", "autoencoder codes (no augmentation); encoder frozen"},
-                       {"threshold_rule", "highest threshold with validation sensitivity >= " +
-                                              std::to_string(config.target_sensitivity)},
-                       {"validation", to_json(result.validation)}};
+  metadata.training = training_record(config, data, state, result.validation);
+  metadata.training["trained_on"] = "autoencoder codes (no augmentation); encoder frozen";
   save_model(model_path, metadata, *net);
-  TrainEnd end;
-  end.epochs_run = state.epochs_completed;
-  end.best_epoch = state.schedule.best_epoch;
-  end.stopped_early = state.schedule.exhausted(config.early_stopping_patience);
-  end.seconds = state.seconds;
-  end.validation = result.validation;
-  end.model_path = model_path;
-  observer.on_train_end(end);
+  observer.on_train_end(train_end(config, state, result.validation, model_path));
   return result;
 }
 

@@ -16,6 +16,7 @@
 #include "models/pretrained.h"
 #include "train/checkpoint.h"
 #include "train/decode.h"
+#include "train/finalise.h"
 #include "train/optimizer.h"
 #include "train/schedule.h"
 #include "train/step.h"
@@ -211,28 +212,14 @@ TrainResult Run::finalise(const PreprocessConfig& preprocess) {
     data["val_" + name] = val_counts[c];
   }
   data["skipped_unreadable"] = train_cache.failures().size() + val_cache.failures().size();
-  metadata.training = {{"config", to_json(config)},
-                       {"data", data},
-                       {"epochs_run", state.epochs_completed},
-                       {"best_epoch", state.schedule.best_epoch},
-                       {"training_seconds", state.seconds},
-                       {"threshold_rule", "highest threshold with validation sensitivity >= " +
-                                              std::to_string(config.target_sensitivity)},
-                       {"validation", to_json(result.validation)}};
+  metadata.training = training_record(config, data, state, result.validation);
   if (classes > 2)
     metadata.training["validation_classes"] =
         to_json(compute_multiclass_metrics(final_predictions.class_probabilities, final_predictions.class_labels,
                                            config.class_names, threshold));
   save_model(model_path, metadata, *net);
 
-  TrainEnd end;
-  end.epochs_run = state.epochs_completed;
-  end.best_epoch = state.schedule.best_epoch;
-  end.stopped_early = state.schedule.exhausted(config.early_stopping_patience);
-  end.seconds = state.seconds;
-  end.validation = result.validation;
-  end.model_path = model_path;
-  observer.on_train_end(end);
+  observer.on_train_end(train_end(config, state, result.validation, model_path));
   return result;
 }
 
