@@ -11,6 +11,8 @@
 #include "core/timing.h"
 #include "data/train_val.h"
 #include "eval/multiclass.h"
+#include "generative/latent_train.h"
+#include "generative/synthetic.h"
 #include "report/plots.h"
 #include "train/trainer.h"
 
@@ -19,6 +21,7 @@ namespace {
 
 struct TrainArgs {
   TrainValOptions data;
+  std::string codes, autoencoder, synthetic;
   std::string out, plots, logdir, normalization = "image_zscore", norm_preset, norm_mean = "0.5", norm_std = "0.25";
   int channels = 0;  // 0: 3 with per-channel normalisation, else 1
   std::vector<std::string> classes = {"normal", "pneumonia"};
@@ -28,6 +31,17 @@ struct TrainArgs {
   CLI::Option* norm_mean_option = nullptr;
   CLI::Option* norm_std_option = nullptr;
 };
+
+// `--arch latent-cnn --codes CODES`: the latent CNN on the split's codes, encoder from the codes' autoencoder.
+TrainResult train_on_codes(TrainArgs& args, const TrainValSplit& split, TrainObserver& observers) {
+  const CodeSet codes = read_codes(args.codes);
+  const std::string autoencoder_path = args.autoencoder.empty() ? codes.autoencoder_path : args.autoencoder;
+  LoadedAutoencoder autoencoder = load_autoencoder(autoencoder_path);
+  std::printf("codes: %lld images from %s (encoder %s)\n", static_cast<long long>(codes.codes.size(0)),
+              args.codes.c_str(), codes.encoder_fingerprint.c_str());
+  return train_latent_model(split.train, split.val, codes, args.codes, autoencoder, autoencoder_path, args.config,
+                            args.out, args.resume, &observers);
+}
 
 int run_train(TrainArgs& args) {
   TrainConfig& config = args.config;
@@ -54,12 +68,28 @@ int run_train(TrainArgs& args) {
   config.loader_threads = common_options().threads;
   validate(config);
 
+  if (config.spec.architecture == "latent-cnn" && args.codes.empty())
+    throw UsageError("--arch latent-cnn trains on autoencoder codes: add --codes CODES (`pneumoscan autoencoder encode`)");
+  if (!args.codes.empty() && config.spec.architecture != "latent-cnn")
+    throw UsageError("--codes trains --arch latent-cnn, not " + config.spec.architecture);
+  if (!args.codes.empty() && !args.synthetic.empty())
+    throw UsageError("--synthetic images have no codes; use it without --codes");
+
   args.data.seed = config.seed;
-  const TrainValSplit split = prepare_train_val(args.data);
+  TrainValSplit split = prepare_train_val(args.data);
   print_qc_exclusions(split.excluded_by_qc, args.data.exclude_qc);
+  std::unique_ptr<SyntheticSet> synthetic;
+  if (!args.synthetic.empty()) {
+    synthetic = std::make_unique<SyntheticSet>(read_synthetic(args.synthetic));
+    add_synthetic_to_training(split, *synthetic);
+    std::printf("added %zu synthetic %s images from %s to training (never to validation)\n",
+                synthetic->samples.size(), kClassNames.at(static_cast<size_t>(synthetic->label)).c_str(),
+                synthetic->dir.c_str());
+  }
   std::printf("training on %zu images, validating on %zu: %s\n", split.train.size(), split.val.size(),
               split.how.c_str());
   config.data_summary = data_summary(args.data, split);
+  if (synthetic) config.data_summary["synthetic"] = synthetic_summary(*synthetic);
 
   TrainPrinter printer(!args.no_progress);
   std::unique_ptr<TensorBoardObserver> events;
@@ -67,7 +97,9 @@ int run_train(TrainArgs& args) {
     events = open_event_log(args.logdir, std::filesystem::path(args.out).stem().string(), config, split.val,
                             args.resume);
   CompositeObserver observers({&printer, events.get()});
-  const TrainResult result = train_model(split.train, split.val, config, args.out, args.resume, &observers);
+  const TrainResult result = args.codes.empty()
+                                  ? train_model(split.train, split.val, config, args.out, args.resume, &observers)
+                                  : train_on_codes(args, split, observers);
   if (events)
     close_event_log(*events, result.val_probabilities, result.val_labels,
                     static_cast<int>(result.history.size()));
@@ -181,6 +213,15 @@ std::function<int()> add_train(CLI::App& app) {
   cmd->add_option("--logdir", args->logdir,
                   "Write TensorBoard event files to LOGDIR/<model file stem> (watch with `pneumoscan board "
                   "--logdir LOGDIR` or TensorBoard)");
+  cmd->add_option("--codes", args->codes,
+                  "Autoencoder code file (`autoencoder encode` of --data): train --arch latent-cnn on the codes; "
+                  "the model file holds encoder + latent CNN and runs on images");
+  cmd->add_option("--autoencoder", args->autoencoder,
+                  "The autoencoder the codes came from (default: the file named in the codes); codes of another "
+                  "encoder are refused");
+  cmd->add_option("--synthetic", args->synthetic,
+                  "DIR[:CLASS]: generated images (`gan sample`) added to training only, never to validation or the "
+                  "threshold; the model file records how many");
   cmd->add_option("--plots", args->plots,
                   "Folder for PNG plots: loss/accuracy curves, ROC, PR, confusion matrix, calibration on validation");
   return [args] { return run_train(*args); };

@@ -1,48 +1,18 @@
 #include "model_file/model_file.h"
 
-#include <ATen/core/Dict.h>
-#include <torch/serialize/input-archive.h>
-#include <torch/serialize/output-archive.h>
-
 #include <algorithm>
 #include <cmath>
 
-#include "core/atomic_file.h"
 #include "core/errors.h"
 #include "core/json_text.h"
 #include "core/timing.h"
 #include "data/sample.h"
+#include "model_file/archive.h"
 #include "model_file/integrity.h"
 #include "models/ensemble.h"
 
 namespace pneumoscan {
 namespace {
-
-constexpr const char* kMetadataKey = "pneumoscan_metadata";
-constexpr const char* kWeightsKey = "pneumoscan_weights";
-constexpr const char* kChecksumKey = "pneumoscan_checksum";
-
-torch::serialize::InputArchive open_archive(const std::string& path) {
-  torch::serialize::InputArchive archive;
-  try {
-    archive.load_from(path);
-  } catch (const c10::Error& e) {
-    std::string reason = e.what_without_backtrace();
-    if (reason.find("open file failed") != std::string::npos ||
-        reason.find("No such file") != std::string::npos)
-      throw ModelFileError(path, "cannot open model file");
-    throw ModelFileError(path, "not a PneumoScan model file (unreadable archive)");
-  }
-  return archive;
-}
-
-// The metadata JSON exactly as stored (the checksum covers these bytes).
-std::string read_metadata_text(torch::serialize::InputArchive& archive, const std::string& path) {
-  c10::IValue value;
-  if (!archive.try_read(kMetadataKey, value) || !value.isString())
-    throw ModelFileError(path, "not a PneumoScan model file (no metadata)");
-  return value.toStringRef();
-}
 
 ModelMetadata parse_metadata(const std::string& text, const std::string& path) {
   nlohmann::json json;
@@ -52,34 +22,6 @@ ModelMetadata parse_metadata(const std::string& text, const std::string& path) {
     throw ModelFileError(path, "damaged model file (its metadata is not valid JSON)");
   }
   return metadata_from_json(json, path);
-}
-
-std::vector<std::pair<std::string, torch::Tensor>> read_weights(torch::serialize::InputArchive& archive,
-                                                                const std::string& path) {
-  c10::IValue value;
-  if (!archive.try_read(kWeightsKey, value) || !value.isGenericDict())
-    throw ModelFileError(path, "model file has no weights");
-  std::vector<std::pair<std::string, torch::Tensor>> tensors;
-  for (const auto& entry : value.toGenericDict()) {
-    if (!entry.key().isString() || !entry.value().isTensor()) throw ModelFileError(path, "corrupt weights");
-    tensors.emplace_back(entry.key().toStringRef(), entry.value().toTensor());
-  }
-  return tensors;
-}
-
-// LibTorch's texts ("Unknown type name '__torch__...'", "PytorchStreamReader
-// failed ...") mean a damaged or foreign archive; say so and name the file.
-template <typename Body>
-auto archive_errors_named(const std::string& path, Body&& body) -> decltype(body()) {
-  try {
-    return body();
-  } catch (const Error&) {
-    throw;
-  } catch (const c10::Error&) {
-    throw ModelFileError(path, "damaged model file (its archive cannot be read)");
-  } catch (const std::exception&) {
-    throw ModelFileError(path, "damaged model file (its contents are inconsistent)");
-  }
 }
 
 }  // namespace
@@ -116,6 +58,11 @@ ModelMetadata metadata_from_json(const nlohmann::json& json, const std::string& 
   try {
     if (json.at("format").get<std::string>() != "pneumoscan-model")
       throw ModelFileError(source, "not a PneumoScan model file");
+    const std::string kind = json.value("kind", "classifier");
+    if (kind != "classifier")
+      throw ModelFileError(source, (kind == "autoencoder" ? "is an " : "is a ") + kind.substr(0, 40) +
+                                       " file, not a classifier (use it with `pneumoscan " +
+                                       (kind == "autoencoder" ? "autoencoder" : "gan") + "`)");
     m.format_version = json.at("format_version").get<int>();
     if (m.format_version > kModelFormatVersion)
       throw ModelFileError(source, "model format " + std::to_string(m.format_version) +
@@ -189,29 +136,9 @@ void save_model(const std::string& path, const ModelMetadata& metadata_in, Class
     throw UsageError(path + ": the out-of-distribution reference does not match its description");
   if (metadata.created_at.empty()) metadata.created_at = utc_now();
   metadata.checksum_algorithm = kChecksumAlgorithm;
-  std::vector<std::pair<std::string, torch::Tensor>> tensors;
-  c10::Dict<std::string, torch::Tensor> weights;
-  for (auto& [name, tensor] : state_dict(net)) {
-    tensors.emplace_back(name, tensor.detach().to(torch::kCPU).contiguous().clone());
-    weights.insert(name, tensors.back().second);
-  }
-  if (ood_reference.defined()) {
-    tensors.emplace_back(kOodReferenceKey,
-                         ood_reference.detach().to(torch::kCPU, torch::kFloat32).contiguous().clone());
-    weights.insert(kOodReferenceKey, tensors.back().second);
-  }
-  const std::string metadata_text = json_text(to_json(metadata));
-  torch::serialize::OutputArchive archive;
-  archive.write(kMetadataKey, c10::IValue(metadata_text));
-  archive.write(kWeightsKey, c10::IValue(weights));
-  archive.write(kChecksumKey, c10::IValue(weights_checksum(metadata_text, tensors)));
-  write_atomically(path, [&](const std::string& tmp) {
-    try {
-      archive.save_to(tmp);
-    } catch (const c10::Error& e) {
-      throw IoError(path, std::string("cannot write model: ") + e.what_without_backtrace());
-    }
-  });
+  NamedTensors extra;
+  if (ood_reference.defined()) extra.emplace_back(kOodReferenceKey, ood_reference);
+  write_network_archive(path, json_text(to_json(metadata)), net, extra);
 }
 
 Classifier create_network(const ModelMetadata& metadata) {
@@ -229,41 +156,24 @@ Classifier create_network(const ModelMetadata& metadata) {
 }
 
 ModelMetadata read_model_metadata(const std::string& path) {
-  return archive_errors_named(path, [&] {
-    auto archive = open_archive(path);
-    return parse_metadata(read_metadata_text(archive, path), path);
-  });
+  return parse_metadata(read_network_metadata(path), path);
 }
 
 LoadedModel load_model(const std::string& path, c10::Device device) {
+  LoadedModel loaded;
+  const NetworkArchive archive = read_network_archive(path, [&](const std::string& text) {
+    loaded.metadata = parse_metadata(text, path);
+    return !loaded.metadata.checksum_algorithm.empty();
+  });
+  loaded.checksum = archive.checksum;
+  loaded.integrity_warning = archive.integrity_warning;
   return archive_errors_named(path, [&] {
-    auto archive = open_archive(path);
-    LoadedModel loaded;
-    const std::string metadata_text = read_metadata_text(archive, path);
-    loaded.metadata = parse_metadata(metadata_text, path);
-    const auto tensors = read_weights(archive, path);
-    check_weight_records(path, tensors);  // before any weight byte is read
-    // A file is taken for one written before checksums only when neither its
-    // metadata nor its archive mentions one (a flipped bit cannot remove both).
-    c10::IValue stored;
-    const bool has_checksum = archive.try_read(kChecksumKey, stored);
-    if (!has_checksum && loaded.metadata.checksum_algorithm.empty()) {
-      loaded.integrity_warning =
-          "no checksum (written before PneumoScan checked model files): damage to it cannot be detected";
-    } else {
-      if (!has_checksum || !stored.isString())
-        throw ModelFileError(path, "checksum missing: the file is damaged");
-      loaded.checksum = weights_checksum(metadata_text, tensors);
-      if (stored.toStringRef() != loaded.checksum)
-        throw ModelFileError(path, "checksum mismatch: the file is damaged");
-    }
-    check_weights_finite(path, tensors);
     try {
       loaded.net = create_network(loaded.metadata);
     } catch (const UsageError& e) {
       throw ModelFileError(path, e.what());
     }
-    auto weights = tensors;
+    auto weights = archive.tensors;
     const auto reference = std::find_if(weights.begin(), weights.end(),
                                         [](const auto& entry) { return entry.first == kOodReferenceKey; });
     if (reference != weights.end()) {

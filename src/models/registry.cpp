@@ -5,6 +5,7 @@
 #include "models/densenet.h"
 #include "models/efficientnet.h"
 #include "models/googlenet.h"
+#include "models/latent_cnn.h"
 #include "models/mobilenet.h"
 #include "models/resnet.h"
 #include "models/small_cnn.h"
@@ -26,18 +27,23 @@ Classifier make(Options options, const ModelSpec& spec) {
   options.num_classes = spec.num_outputs;
   return std::make_shared<Net>(options);
 }
+// The seed study's networks, whose options carry the input size and an output count.
+template <typename Net, typename Options>
+Classifier make_sized(const ModelSpec& spec) {
+  Options options;
+  options.input_size = spec.input_size;
+  options.in_channels = spec.in_channels;
+  options.num_outputs = spec.num_outputs;
+  return std::make_shared<Net>(options);
+}
 }  // namespace
 
 const std::vector<ArchitectureInfo>& architectures() {
   static const std::vector<ArchitectureInfo> list = {
       {"small-cnn", "seed study's 5-block CNN (32-64-64-128-256), dense 512", 128, 1,
-       [](const ModelSpec& s) -> Classifier {
-         SmallCnnOptions options;
-         options.input_size = s.input_size;
-         options.in_channels = s.in_channels;
-         options.num_outputs = s.num_outputs;
-         return std::make_shared<SmallCnnImpl>(options);
-       }},
+       [](const ModelSpec& s) { return make_sized<SmallCnnImpl, SmallCnnOptions>(s); }},
+      {"latent-cnn", "seed study's CNN on autoencoder codes (the encoder included; train with --codes)", 224, 1,
+       [](const ModelSpec& s) { return make_sized<LatentCnnImpl, LatentCnnOptions>(s); }},
       {"resnet18", "ResNet-18 (torchvision layout)", 224, 2,
        [](const ModelSpec& s) { return make_resnet(resnet18_options(), s); }},
       {"resnet34", "ResNet-34 (torchvision layout)", 224, 2,

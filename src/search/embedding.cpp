@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/hash.h"
+#include "models/weights_hash.h"
 
 namespace pneumoscan {
 
@@ -57,16 +58,7 @@ std::string model_fingerprint(const ModelMetadata& metadata, torch::nn::Module& 
                                     {"num_outputs", metadata.spec.num_outputs},
                                     {"preprocess", to_json(metadata.preprocess)}};
   const std::string text = described.dump();
-  uint64_t hash = fnv1a64(text.data(), text.size());
-  for (const auto& [name, tensor] : state_dict(net)) {
-    hash = fnv1a64(name.data(), name.size(), hash);
-    // The standard layout and float32, so that channels-last copies on the
-    // CPU or a GPU hash the same as the file's weights.
-    const torch::Tensor values = tensor.detach().to(torch::kCPU, torch::kFloat32).contiguous();
-    for (int64_t size : values.sizes()) hash = fnv1a64(&size, sizeof size, hash);
-    hash = fnv1a64(values.data_ptr<float>(), values.numel() * sizeof(float), hash);
-  }
-  return hex64(hash);
+  return hex64(hash_weights(net, fnv1a64(text.data(), text.size())));
 }
 
 }  // namespace pneumoscan

@@ -9,20 +9,6 @@
 namespace pneumoscan {
 namespace {
 
-c10::Dict<std::string, torch::Tensor> to_dict(const NamedTensors& weights) {
-  c10::Dict<std::string, torch::Tensor> dict;
-  for (const auto& [name, tensor] : weights) dict.insert(name, tensor.contiguous());
-  return dict;
-}
-
-NamedTensors from_dict(const c10::IValue& value, const std::string& source) {
-  if (!value.isGenericDict()) throw ModelFileError(source, "corrupt checkpoint weights");
-  NamedTensors weights;
-  for (const auto& entry : value.toGenericDict())
-    weights.emplace_back(entry.key().toStringRef(), entry.value().toTensor());
-  return weights;
-}
-
 nlohmann::json state_to_json(const TrainingState& s, const TrainConfig& config) {
   nlohmann::json history = nlohmann::json::array();
   for (const auto& r : s.history) history.push_back(to_json(r));
@@ -49,6 +35,20 @@ void check_same_settings(const std::string& path, const nlohmann::json& saved, c
 }
 
 }  // namespace
+
+c10::Dict<std::string, torch::Tensor> to_dict(const NamedTensors& weights) {
+  c10::Dict<std::string, torch::Tensor> dict;
+  for (const auto& [name, tensor] : weights) dict.insert(name, tensor.contiguous());
+  return dict;
+}
+
+NamedTensors from_dict(const c10::IValue& value, const std::string& source) {
+  if (!value.isGenericDict()) throw ModelFileError(source, "corrupt checkpoint weights");
+  NamedTensors weights;
+  for (const auto& entry : value.toGenericDict())
+    weights.emplace_back(entry.key().toStringRef(), entry.value().toTensor());
+  return weights;
+}
 
 NamedTensors snapshot(torch::nn::Module& module) {
   NamedTensors copy;

@@ -3,6 +3,7 @@
 // in one file next to the model (MODEL.ckpt), written atomically after every
 // epoch: the progress, the schedule, the current and the best weights, and the
 // optimiser's state.
+#include <ATen/core/ivalue.h>
 #include <torch/optim/optimizer.h>
 
 #include <memory>
@@ -26,6 +27,10 @@ struct TrainingState {
 
 // Detached CPU copies of a module's weights.
 NamedTensors snapshot(torch::nn::Module& module);
+
+// Weights as an archive value (contiguous), and back; ModelFileError naming `source` for another value.
+c10::Dict<std::string, torch::Tensor> to_dict(const NamedTensors& weights);
+NamedTensors from_dict(const c10::IValue& value, const std::string& source);
 
 void save_checkpoint(const std::string& path, const TrainingState& state, const TrainConfig& config,
                      ClassifierImpl& net, const NamedTensors& best, torch::optim::Optimizer& optimizer);

@@ -15,6 +15,8 @@
 #include "models/losses.h"
 #include "models/pretrained.h"
 #include "train/checkpoint.h"
+#include "train/decode.h"
+#include "train/finalise.h"
 #include "train/optimizer.h"
 #include "train/schedule.h"
 #include "train/step.h"
@@ -46,16 +48,6 @@ std::vector<Sample> with_class_indices(const std::vector<Sample>& samples, const
 std::string lowercase_name(std::string name) {
   for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   return name;
-}
-
-ImageCache build_cache(const std::vector<Sample>& samples, const PreprocessConfig& preprocess, int threads,
-                       const char* what, TrainObserver& observer) {
-  const Stopwatch stopwatch;
-  observer.on_decode_progress(what, 0, samples.size());
-  ImageCache cache(samples, preprocess, threads,
-                   [&](size_t done, size_t total) { observer.on_decode_progress(what, done, total); });
-  observer.on_decoded(what, cache.size(), cache.failures(), stopwatch.seconds());
-  return cache;
 }
 
 // The seeded network with the pretrained weights imported, on its device.
@@ -220,28 +212,14 @@ TrainResult Run::finalise(const PreprocessConfig& preprocess) {
     data["val_" + name] = val_counts[c];
   }
   data["skipped_unreadable"] = train_cache.failures().size() + val_cache.failures().size();
-  metadata.training = {{"config", to_json(config)},
-                       {"data", data},
-                       {"epochs_run", state.epochs_completed},
-                       {"best_epoch", state.schedule.best_epoch},
-                       {"training_seconds", state.seconds},
-                       {"threshold_rule", "highest threshold with validation sensitivity >= " +
-                                              std::to_string(config.target_sensitivity)},
-                       {"validation", to_json(result.validation)}};
+  metadata.training = training_record(config, data, state, result.validation);
   if (classes > 2)
     metadata.training["validation_classes"] =
         to_json(compute_multiclass_metrics(final_predictions.class_probabilities, final_predictions.class_labels,
                                            config.class_names, threshold));
   save_model(model_path, metadata, *net);
 
-  TrainEnd end;
-  end.epochs_run = state.epochs_completed;
-  end.best_epoch = state.schedule.best_epoch;
-  end.stopped_early = state.schedule.exhausted(config.early_stopping_patience);
-  end.seconds = state.seconds;
-  end.validation = result.validation;
-  end.model_path = model_path;
-  observer.on_train_end(end);
+  observer.on_train_end(train_end(config, state, result.validation, model_path));
   return result;
 }
 
@@ -255,6 +233,9 @@ TrainResult train_model(const std::vector<Sample>& train, const std::vector<Samp
   TrainObserver silent;
   TrainObserver& events = observer != nullptr ? *observer : silent;
   const TrainConfig config = completed(config_in);  // validates
+  if (config.spec.architecture == "latent-cnn")
+    throw UsageError("latent-cnn trains on autoencoder codes: `pneumoscan train --arch latent-cnn --codes CODES` "
+                     "(codes from `pneumoscan autoencoder encode`)");
   const std::vector<Sample> train_mapped = with_class_indices(train, config.class_names, "training");
   const std::vector<Sample> val_mapped = with_class_indices(val, config.class_names, "validation");
   const PreprocessConfig preprocess = training_preprocess(config);
@@ -266,8 +247,8 @@ TrainResult train_model(const std::vector<Sample>& train, const std::vector<Samp
           device,
           net,
           std::move(optimizer),
-          build_cache(train_mapped, preprocess, config.loader_threads, "train", events),
-          build_cache(val_mapped, preprocess, config.loader_threads, "validation", events),
+          decode_for_training(train_mapped, preprocess, config.loader_threads, "train", events),
+          decode_for_training(val_mapped, preprocess, config.loader_threads, "validation", events),
           model_path};
   run.start(resume);
   for (int epoch = run.state.epochs_completed + 1; epoch <= config.epochs; ++epoch) {

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Small helpers for experiments/generative.sh, standard library only.
+
+  generative_tools.py images DIR      writes the non-X-ray test images of the OOD check into DIR:
+                                      10 gray-noise and 10 colour-noise BMPs (uniform, seeded), and
+                                      10 synthetic "document" BMPs (black text-like bars on white)
+  generative_tools.py auc IN.csv OUT.csv [OUT.csv...]
+                                      ROC AUC of the reconstruction error (errors.csv of
+                                      `pneumoscan autoencoder reconstruct`) for telling OUT from IN
+                                      (higher error = out of distribution; ties count half)
+  generative_tools.py table INFO.json...
+                                      mean and sample standard deviation over runs of the validation
+                                      figures in `pneumoscan info` JSON (training.validation)
+"""
+import csv
+import json
+import os
+import random
+import struct
+import sys
+
+
+def write_bmp(path, width, height, pixel):
+    """24-bit BMP; pixel(x, y) -> (r, g, b)."""
+    row = (width * 3 + 3) & ~3
+    data = bytearray()
+    for y in range(height - 1, -1, -1):
+        line = bytearray()
+        for x in range(width):
+            r, g, b = pixel(x, y)
+            line += bytes((b, g, r))
+        data += line + bytes(row - len(line))
+    header = struct.pack("<2sIHHI", b"BM", 54 + len(data), 0, 0, 54)
+    info = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 24, 0, len(data), 2835, 2835, 0, 0)
+    with open(path, "wb") as f:
+        f.write(header + info + data)
+
+
+def images(folder):
+    os.makedirs(folder, exist_ok=True)
+    rng = random.Random(2024)
+    size = 256
+    for i in range(10):
+        write_bmp(os.path.join(folder, f"noise_gray_{i}.bmp"), size, size,
+                  lambda x, y: (lambda v: (v, v, v))(rng.randrange(256)))
+        write_bmp(os.path.join(folder, f"noise_colour_{i}.bmp"), size, size,
+                  lambda x, y: (rng.randrange(256), rng.randrange(256), rng.randrange(256)))
+        # A page: white, with rows of black "words" of random lengths.
+        words = {}
+        for line in range(12):
+            x = 20
+            while x < size - 40:
+                length = rng.randrange(8, 40)
+                words[line] = words.get(line, []) + [(x, min(x + length, size - 20))]
+                x += length + rng.randrange(5, 12)
+        def page(x, y, words=words):
+            line, offset = divmod(y - 20, 18)
+            if 0 <= line < 12 and 0 <= offset < 8:
+                for a, b in words.get(line, []):
+                    if a <= x < b:
+                        return (0, 0, 0)
+            return (255, 255, 255)
+        write_bmp(os.path.join(folder, f"document_{i}.bmp"), size, size, page)
+
+
+def read_errors(path):
+    with open(path, newline="") as f:
+        return [float(row["mse"]) for row in csv.DictReader(f)]
+
+
+def auc(inside, outside):
+    wins = 0.0
+    for o in outside:
+        for i in inside:
+            wins += 1.0 if o > i else 0.5 if o == i else 0.0
+    return wins / (len(inside) * len(outside))
+
+
+def table(paths):
+    keys = ["accuracy", "recall", "specificity", "roc_auc"]
+    runs = []
+    for path in paths:
+        with open(path) as f:
+            info = json.load(f)
+        runs.append(info["training"]["validation"])
+    parts = []
+    for key in keys:
+        values = [r[key] for r in runs]
+        mean = sum(values) / len(values)
+        sd = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5 if len(values) > 1 else 0.0
+        parts.append(f"{key} {mean:.4f} +- {sd:.4f}")
+    return f"n={len(runs)} " + "  ".join(parts)
+
+
+def main(argv):
+    if len(argv) >= 2 and argv[0] == "images":
+        images(argv[1])
+    elif len(argv) >= 3 and argv[0] == "auc":
+        inside = read_errors(argv[1])
+        outside = [e for path in argv[2:] for e in read_errors(path)]
+        mean = lambda v: sum(v) / len(v)
+        print(f"in-distribution n={len(inside)} mean MSE {mean(inside):.5f} | out n={len(outside)} mean MSE "
+              f"{mean(outside):.5f} | ROC AUC {auc(inside, outside):.4f}")
+    elif len(argv) >= 2 and argv[0] == "table":
+        print(table(argv[1:]))
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
