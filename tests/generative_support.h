@@ -13,20 +13,21 @@
 
 namespace pneumoscan::test {
 
-// `count` 64x64 gray PNGs in `dir` (two bright "lungs" on a dark field,
-// randomised, a denser patch on pneumonia ones), alternating NORMAL and
+// `count` 64x64 gray PNGs in `dir` (two dark "lungs" in a brighter body,
+// randomised, a dense bright patch on pneumonia ones), alternating NORMAL and
 // PNEUMONIA, one patient each; `split` stored in every sample.
 inline std::vector<Sample> tiny_xrays(const TempDir& dir, int count, const std::string& prefix = "img",
                                       const std::string& split = "") {
   cv::RNG rng(static_cast<uint64_t>(count) * 7919 + prefix.size());
   std::vector<Sample> samples;
   for (int i = 0; i < count; ++i) {
-    cv::Mat image(64, 64, CV_8UC1, cv::Scalar(20));
+    // As a radiograph looks (and the input gate expects): dark aerated lungs in a brighter body.
+    cv::Mat image(64, 64, CV_8UC1, cv::Scalar(120));
     const int shift = rng.uniform(-3, 4);
-    cv::ellipse(image, {20 + shift, 32}, {9, 18}, 0, 0, 360, cv::Scalar(150 + rng.uniform(0, 60)), -1);
-    cv::ellipse(image, {44 + shift, 32}, {9, 18}, 0, 0, 360, cv::Scalar(150 + rng.uniform(0, 60)), -1);
+    cv::ellipse(image, {20 + shift, 32}, {9, 18}, 0, 0, 360, cv::Scalar(30 + rng.uniform(0, 40)), -1);
+    cv::ellipse(image, {44 + shift, 32}, {9, 18}, 0, 0, 360, cv::Scalar(30 + rng.uniform(0, 40)), -1);
     const int label = i % 2 == 0 ? kNormal : kPneumonia;
-    if (label == kPneumonia) cv::circle(image, {44 + shift, 38}, 6, cv::Scalar(250), -1);
+    if (label == kPneumonia) cv::circle(image, {44 + shift, 38}, 6, cv::Scalar(200), -1);
     cv::Mat noise(64, 64, CV_8UC1);
     rng.fill(noise, cv::RNG::UNIFORM, 0, 12);
     image += noise;

@@ -18,6 +18,7 @@
 #include "model_file/generative_file.h"
 #include "model_file/model_file.h"
 #include "test_support.h"
+#include "tfevents_check.h"
 #include "training_support.h"
 
 using namespace pneumoscan;
@@ -195,6 +196,21 @@ TEST(DcganCli, TrainSampleAndTrainWithSynthetic) {
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("d_loss"), std::string::npos) << result.output;
   EXPECT_TRUE(std::filesystem::exists(dir / "g.psmodel.samples/epoch-001.png"));
+  {  // The event files read back with the independent reader: every CRC checked, scalars and an image.
+    size_t scalars = 0, images = 0, files = 0;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(dir / "runs")) {
+      if (entry.path().filename().string().find("tfevents") == std::string::npos) continue;
+      ++files;
+      for (const test::CheckedEvent& event : test::read_events_independently(entry.path().string()))
+        for (const test::CheckedValue& value : event.values) {
+          scalars += value.kind == "scalar" ? 1 : 0;
+          images += value.kind == "image" && !value.png.empty() ? 1 : 0;
+        }
+    }
+    EXPECT_GE(files, 1u);
+    EXPECT_GT(scalars, 0u);
+    EXPECT_GT(images, 0u);
+  }
   result = test::run_cli(common + "gan sample --model " + dir / "g.psmodel" + " -n 4 --seed 3 --out " + dir / "s");
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_TRUE(std::filesystem::exists(dir / "s/contact_sheet.png"));
