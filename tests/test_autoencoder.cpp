@@ -276,21 +276,11 @@ TEST(AutoencoderCli, TrainEncodeLatentCnnAndPredict) {
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("val_mse"), std::string::npos) << result.output;
   EXPECT_TRUE(std::filesystem::exists(dir / "runs/ae"));
-  {  // The event files read back with the independent reader: every CRC checked, scalars and an image.
-    size_t scalars = 0, images = 0, files = 0;
-    for (const auto& entry : std::filesystem::recursive_directory_iterator(dir / "runs")) {
-      if (entry.path().filename().string().find("tfevents") == std::string::npos) continue;
-      ++files;
-      for (const test::CheckedEvent& event : test::read_events_independently(entry.path().string()))
-        for (const test::CheckedValue& value : event.values) {
-          scalars += value.kind == "scalar" ? 1 : 0;
-          images += value.kind == "image" && !value.png.empty() ? 1 : 0;
-        }
-    }
-    EXPECT_GE(files, 1u);
-    EXPECT_GT(scalars, 0u);
-    EXPECT_GT(images, 0u);
-  }
+  // The event files read back with the independent reader: every CRC checked, scalars and an image.
+  const test::EventCounts events = test::count_events_independently(dir / "runs");
+  EXPECT_GE(events.files, 1u);
+  EXPECT_GT(events.scalars, 0u);
+  EXPECT_GT(events.images, 0u);
   result = test::run_cli(common + "autoencoder encode --model " + dir / "ae.psmodel" + " --data " + dir / "data.csv" +
                          " --out " + dir / "codes.pt");
   ASSERT_EQ(result.exit_code, 0) << result.output;

@@ -6,6 +6,7 @@
 // TensorFlow's numbers (event.proto, summary.proto, tensor.proto).
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -212,6 +213,24 @@ inline std::vector<CheckedEvent> read_events_independently(const std::string& pa
     events.push_back(event);
   }
   return events;
+}
+
+// What every event file below `folder` holds, each read with read_events_independently.
+struct EventCounts {
+  size_t files = 0, scalars = 0, images = 0;
+};
+inline EventCounts count_events_independently(const std::string& folder) {
+  EventCounts counts;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(folder)) {
+    if (entry.path().filename().string().find("tfevents") == std::string::npos) continue;
+    ++counts.files;
+    for (const CheckedEvent& event : read_events_independently(entry.path().string()))
+      for (const CheckedValue& value : event.values) {
+        counts.scalars += value.kind == "scalar" ? 1 : 0;
+        counts.images += value.kind == "image" && !value.png.empty() ? 1 : 0;
+      }
+  }
+  return counts;
 }
 
 }  // namespace pneumoscan::test
