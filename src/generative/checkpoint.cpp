@@ -10,7 +10,8 @@
 namespace pneumoscan {
 namespace {
 
-NamedTensors read_tensors(torch::serialize::InputArchive& archive, const std::string& key, const std::string& path) {
+NamedTensors read_tensors(torch::serialize::InputArchive& archive, const std::string& key,
+                          const std::string& path) {
   c10::IValue value;
   if (!archive.try_read(key, value) || !value.isGenericDict())
     throw ModelFileError(path, "checkpoint lacks " + key + "; train without --resume");
@@ -22,8 +23,10 @@ NamedTensors read_tensors(torch::serialize::InputArchive& archive, const std::st
 void save_parts(const std::string& path, const nlohmann::json& state, const CheckpointParts& parts) {
   torch::serialize::OutputArchive archive;
   archive.write("state", c10::IValue(state.dump()));
-  for (const auto& [name, net] : parts.networks) archive.write("net." + name, c10::IValue(to_dict(snapshot(*net))));
-  for (const auto& [name, tensors] : parts.snapshots) archive.write("snapshot." + name, c10::IValue(to_dict(*tensors)));
+  for (const auto& [name, net] : parts.networks)
+    archive.write("net." + name, c10::IValue(to_dict(snapshot(*net))));
+  for (const auto& [name, tensors] : parts.snapshots)
+    archive.write("snapshot." + name, c10::IValue(to_dict(*tensors)));
   for (const auto& [name, optimizer] : parts.optimizers) {
     torch::serialize::OutputArchive optimizer_archive;
     optimizer->save(optimizer_archive);
@@ -32,23 +35,20 @@ void save_parts(const std::string& path, const nlohmann::json& state, const Chec
   write_atomically(path, [&](const std::string& tmp) { archive.save_to(tmp); });
 }
 
-nlohmann::json load_parts(const std::string& path, const nlohmann::json& settings, const CheckpointParts& parts) {
+nlohmann::json load_parts(const std::string& path, const nlohmann::json& settings,
+                          const CheckpointParts& parts) {
   torch::serialize::InputArchive archive;
-  try {
-    archive.load_from(path);
-  } catch (const c10::Error&) {
-    throw ModelFileError(path, "cannot read checkpoint (missing or corrupt); train without --resume");
-  }
-  c10::IValue value;
-  if (!archive.try_read("state", value) || !value.isString()) throw ModelFileError(path, "not a PneumoScan checkpoint");
-  const nlohmann::json state = nlohmann::json::parse(value.toStringRef());
+  const nlohmann::json state = open_checkpoint(path, archive);
   const nlohmann::json saved = state.value("settings", nlohmann::json::object());
   for (const auto& [key, wanted] : settings.items())
     if (saved.value(key, nlohmann::json()) != wanted)
-      throw UsageError(path + ": checkpoint was made with " + key + " = " + saved.value(key, nlohmann::json()).dump() +
-                       ", not " + wanted.dump() + "; use the same settings to resume");
-  for (const auto& [name, net] : parts.networks) load_state_dict(*net, read_tensors(archive, "net." + name, path), path);
-  for (const auto& [name, tensors] : parts.snapshots) *tensors = read_tensors(archive, "snapshot." + name, path);
+      throw UsageError(path + ": checkpoint was made with " + key + " = " +
+                       saved.value(key, nlohmann::json()).dump() + ", not " + wanted.dump() +
+                       "; use the same settings to resume");
+  for (const auto& [name, net] : parts.networks)
+    load_state_dict(*net, read_tensors(archive, "net." + name, path), path);
+  for (const auto& [name, tensors] : parts.snapshots)
+    *tensors = read_tensors(archive, "snapshot." + name, path);
   for (const auto& [name, optimizer] : parts.optimizers) {
     torch::serialize::InputArchive optimizer_archive;
     if (!archive.try_read("optimizer." + name, optimizer_archive))

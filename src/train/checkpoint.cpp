@@ -69,10 +69,7 @@ void save_checkpoint(const std::string& path, const TrainingState& state, const 
   write_atomically(path, [&](const std::string& tmp) { archive.save_to(tmp); });
 }
 
-void load_checkpoint(const std::string& path, const TrainConfig& config, TrainingState& state,
-                     ClassifierImpl& net, NamedTensors& best,
-                     std::unique_ptr<torch::optim::Optimizer>& optimizer) {
-  torch::serialize::InputArchive archive;
+nlohmann::json open_checkpoint(const std::string& path, torch::serialize::InputArchive& archive) {
   try {
     archive.load_from(path);
   } catch (const c10::Error&) {
@@ -81,7 +78,15 @@ void load_checkpoint(const std::string& path, const TrainConfig& config, Trainin
   c10::IValue value;
   if (!archive.try_read("state", value) || !value.isString())
     throw ModelFileError(path, "not a PneumoScan checkpoint");
-  const nlohmann::json j = nlohmann::json::parse(value.toStringRef());
+  return nlohmann::json::parse(value.toStringRef());
+}
+
+void load_checkpoint(const std::string& path, const TrainConfig& config, TrainingState& state,
+                     ClassifierImpl& net, NamedTensors& best,
+                     std::unique_ptr<torch::optim::Optimizer>& optimizer) {
+  torch::serialize::InputArchive archive;
+  const nlohmann::json j = open_checkpoint(path, archive);
+  c10::IValue value;
   check_same_settings(path, j.at("config"), config);
   state.epochs_completed = j.at("epochs_completed");
   state.schedule = plateau_schedule_from_json(j);

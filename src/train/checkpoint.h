@@ -5,8 +5,10 @@
 // optimiser's state.
 #include <ATen/core/ivalue.h>
 #include <torch/optim/optimizer.h>
+#include <torch/serialize/input-archive.h>
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -39,6 +41,12 @@ void save_checkpoint(const std::string& path, const TrainingState& state, const 
 // for the freeze state of the last completed epoch (train/optimizer.h) before
 // its saved state is loaded. Throws ModelFileError for an unreadable file and
 // UsageError when the checkpoint was made with other settings that matter.
+// Opens a checkpoint written by this program and returns its "state" JSON;
+// `archive` is left open for the tensors. Throws ModelFileError naming the
+// file: missing or corrupt, or not a PneumoScan checkpoint. Shared by the
+// classifier and the generative trainers.
+nlohmann::json open_checkpoint(const std::string& path, torch::serialize::InputArchive& archive);
+
 void load_checkpoint(const std::string& path, const TrainConfig& config, TrainingState& state,
                      ClassifierImpl& net, NamedTensors& best,
                      std::unique_ptr<torch::optim::Optimizer>& optimizer);
