@@ -1,23 +1,128 @@
 // Writes seed inputs that ../shared does not hold, for scripts/fuzz.sh:
-//   fuzz_seeds DIR  ->  DIR/model/tiny.psmodel, DIR/case_index/{flat,hnsw}.psindex
-// (a small untrained network and indexes over random unit vectors: the
-// fuzzers need the formats' structure, not meaningful contents).
+//   fuzz_seeds DIR [DICOM...]  ->  DIR/model_file/tiny.psmodel,
+//   DIR/case_index/{flat,hnsw}.psindex, DIR/worklist/worklist.db,
+//   DIR/tensorboard/events.out.tfevents.*, DIR/dicom_node/<name> (each DICOM
+//   file's dataset as the node receives it: its transfer syntax's selector
+//   byte, then the dataset without its Part 10 header), and for each JPEG or
+//   PNG given, DIR/image/small-<name>.{jpeg,png,bmp,tiff} (the X-ray shrunk
+//   to 96 px: the same formats' structure, decoded a hundred times faster)
+// (a small untrained network, indexes over random unit vectors, a made-up
+// worklist and training log: the fuzzers need the formats' structure, not
+// meaningful contents).
+#include <dcmtk/config/osconfig.h>  // must come first among DCMTK headers
+#include <dcmtk/dcmdata/dcfilefo.h>
+#include <dcmtk/dcmdata/dcostrmb.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "model_file/model_file.h"
+#include "monitor/event_writer.h"
+#include "node_transfer_syntaxes.h"
 #include "search/case_index.h"
+#include "serve/worklist.h"
+
+namespace {
+
+void write_worklist(const std::filesystem::path& path) {
+  pneumoscan::Worklist worklist(path.string());
+  for (int i = 0; i < 4; ++i) {
+    pneumoscan::WorklistEntry entry;
+    entry.received_at = "2026-12-02T10:0" + std::to_string(i) + ":00Z";
+    entry.study_instance_uid = "1.2.3." + std::to_string(i);
+    entry.sop_instance_uid = "1.2.3." + std::to_string(i) + ".1";
+    entry.status = i == 3 ? "refused" : "diagnosed";
+    if (i < 3) {
+      entry.probability = 0.3 * i;
+      entry.label = i == 2 ? "PNEUMONIA" : "NORMAL";
+      entry.low = 0.25 * i;
+      entry.high = 0.35 * i;
+      entry.uncertain = i == 1;
+    }
+    entry.gate_status = i == 3 ? "refuse" : "ok";
+    if (i == 3) entry.gate_reasons = {"patient age 47 years is outside the model's population"};
+    entry.xray_image = "x.jpg";
+    entry.result = {{"status", "0000"}, {"probability", 0.3 * i}};
+    worklist.add(entry);
+  }
+}
+
+void write_training_log(const std::filesystem::path& dir) {
+  pneumoscan::EventWriter writer(dir.string());
+  const float values[] = {0.1f, 0.5f, -0.2f, 2.0f};
+  for (int step = 1; step <= 3; ++step) {
+    writer.add_scalar("train/loss", 1.0 / step, step);
+    writer.add_scalar("val/roc_auc", 0.8 + 0.05 * step, step);
+  }
+  writer.add_histogram("weights/conv1", values, 4, 3);
+  writer.add_text("config", "arch: small-cnn", 3);
+  // A 4x4 gray PNG.
+  std::vector<uchar> png;
+  cv::imencode(".png", cv::Mat(4, 4, CV_8UC1, cv::Scalar(128)), png);
+  writer.add_image("val/gradcam", std::string(png.begin(), png.end()), 4, 4, 1, 3);
+  writer.flush();
+}
+
+// The dataset alone in its own transfer syntax, after that syntax's selector
+// byte (fuzz_dicom_node.cpp); false for a syntax the node does not accept.
+bool write_node_dataset(const std::string& dicom, const std::filesystem::path& out) {
+  DcmFileFormat file;
+  if (file.loadFile(dicom.c_str()).bad()) return false;
+  DcmDataset* dataset = file.getDataset();
+  const E_TransferSyntax xfer = dataset->getOriginalXfer();
+  size_t selector = 0;
+  while (selector < pneumoscan::fuzz::kNodeTransferSyntaxCount &&
+         pneumoscan::fuzz::kNodeTransferSyntaxes[selector] != xfer)
+    ++selector;
+  if (selector == pneumoscan::fuzz::kNodeTransferSyntaxCount) return false;
+  std::vector<char> buffer(64u << 20);
+  DcmOutputBufferStream stream(buffer.data(), buffer.size());
+  dataset->transferInit();
+  const bool ok = dataset->write(stream, xfer, EET_ExplicitLength, nullptr).good();
+  dataset->transferEnd();
+  if (!ok) return false;
+  void* bytes = nullptr;
+  offile_off_t length = 0;
+  stream.flushBuffer(bytes, length);
+  std::ofstream(out, std::ios::binary)
+      .put(static_cast<char>(selector))
+      .write(static_cast<const char*>(bytes), length);
+  return true;
+}
+
+// The X-ray shrunk to 96 px on its longer side, in each format the decoders take.
+void write_small_images(const std::filesystem::path& source, const std::filesystem::path& dir) {
+  const cv::Mat image = cv::imread(source.string(), cv::IMREAD_GRAYSCALE);
+  if (image.empty()) return;
+  const double scale = 96.0 / std::max(image.cols, image.rows);
+  cv::Mat small;
+  cv::resize(image, small, cv::Size(), scale, scale, cv::INTER_AREA);
+  const std::string stem = (dir / ("small-" + source.stem().string())).string();
+  cv::imwrite(stem + ".jpeg", small);
+  cv::imwrite(stem + ".progressive.jpeg", small, {cv::IMWRITE_JPEG_PROGRESSIVE, 1});
+  cv::imwrite(stem + ".png", small);
+  cv::Mat wide;
+  small.convertTo(wide, CV_16U, 257);
+  cv::imwrite(stem + ".16bit.png", wide);
+  cv::imwrite(stem + ".bmp", small);
+  cv::imwrite(stem + ".tiff", small);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace pneumoscan;
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: fuzz_seeds DIR\n");
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: fuzz_seeds DIR [DICOM...]\n");
     return 2;
   }
   const std::filesystem::path dir = argv[1];
-  std::filesystem::create_directories(dir / "model");
+  std::filesystem::create_directories(dir / "model_file");
   std::filesystem::create_directories(dir / "case_index");
   torch::manual_seed(1);
   ModelMetadata metadata;
@@ -25,7 +130,7 @@ int main(int argc, char** argv) {
   metadata.spec = {"small-cnn", 32, 1, 1};
   metadata.preprocess.input_size = 32;
   Classifier net = create_model(metadata.spec);
-  save_model((dir / "model" / "tiny.psmodel").string(), metadata, *net);
+  save_model((dir / "model_file" / "tiny.psmodel").string(), metadata, *net);
 
   const torch::Tensor embeddings = torch::nn::functional::normalize(
       torch::randn({12, 8}), torch::nn::functional::NormalizeFuncOptions().dim(1));
@@ -35,5 +140,21 @@ int main(int argc, char** argv) {
   const ModelIdentity model{"0123456789abcdef", "fuzz-seed", "small-cnn"};
   CaseIndex(embeddings, cases, IndexKind::kFlat, model).save((dir / "case_index" / "flat.psindex").string());
   CaseIndex(embeddings, cases, IndexKind::kHnsw, model).save((dir / "case_index" / "hnsw.psindex").string());
+
+  std::filesystem::create_directories(dir / "worklist");
+  std::filesystem::remove(dir / "worklist" / "worklist.db");
+  write_worklist(dir / "worklist" / "worklist.db");
+  write_training_log(dir / "tensorboard");
+  std::filesystem::create_directories(dir / "dicom_node");
+  std::filesystem::create_directories(dir / "image");
+  for (int i = 2; i < argc; ++i) {
+    const std::filesystem::path source = argv[i];
+    if (source.extension() != ".dcm") {
+      write_small_images(source, dir / "image");
+      continue;
+    }
+    if (!write_node_dataset(source.string(), dir / "dicom_node" / source.filename()))
+      std::fprintf(stderr, "fuzz_seeds: %s: not a DICOM file DCMTK can rewrite; skipped\n", argv[i]);
+  }
   return 0;
 }

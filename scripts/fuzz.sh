@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Fuzzes every parser a stranger can reach with libFuzzer (fuzz/*.cpp).
 #   scripts/fuzz.sh [--seconds N] [TARGET...]
-# TARGET: image dicom manifest http model_file case_index (default: all), each
-# run N seconds (default 60). Builds with clang (-fsanitize=fuzzer,address,
-# undefined) into build-fuzz/; model_file and case_index also build the normal
-# library into build/. Seed corpora are made at run time from ../shared
+# TARGET: image dicom manifest http model_file case_index dicom_node worklist
+# tensorboard (default: all), each run N seconds (default 60). Builds with
+# clang (-fsanitize=fuzzer,address,undefined) into build-fuzz/; the last six
+# also build the normal library into build/. Seed corpora are made at run time from ../shared
 # (PNEUMOSCAN_SHARED), pydicom's test files and build-fuzz/fuzz_seeds; the
 # corpus grows in build-fuzz/corpus/TARGET across runs. Findings (crash-*,
 # oom-*, timeout-*) land in build-fuzz/findings/TARGET/; one summary line per
@@ -18,11 +18,12 @@ targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds="$2"; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) targets+=("$1"); shift ;;
   esac
 done
-all=(image dicom manifest http model_file case_index)
+all=(image dicom manifest http model_file case_index dicom_node worklist tensorboard)
+library_targets=" model_file case_index dicom_node worklist tensorboard "
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 for t in "${targets[@]}"; do
   [[ " ${all[*]} " == *" $t "* ]] || { echo "fuzz: unknown target '$t' (${all[*]})" >&2; exit 2; }
@@ -33,13 +34,13 @@ pydicom=/usr/lib/python3/dist-packages/pydicom/data/test_files
 
 # --- build ---------------------------------------------------------------------
 needs_core=0
-for t in "${targets[@]}"; do [[ $t == model_file || $t == case_index ]] && needs_core=1; done
+for t in "${targets[@]}"; do [[ $library_targets == *" $t "* ]] && needs_core=1; done
 core=()
 build_targets=()
 for t in "${targets[@]}"; do build_targets+=("fuzz_$t"); done
 if [ $needs_core = 1 ]; then
   cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build build --target pneumoscan_apps -j"$(nproc)"
+  cmake --build build --target pneumoscan_serve -j"$(nproc)"
   core=(-DPNEUMOSCAN_LIBRARY_DIR="$PWD/build")
   build_targets+=(fuzz_seeds)
 fi
@@ -49,7 +50,7 @@ cmake --build build-fuzz -j"$(nproc)" --target "${build_targets[@]}"
 # --- seed corpora (rebuilt each run; the grown corpus is kept separately) -------
 seeds=build-fuzz/seeds
 rm -rf "$seeds"
-mkdir -p "$seeds"/{image,dicom,manifest,http,model_file,case_index}
+mkdir -p "$seeds"/{image,dicom,manifest,http,model_file,case_index,dicom_node,worklist,tensorboard}
 smallest() {  # smallest N files of a find expression
   local n=$1; shift
   find "$@" -type f -printf '%s %p\n' 2>/dev/null | sort -n | head -n "$n" | cut -d' ' -f2-
@@ -58,8 +59,10 @@ copy_seeds() {  # copy_seeds TARGET FILE...
   local target=$1; shift
   for f in "$@"; do cp "$f" "$seeds/$target/$(basename "$f")"; done
 }
+dicoms=()
+jpegs=()
 if [ -d "$shared/data" ]; then
-  mapfile -t jpegs < <(smallest 12 "$shared/data/chest_xray/test" -name '*.jpeg')
+  mapfile -t jpegs < <(smallest 12 "$shared/data/chest_xray" -name '*.jpeg')
   mapfile -t dicoms < <(smallest 3 "$shared/data/dicom" -name '*.dcm')
   mapfile -t csvs < <(find "$shared/data" -name '*.csv' -size -64k)
   copy_seeds image "${jpegs[@]}" "${dicoms[@]}"
@@ -88,7 +91,9 @@ else
 fi
 [ -d "$pydicom" ] && copy_seeds dicom $(smallest 25 "$pydicom" -name '*.dcm')
 printf 'GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\nGET /metrics HTTP/1.1\r\n\r\n' > "$seeds/http/get"
-[ $needs_core = 1 ] && build-fuzz/fuzz_seeds "$seeds" >/dev/null
+node_dicoms=("${dicoms[@]}")
+[ -d "$pydicom" ] && mapfile -t -O ${#node_dicoms[@]} node_dicoms < <(smallest 25 "$pydicom" -name '*.dcm')
+[ $needs_core = 1 ] && build-fuzz/fuzz_seeds "$seeds" "${node_dicoms[@]}" "${jpegs[@]}" >/dev/null
 
 # --- run -----------------------------------------------------------------------
 found=0
@@ -96,11 +101,11 @@ mkdir -p build-fuzz/logs
 for t in "${targets[@]}"; do
   mkdir -p "build-fuzz/corpus/$t" "build-fuzz/findings/$t"
   max_len=65536
-  [[ $t == dicom || $t == model_file || $t == http ]] && max_len=262144
+  [[ $t == dicom || $t == dicom_node || $t == model_file || $t == http || $t == worklist ]] && max_len=262144
   # LibTorch, OpenCV and DCMTK keep one-time allocations to the end: no leak reports.
   log="build-fuzz/logs/$t.log"
   set +e
-  ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  OMP_NUM_THREADS=1 ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 \
     "build-fuzz/fuzz_$t" -max_total_time="$seconds" -print_final_stats=1 -timeout=20 -rss_limit_mb=4096 \
     -max_len=$max_len -artifact_prefix="build-fuzz/findings/$t/" "build-fuzz/corpus/$t" "$seeds/$t" >"$log" 2>&1
   status=$?

@@ -14,6 +14,7 @@
 #include "core/parallel.h"
 #include "core/text.h"
 #include "core/timing.h"
+#include "file_size_limit.h"
 #include "test_support.h"
 
 using namespace pneumoscan;
@@ -41,6 +42,24 @@ TEST(AtomicFile, FailedWriteKeepsOldContentAndLeavesNoTemporary) {
   int files = 0;
   for ([[maybe_unused]] auto& entry : std::filesystem::directory_iterator(dir.path)) ++files;
   EXPECT_EQ(files, 1);
+}
+
+// A full file system (here: the file size limit, EFBIG, as ENOSPC would be):
+// a clear error naming the file, the previous content intact, no temporary left.
+TEST(AtomicFile, FullFileSystemKeepsThePreviousFile) {
+  test::TempDir dir;
+  const std::string path = dir / "report.html";
+  write_file_atomically(path, "previous");
+  try {
+    const test::FileSizeLimit limit(4096);
+    write_file_atomically(path, std::string(64 * 1024, 'x'));
+    FAIL() << "a write past the limit succeeded";
+  } catch (const IoError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              path + ": write failed: the file would exceed this process's file size limit (ulimit -f)");
+  }
+  EXPECT_EQ(read_file(path), "previous");
+  EXPECT_EQ(test::file_names(dir.path), std::vector<std::string>{"report.html"});
 }
 
 TEST(AtomicFile, ReadMissingFileNamesIt) {

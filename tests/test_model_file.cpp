@@ -8,6 +8,7 @@
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
+#include "file_size_limit.h"
 #include "model_file/model_file.h"
 #include "test_support.h"
 
@@ -55,6 +56,25 @@ TEST(ModelFile, RoundTripKeepsWeightsAndMetadata) {
   torch::NoGradGuard no_grad;
   const torch::Tensor x = torch::randn({2, 1, 64, 64});
   EXPECT_TRUE(torch::allclose(net->forward(x), loaded.net->forward(x), 1e-5, 1e-6));
+}
+
+TEST(ModelFile, FullFileSystemKeepsThePreviousModel) {
+  test::TempDir dir;
+  const std::string path = dir / "m.psmodel";
+  Classifier net = create_model({"small-cnn", 64, 1, 1});
+  save_model(path, small_metadata(), *net);
+  const std::string previous = read_file(path);
+  Classifier other = create_model({"small-cnn", 64, 1, 1});
+  try {
+    const test::FileSizeLimit limit(previous.size() / 2);
+    save_model(path, small_metadata(), *other);
+    FAIL() << "a model larger than the file size limit was written";
+  } catch (const IoError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind(path + ": write failed: ", 0), 0u) << e.what();
+  }
+  EXPECT_EQ(read_file(path), previous);
+  EXPECT_EQ(test::file_names(dir.path), std::vector<std::string>{"m.psmodel"});
+  EXPECT_NO_THROW(load_model(path));
 }
 
 TEST(ModelFile, RefusesInconsistentPreprocessing) {

@@ -8,6 +8,7 @@
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
+#include "file_size_limit.h"
 #include "report/html.h"
 #include "report/plots.h"
 #include "test_support.h"
@@ -139,6 +140,30 @@ TEST(HtmlReport, RelativeLinksEscapingAndMarkdown) {
       UsageError);
   EXPECT_EQ(markdown_table(table),
             "| label | AUC | model |\n|---|---|---|\n| a<b | 0.9 | [models/a.psmodel](models/a.psmodel) |\n");
+}
+
+TEST(HtmlReport, FullFileSystemKeepsThePreviousReportAndPlot) {
+  test::TempDir dir;
+  const ScoredSet set = synthetic_scores("s", 1.0, 5);
+  plot_calibration(dir / "cal.png", "Calibration", set);
+  const std::string previous_plot = read_file(dir / "cal.png");
+  Table table{{"label", "AUC"}, {{"a", "0.9"}}, 1};
+  write_html_report(dir / "report.html", "first", {}, table, {});
+  const std::string previous = read_file(dir / "report.html");
+  table.rows.assign(2000, {"a long row of the second report", "0.9"});
+  {
+    const test::FileSizeLimit limit(previous.size() + 512);
+    EXPECT_THROW(write_html_report(dir / "report.html", "second", {}, table, {}), IoError);
+    try {
+      plot_calibration(dir / "cal.png", "Calibration again", synthetic_scores("t", 0.5, 6));
+      FAIL() << "a plot larger than the file size limit was written";
+    } catch (const IoError& e) {
+      EXPECT_EQ(std::string(e.what()).rfind(dir / "cal.png: write failed: ", 0), 0u) << e.what();
+    }
+  }
+  EXPECT_EQ(read_file(dir / "report.html"), previous);
+  EXPECT_EQ(read_file(dir / "cal.png"), previous_plot);
+  EXPECT_EQ(test::file_names(dir.path), (std::vector<std::string>{"cal.png", "report.html"}));
 }
 
 TEST(PlotsCli, TrainAndEvaluateWritePlots) {

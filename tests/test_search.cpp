@@ -11,6 +11,7 @@
 #include "core/atomic_file.h"
 #include "core/errors.h"
 #include "data/sample.h"
+#include "file_size_limit.h"
 #include "infer/predictor.h"
 #include "model_file/model_file.h"
 #include "search/case_index.h"
@@ -219,6 +220,57 @@ TEST(SearchIndex, RefusesAnotherModel) {
     EXPECT_EQ(result.output.rfind("error: " + index + ": built with a different model", 0), 0u)
         << result.output;
     EXPECT_EQ(std::count(result.output.begin(), result.output.end(), '\n'), 1) << result.output;
+  }
+}
+
+TEST(SearchIndex, FullFileSystemKeepsThePreviousIndex) {
+  test::TempDir dir;
+  const std::string path = dir / "cases.psindex";
+  const torch::Tensor embeddings = torch::nn::functional::normalize(
+      torch::randn({64, 32}), torch::nn::functional::NormalizeFuncOptions().dim(1));
+  std::vector<IndexedCase> cases;
+  for (int i = 0; i < 64; ++i) cases.push_back({"case" + std::to_string(i), i % 2, "p" + std::to_string(i)});
+  CaseIndex(embeddings.slice(0, 0, 8), std::vector<IndexedCase>(cases.begin(), cases.begin() + 8),
+            IndexKind::kFlat, {"f", "m", "small-cnn"})
+      .save(path);
+  const std::string previous = read_file(path);
+  try {
+    const test::FileSizeLimit limit(previous.size() + 1024);
+    CaseIndex(embeddings, cases, IndexKind::kFlat, {"f", "m", "small-cnn"}).save(path);
+    FAIL() << "an index larger than the file size limit was written";
+  } catch (const IoError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind(path + ": write failed: ", 0), 0u) << e.what();
+  }
+  EXPECT_EQ(read_file(path), previous);
+  EXPECT_EQ(test::file_names(dir.path), std::vector<std::string>{"cases.psindex"});
+  EXPECT_EQ(CaseIndex::load(path).size(), 8u);
+}
+
+// Found by fuzz/fuzz_case_index: a size field inside the FAISS index made
+// FAISS's reader ask for 128 GB before reading. The checksum stops any
+// damage before FAISS parses it.
+TEST(SearchIndex, DamagedFaissIndexIsRefusedBeforeFaissReadsIt) {
+  test::TempDir dir;
+  const std::string path = dir / "cases.psindex";
+  const torch::Tensor embeddings = torch::nn::functional::normalize(
+      torch::randn({64, 16}), torch::nn::functional::NormalizeFuncOptions().dim(1));
+  std::vector<IndexedCase> cases;
+  for (int i = 0; i < 64; ++i) cases.push_back({"case" + std::to_string(i), i % 2, "p" + std::to_string(i)});
+  CaseIndex(embeddings, cases, IndexKind::kHnsw, {"f", "m", "small-cnn"}).save(path);
+  std::string bytes = read_file(path);
+  // magic line, header length, header, FAISS length, FAISS index
+  const size_t header_length = static_cast<unsigned char>(bytes[bytes.find('\n') + 1]) |
+                               static_cast<unsigned char>(bytes[bytes.find('\n') + 2]) << 8;
+  const size_t faiss_start = bytes.find('\n') + 1 + 8 + header_length + 8;
+  ASSERT_LT(faiss_start + 80, bytes.size());
+  for (size_t i = 0; i < 8; ++i) bytes[faiss_start + 72 + i] = '\xff';
+  write_file_atomically(path, bytes);
+  try {
+    CaseIndex::load(path);
+    FAIL() << "a damaged FAISS index loaded";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              path + ": damaged case index: the FAISS index does not match its checksum; rebuild the index");
   }
 }
 

@@ -1,12 +1,29 @@
 // Tests of src/train/trainer. Integration: train the seed's small CNN briefly
 // on real X-rays, check that it learns, that the model file is complete, that
 // resume continues, and that frozen features stay frozen until unfrozen.
+// Crash safety: a full disk never damages the last checkpoint, and a run
+// killed with SIGKILL at random moments and resumed ends with the same
+// weights, bit for bit, as a run never interrupted.
+#include <signal.h>
+#include <sys/wait.h>
 #include <torch/torch.h>
+#include <unistd.h>
 
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
+#include <iostream>
+#include <random>
+#include <thread>
 
+#include "core/atomic_file.h"
 #include "core/errors.h"
+#include "data/sample.h"
 #include "eval/evaluate.h"
+#include "file_size_limit.h"
+#include "generative_support.h"
+#include "model_file/model_file.h"
+#include "models/state_dict.h"
 #include "test_support.h"
 #include "training_support.h"
 
@@ -126,8 +143,8 @@ struct EventLog : TrainObserver {
     EXPECT_GT(step.images, 0);
   }
   void on_validated(const EpochValidation& v) override {
-    events.push_back("validated " + std::to_string(v.epoch) + " on " + std::to_string(v.probabilities->size()) +
-                     " images");
+    events.push_back("validated " + std::to_string(v.epoch) + " on " +
+                     std::to_string(v.probabilities->size()) + " images");
     EXPECT_NE(v.net, nullptr);
     EXPECT_EQ(v.labels->size(), v.probabilities->size());
     EXPECT_EQ(v.preprocess->input_size, 64);
@@ -241,4 +258,130 @@ TEST(TransferTrain, RejectsInconsistentFreezeSettings) {
   config.freeze = "everything";
   EXPECT_NE(message_of(config).find("unknown freeze mode 'everything'"), std::string::npos)
       << message_of(config);
+}
+
+TEST(TrainCrash, FullFileSystemKeepsTheLastCheckpointAndModel) {
+  test::TempDir dir;
+  const std::vector<Sample> train = test::tiny_xrays(dir, 24, "train");
+  const std::vector<Sample> val = test::tiny_xrays(dir, 8, "val");
+  const std::string model_path = dir / "m.psmodel";
+  TrainConfig config = test::quick_config(32, 1, 8, 7);
+  train_model(train, val, config, model_path);
+  const std::string checkpoint = read_file(checkpoint_path(model_path));
+  const std::string model = read_file(model_path);
+  config.epochs = 2;
+  try {
+    const test::FileSizeLimit limit(checkpoint.size() / 2);
+    train_model(train, val, config, model_path, true);
+    FAIL() << "a checkpoint larger than the file size limit was written";
+  } catch (const IoError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind(checkpoint_path(model_path) + ": write failed: ", 0), 0u)
+        << e.what();
+  }
+  EXPECT_EQ(read_file(checkpoint_path(model_path)), checkpoint);
+  EXPECT_EQ(read_file(model_path), model);
+  for (const std::string& name : test::file_names(dir.path))
+    EXPECT_EQ(name.find(".tmp-"), std::string::npos) << name << " left behind";
+  // The run goes on from the intact checkpoint once there is room.
+  EXPECT_EQ(train_model(train, val, config, model_path, true).history.size(), 2u);
+}
+
+namespace {
+
+// Starts `pneumoscan ARGS...` (output to `log`); returns its pid.
+pid_t spawn_cli(const std::vector<std::string>& args, const std::string& log) {
+  std::cout.flush();  // or the child's freopen writes the parent's buffered output again
+  std::fflush(nullptr);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    std::vector<char*> argv;
+    std::string program = PNEUMOSCAN_CLI_PATH;
+    argv.push_back(program.data());
+    std::vector<std::string> copy = args;
+    for (std::string& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    if (std::freopen(log.c_str(), "a", stdout) == nullptr || dup2(fileno(stdout), 2) < 0) _exit(126);
+    execv(program.c_str(), argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+std::filesystem::file_time_type modified(const std::string& path) {
+  std::error_code ec;
+  const auto time = std::filesystem::last_write_time(path, ec);
+  return ec ? std::filesystem::file_time_type{} : time;
+}
+
+}  // namespace
+
+TEST(TrainCrash, KilledAtThreeRandomMomentsAndResumedGivesBitIdenticalWeights) {
+  test::TempDir dir;
+  write_manifest(dir / "train.csv", test::tiny_xrays(dir, 64, "train"));
+  write_manifest(dir / "val.csv", test::tiny_xrays(dir, 16, "val"));
+  auto args = [&](const std::string& out, bool resume) {
+    std::vector<std::string> a = {"--threads",
+                                  "1",
+                                  "train",
+                                  "--data",
+                                  dir / "train.csv",
+                                  "--val",
+                                  dir / "val.csv",
+                                  "--out",
+                                  out,
+                                  "--image-size",
+                                  "64",
+                                  "--epochs",
+                                  "10",
+                                  "--batch-size",
+                                  "8",
+                                  "--patience",
+                                  "100",
+                                  "--no-progress"};
+    if (resume) a.push_back("--resume");
+    return a;
+  };
+  const std::string reference = dir / "reference.psmodel";
+  const pid_t whole = spawn_cli(args(reference, false), dir / "reference.log");
+  int status = 0;
+  ASSERT_EQ(waitpid(whole, &status, 0), whole);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << read_file(dir / "reference.log");
+
+  // Each kill lands at a random moment of an epoch after this process wrote a
+  // checkpoint (mid-step, mid-validation or mid-write); the moments are logged.
+  const std::string model = dir / "killed.psmodel";
+  std::mt19937 rng(std::random_device{}());
+  std::uniform_int_distribution<int> delay_ms(0, 400);
+  for (int kill_number = 0; kill_number < 3; ++kill_number) {
+    const auto before = modified(checkpoint_path(model));
+    const pid_t pid = spawn_cli(args(model, kill_number > 0), dir / "killed.log");
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (modified(checkpoint_path(model)) == before && std::chrono::steady_clock::now() < deadline &&
+           waitpid(pid, &status, WNOHANG) == 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    const int delay = delay_ms(rng);
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay));
+    kill(pid, SIGKILL);
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+        << "run " << kill_number << " ended before the kill " << delay << " ms after a checkpoint:\n"
+        << read_file(dir / "killed.log");
+    std::cout << "killed run " << kill_number << " " << delay << " ms after this run's first checkpoint\n";
+  }
+  const pid_t last = spawn_cli(args(model, true), dir / "killed.log");
+  ASSERT_EQ(waitpid(last, &status, 0), last);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << read_file(dir / "killed.log");
+
+  const LoadedModel expected = load_model(reference);
+  const LoadedModel resumed = load_model(model);
+  const NamedTensors expected_weights = state_dict(*expected.net);
+  const NamedTensors resumed_weights = state_dict(*resumed.net);
+  ASSERT_EQ(expected_weights.size(), resumed_weights.size());
+  for (size_t i = 0; i < expected_weights.size(); ++i) {
+    ASSERT_EQ(expected_weights[i].first, resumed_weights[i].first);
+    EXPECT_TRUE(torch::equal(expected_weights[i].second, resumed_weights[i].second))
+        << expected_weights[i].first << " differs after the kills";
+  }
+  EXPECT_EQ(resumed.metadata.threshold, expected.metadata.threshold);
+  EXPECT_EQ(resumed.metadata.training.at("best_epoch"), expected.metadata.training.at("best_epoch"));
 }

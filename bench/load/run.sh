@@ -24,16 +24,10 @@ command -v wrk >/dev/null || { echo "wrk not installed (scripts/setup.sh --deps)
 [ -x "$build/pneumoscan" ] || { echo "$build/pneumoscan not built" >&2; exit 1; }
 
 log=$(mktemp)
-"$build/pneumoscan" serve --port 0 "$@" >"$log" 2>&1 &
-server=$!
+server=
 trap 'kill $server 2>/dev/null || true; rm -f "$log"' EXIT
-for _ in $(seq 600); do
-  grep -q "listening on" "$log" && break
-  kill -0 $server 2>/dev/null || { cat "$log" >&2; exit 1; }
-  sleep 0.1
-done
-url=$(grep -o "http://[^ ]*" "$log" | head -1)
-[ -n "$url" ] || { echo "server did not start:" >&2; cat "$log" >&2; exit 1; }
+source bench/load/serve_process.sh
+start_serve "$build" "$log" "$@"
 echo "server: $url (pid $server), X-ray: $xray, $duration s per level"
 
 printf "%-12s %10s %10s %10s %8s\n" connections "req/s" "p50 ms" "p99 ms" errors

@@ -9,6 +9,7 @@
 
 #include "cli/command.h"
 #include "core/errors.h"
+#include "core/json_text.h"
 #include "serve/http_server.h"
 #include "serve/shutdown_signal.h"
 #include "serve/worklist.h"
@@ -41,7 +42,7 @@ int run_serve_process(ServeConfig config, std::optional<DicomNodeOptions> dicom)
   std::unique_ptr<DicomNode> node;
   if (dicom) node = std::make_unique<DicomNode>(*dicom);
   std::fprintf(stderr, "serving model %s, batches of up to %d, web page: %s\n",
-               service.model_summary().dump().c_str(), config.batching.max_batch,
+               json_text(service.model_summary()).c_str(), config.batching.max_batch,
                service.web_root().empty() ? "not found" : service.web_root().c_str());
   std::printf("listening on http://%s:%d\n", config.host.c_str(), port);
   std::fflush(stdout);

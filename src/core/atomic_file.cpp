@@ -1,5 +1,6 @@
 #include "core/atomic_file.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,6 +11,7 @@
 #include <random>
 #include <sstream>
 
+#include "core/checked_file.h"
 #include "core/errors.h"
 
 namespace pneumoscan {
@@ -23,12 +25,15 @@ std::string temporary_name_for(const std::string& path) {
   return name.str();
 }
 
-void fsync_path(const std::string& path) {
-  FILE* f = std::fopen(path.c_str(), "rb+");
-  if (f == nullptr) return;
-  std::fflush(f);
-  ::fsync(fileno(f));
-  std::fclose(f);
+// Makes the finished temporary file durable before it replaces the target: a
+// full disk may show only here.
+void sync_to_disk(const std::string& tmp, const std::string& path) {
+  const int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw IoError(path, write_failure(errno));
+  const bool synced = ::fsync(fd) == 0;
+  const int error = errno;
+  ::close(fd);
+  if (!synced) throw IoError(path, write_failure(error));
 }
 }  // namespace
 
@@ -42,7 +47,7 @@ void write_atomically(const std::string& path, const std::function<void(const st
   const std::string tmp = temporary_name_for(path);
   try {
     write(tmp);
-    fsync_path(tmp);
+    sync_to_disk(tmp, path);
   } catch (...) {
     std::error_code ec;
     fs::remove(tmp, ec);
@@ -58,11 +63,9 @@ void write_atomically(const std::string& path, const std::function<void(const st
 
 void write_file_atomically(const std::string& path, const std::string& bytes) {
   write_atomically(path, [&](const std::string& tmp) {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw IoError(path, std::string("cannot open for writing: ") + std::strerror(errno));
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    if (!out) throw IoError(path, "write failed (disk full?)");
+    CheckedFileWriter out(tmp, path);
+    out.write(bytes.data(), bytes.size());
+    out.finish();
   });
 }
 

@@ -6,8 +6,10 @@
 namespace pneumoscan {
 
 // Keeps glibc malloc from mapping/unmapping large tensors on every iteration
-// (measured 2-5x training slowdown from page faults otherwise). Call first
-// thing in main(), before any tensor is allocated. Safe to call twice.
+// (measured 2-5x training slowdown from page faults otherwise), and bounds
+// its arenas to one per core so that kept memory does not multiply with
+// threads (serve's RSS). Call first thing in main(), before any tensor is
+// allocated or thread started. Safe to call twice.
 void tune_allocator();
 
 // Sets ATen's intra-op thread count; 0 means one per available core.

@@ -3,8 +3,9 @@
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 
-#include "core/atomic_file.h"
 #include "core/errors.h"
+#include "core/json_text.h"
+#include "model_file/archive.h"
 #include "train/checkpoint.h"
 
 namespace pneumoscan {
@@ -22,7 +23,7 @@ NamedTensors read_tensors(torch::serialize::InputArchive& archive, const std::st
 
 void save_parts(const std::string& path, const nlohmann::json& state, const CheckpointParts& parts) {
   torch::serialize::OutputArchive archive;
-  archive.write("state", c10::IValue(state.dump()));
+  archive.write("state", c10::IValue(json_text(state)));
   for (const auto& [name, net] : parts.networks)
     archive.write("net." + name, c10::IValue(to_dict(snapshot(*net))));
   for (const auto& [name, tensors] : parts.snapshots)
@@ -32,7 +33,7 @@ void save_parts(const std::string& path, const nlohmann::json& state, const Chec
     optimizer->save(optimizer_archive);
     archive.write("optimizer." + name, optimizer_archive);
   }
-  write_atomically(path, [&](const std::string& tmp) { archive.save_to(tmp); });
+  save_archive(archive, path);
 }
 
 nlohmann::json load_parts(const std::string& path, const nlohmann::json& settings,
@@ -43,7 +44,7 @@ nlohmann::json load_parts(const std::string& path, const nlohmann::json& setting
   for (const auto& [key, wanted] : settings.items())
     if (saved.value(key, nlohmann::json()) != wanted)
       throw UsageError(path + ": checkpoint was made with " + key + " = " +
-                       saved.value(key, nlohmann::json()).dump() + ", not " + wanted.dump() +
+                       json_text(saved.value(key, nlohmann::json())) + ", not " + json_text(wanted) +
                        "; use the same settings to resume");
   for (const auto& [name, net] : parts.networks)
     load_state_dict(*net, read_tensors(archive, "net." + name, path), path);

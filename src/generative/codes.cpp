@@ -7,13 +7,13 @@
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
-#include "core/atomic_file.h"
 #include "core/errors.h"
 #include "core/hash.h"
 #include "core/json_text.h"
 #include "core/timing.h"
 #include "data/loader.h"
 #include "generative/data.h"
+#include "model_file/archive.h"
 #include "models/classifier.h"
 #include "models/weights_hash.h"
 
@@ -24,7 +24,11 @@ constexpr const char* kMetadataKey = "pneumoscan_codes";
 constexpr const char* kCodesKey = "codes";
 
 nlohmann::json sample_json(const Sample& s) {
-  return {{"path", s.path}, {"label", s.label}, {"patient", s.patient}, {"split", s.split}, {"type", s.pneumonia_type}};
+  return {{"path", s.path},
+          {"label", s.label},
+          {"patient", s.patient},
+          {"split", s.split},
+          {"type", s.pneumonia_type}};
 }
 
 Sample sample_from_json(const nlohmann::json& j) {
@@ -40,13 +44,15 @@ Sample sample_from_json(const nlohmann::json& j) {
 }  // namespace
 
 std::string encoder_fingerprint(AutoencoderImpl& net, const PreprocessConfig& preprocess) {
-  const std::string text = nlohmann::json{{"preprocess", to_json(preprocess)}, {"encoder", "autoencoder"}}.dump();
+  const std::string text =
+      nlohmann::json{{"preprocess", to_json(preprocess)}, {"encoder", "autoencoder"}}.dump();
   return hex64(hash_weights(*net.encoder, fnv1a64(text.data(), text.size())));
 }
 
-CodeSet encode_samples(AutoencoderImpl& net, const PreprocessConfig& preprocess, const std::string& autoencoder_path,
-                       const std::vector<Sample>& samples, int threads, int batch_size,
-                       std::vector<std::string>& failures, const std::function<void(size_t, size_t)>& progress) {
+CodeSet encode_samples(AutoencoderImpl& net, const PreprocessConfig& preprocess,
+                       const std::string& autoencoder_path, const std::vector<Sample>& samples, int threads,
+                       int batch_size, std::vector<std::string>& failures,
+                       const std::function<void(size_t, size_t)>& progress) {
   const ImageCache cache(samples, preprocess, threads);
   failures = cache.failures();
   const EvalModeGuard eval_mode(net);
@@ -61,7 +67,8 @@ CodeSet encode_samples(AutoencoderImpl& net, const PreprocessConfig& preprocess,
   }
   CodeSet result;
   const auto shape = code_shape(net.options);
-  result.codes = parts.empty() ? torch::empty({0, shape[0], shape[1], shape[2]}, torch::kHalf) : torch::cat(parts);
+  result.codes =
+      parts.empty() ? torch::empty({0, shape[0], shape[1], shape[2]}, torch::kHalf) : torch::cat(parts);
   result.samples = cache.samples();
   result.encoder_fingerprint = encoder_fingerprint(net, preprocess);
   result.autoencoder_path = autoencoder_path;
@@ -83,13 +90,7 @@ void write_codes(const std::string& path, const CodeSet& codes) {
   torch::serialize::OutputArchive archive;
   archive.write(kMetadataKey, c10::IValue(json_text(metadata)));
   archive.write(kCodesKey, codes.codes.to(torch::kHalf).contiguous());
-  write_atomically(path, [&](const std::string& tmp) {
-    try {
-      archive.save_to(tmp);
-    } catch (const c10::Error& e) {
-      throw IoError(path, std::string("cannot write codes: ") + e.what_without_backtrace());
-    }
-  });
+  save_archive(archive, path);
 }
 
 CodeSet read_codes(const std::string& path, const std::string& expected_fingerprint,
@@ -119,24 +120,28 @@ CodeSet read_codes(const std::string& path, const std::string& expected_fingerpr
     throw ModelFileError(path, std::string("damaged code file: ") + json_problem(e));
   }
   if (!expected_fingerprint.empty() && expected_fingerprint != result.encoder_fingerprint)
-    throw ModelFileError(path, "codes made by encoder " + result.encoder_fingerprint + " (" + result.autoencoder_path +
-                                   "), not by " + expected_source + "'s encoder " + expected_fingerprint +
+    throw ModelFileError(path, "codes made by encoder " + result.encoder_fingerprint + " (" +
+                                   result.autoencoder_path + "), not by " + expected_source + "'s encoder " +
+                                   expected_fingerprint +
                                    "; encode the data again with `pneumoscan autoencoder encode`");
   try {
     if (!archive.try_read(kCodesKey, result.codes)) throw ModelFileError(path, "code file has no codes");
   } catch (const c10::Error&) {
     throw ModelFileError(path, "damaged code file (its codes cannot be read)");
   }
-  if (result.codes.scalar_type() != torch::kHalf || result.codes.sizes().vec() != shape || shape.size() != 4 ||
-      shape[0] != static_cast<int64_t>(result.samples.size()))
+  if (result.codes.scalar_type() != torch::kHalf || result.codes.sizes().vec() != shape ||
+      shape.size() != 4 || shape[0] != static_cast<int64_t>(result.samples.size()))
     throw ModelFileError(path, "damaged code file (codes do not match their description)");
-  if (!torch::isfinite(result.codes).all().item<bool>()) throw ModelFileError(path, "code file holds non-finite codes");
+  if (!torch::isfinite(result.codes).all().item<bool>())
+    throw ModelFileError(path, "code file holds non-finite codes");
   return result;
 }
 
-torch::Tensor codes_for(const CodeSet& codes, const std::vector<Sample>& samples, const std::string& codes_path) {
+torch::Tensor codes_for(const CodeSet& codes, const std::vector<Sample>& samples,
+                        const std::string& codes_path) {
   std::unordered_map<std::string, int64_t> row;
-  for (size_t i = 0; i < codes.samples.size(); ++i) row.emplace(codes.samples[i].path, static_cast<int64_t>(i));
+  for (size_t i = 0; i < codes.samples.size(); ++i)
+    row.emplace(codes.samples[i].path, static_cast<int64_t>(i));
   std::vector<int64_t> rows;
   for (const auto& s : samples) {
     const auto found = row.find(s.path);

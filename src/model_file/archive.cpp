@@ -5,6 +5,7 @@
 #include <torch/serialize/output-archive.h>
 
 #include "core/atomic_file.h"
+#include "core/checked_file.h"
 #include "model_file/integrity.h"
 
 namespace pneumoscan {
@@ -20,7 +21,8 @@ torch::serialize::InputArchive open_archive(const std::string& path) {
     archive.load_from(path);
   } catch (const c10::Error& e) {
     std::string reason = e.what_without_backtrace();
-    if (reason.find("open file failed") != std::string::npos || reason.find("No such file") != std::string::npos)
+    if (reason.find("open file failed") != std::string::npos ||
+        reason.find("No such file") != std::string::npos)
       throw ModelFileError(path, "cannot open model file");
     throw ModelFileError(path, "not a PneumoScan model file (unreadable archive)");
   }
@@ -64,12 +66,23 @@ void write_network_archive(const std::string& path, const std::string& metadata_
   archive.write(kMetadataKey, c10::IValue(metadata_text));
   archive.write(kWeightsKey, c10::IValue(weights));
   archive.write(kChecksumKey, c10::IValue(weights_checksum(metadata_text, tensors)));
+  save_archive(archive, path);
+}
+
+void save_archive(torch::serialize::OutputArchive& archive, const std::string& path) {
   write_atomically(path, [&](const std::string& tmp) {
+    CheckedFileWriter file(tmp, path);
     try {
-      archive.save_to(tmp);
+      // The writer is told every byte went out: on a short write LibTorch
+      // throws from a destructor (std::terminate); the error waits in `file`.
+      archive.save_to([&](const void* data, size_t size) {
+        file.write(data, size);
+        return size;
+      });
     } catch (const c10::Error& e) {
-      throw IoError(path, std::string("cannot write model: ") + e.what_without_backtrace());
+      throw IoError(path, std::string("cannot write: ") + e.what_without_backtrace());
     }
+    file.finish();
   });
 }
 
@@ -95,9 +108,11 @@ NetworkArchive read_network_archive(const std::string& path,
       result.integrity_warning =
           "no checksum (written before PneumoScan checked model files): damage to it cannot be detected";
     } else {
-      if (!has_checksum || !stored.isString()) throw ModelFileError(path, "checksum missing: the file is damaged");
+      if (!has_checksum || !stored.isString())
+        throw ModelFileError(path, "checksum missing: the file is damaged");
       result.checksum = weights_checksum(result.metadata_text, result.tensors);
-      if (stored.toStringRef() != result.checksum) throw ModelFileError(path, "checksum mismatch: the file is damaged");
+      if (stored.toStringRef() != result.checksum)
+        throw ModelFileError(path, "checksum mismatch: the file is damaged");
     }
     check_weights_finite(path, result.tensors);
     return result;

@@ -3,11 +3,12 @@
 // model_file.h; autoencoders and GAN generators, generative_file.h): a
 // LibTorch archive holding the metadata JSON text, the weights by name and a
 // checksum over both (integrity.h), written atomically and verified on load.
+#include <torch/nn/module.h>
+#include <torch/serialize/output-archive.h>
+
 #include <functional>
 #include <string>
 #include <utility>
-
-#include <torch/nn/module.h>
 
 #include "core/errors.h"
 #include "models/state_dict.h"
@@ -20,6 +21,11 @@ namespace pneumoscan {
 // atomically; IoError naming the file.
 void write_network_archive(const std::string& path, const std::string& metadata_text, torch::nn::Module& net,
                            const NamedTensors& extra = {});
+
+// Writes any LibTorch archive (model files, checkpoints, code files) to
+// `path` atomically, streaming through CheckedFileWriter (core/checked_file.h)
+// so that a full disk is an IoError naming the file, never LibTorch's abort.
+void save_archive(torch::serialize::OutputArchive& archive, const std::string& path);
 
 struct NetworkArchive {
   std::string metadata_text;      // exactly as stored (the checksum covers these bytes)
@@ -37,8 +43,8 @@ std::string read_network_metadata(const std::string& path);
 // mentions one. Throws ModelFileError naming the file: cannot open, not a
 // PneumoScan file, no weights, records cut short, "checksum mismatch: the
 // file is damaged", non-finite weights.
-NetworkArchive read_network_archive(const std::string& path,
-                                    const std::function<bool(const std::string& metadata_text)>& has_checksum_field);
+NetworkArchive read_network_archive(
+    const std::string& path, const std::function<bool(const std::string& metadata_text)>& has_checksum_field);
 
 // Runs `body`, turning LibTorch's and the standard library's exceptions
 // ("PytorchStreamReader failed ...") into ModelFileError naming `path`; the

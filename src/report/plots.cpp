@@ -74,6 +74,13 @@ void render(const std::string& path, Draw draw) {
     }
     plend1();
     plsstrm(previous);
+    // PLplot does not report a failed write (a full disk): a PNG is complete
+    // only when it ends with its IEND chunk.
+    const std::string png = read_file(tmp);
+    static const std::string kIend("IEND\xae\x42\x60\x82", 8);
+    if (png.size() < kIend.size() || png.compare(png.size() - kIend.size(), kIend.size(), kIend) != 0)
+      throw IoError(path,
+                    "write failed: the plot came out incomplete (disk full or over the file size limit?)");
   });
 }
 

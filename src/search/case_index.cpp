@@ -14,6 +14,7 @@
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
+#include "core/hash.h"
 #include "core/json_text.h"
 
 namespace pneumoscan {
@@ -118,7 +119,7 @@ int64_t CaseIndex::dimension() const { return index_->d; }
 void CaseIndex::save(const std::string& path) const {
   nlohmann::json cases = nlohmann::json::array();
   for (const IndexedCase& c : cases_) cases.push_back({c.path, c.label, c.patient});
-  const nlohmann::json header = {
+  nlohmann::json header = {
       {"format_version", kCaseIndexFormatVersion},
       {"kind", to_string(kind_)},
       {"dimension", dimension()},
@@ -127,6 +128,7 @@ void CaseIndex::save(const std::string& path) const {
       {"cases", cases}};
   faiss::VectorIOWriter writer;
   faiss::write_index(index_.get(), &writer);
+  header["faiss_checksum"] = hex64(fnv1a64(writer.data.data(), writer.data.size()));
   const std::string header_text = json_text(header);
   std::string bytes = kMagic;
   append_length(bytes, header_text.size());
@@ -143,6 +145,7 @@ CaseIndex CaseIndex::load(const std::string& path) {
   const uint64_t header_length = read_length(bytes, pos, path, "header");
   CaseIndex result;
   int64_t dimension = 0;
+  std::string faiss_checksum;  // "" in format 1
   try {
     const nlohmann::json header = nlohmann::json::parse(bytes.substr(pos, header_length));
     const int version = header.at("format_version").get<int>();
@@ -152,6 +155,7 @@ CaseIndex CaseIndex::load(const std::string& path) {
                                      std::to_string(kCaseIndexFormatVersion) + ")");
     result.kind_ = index_kind_from_string(header.at("kind").get<std::string>());
     dimension = header.at("dimension").get<int64_t>();
+    if (version >= 2) faiss_checksum = header.at("faiss_checksum").get<std::string>();
     const nlohmann::json& model = header.at("model");
     result.model_ = {model.at("fingerprint").get<std::string>(), model.at("name").get<std::string>(),
                      model.at("architecture").get<std::string>()};
@@ -168,6 +172,9 @@ CaseIndex CaseIndex::load(const std::string& path) {
   }
   pos += header_length;
   const uint64_t index_length = read_length(bytes, pos, path, "FAISS index");
+  if (!faiss_checksum.empty() && hex64(fnv1a64(bytes.data() + pos, index_length)) != faiss_checksum)
+    throw InputError(path,
+                     "damaged case index: the FAISS index does not match its checksum; rebuild the index");
   faiss::VectorIOReader reader;
   reader.data.assign(bytes.begin() + static_cast<std::ptrdiff_t>(pos),
                      bytes.begin() + static_cast<std::ptrdiff_t>(pos + index_length));

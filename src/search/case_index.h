@@ -22,7 +22,7 @@ struct Index;
 
 namespace pneumoscan {
 
-inline constexpr int kCaseIndexFormatVersion = 1;
+inline constexpr int kCaseIndexFormatVersion = 2;  // 2: checksum of the FAISS index in the header
 
 // flat: exact inner product (IndexFlatIP). hnsw: graph search (IndexHNSWFlat,
 // inner product), approximate, for large archives. ivf: inverted lists over
@@ -71,7 +71,10 @@ class CaseIndex {
   // Writes atomically; throws IoError naming the file.
   void save(const std::string& path) const;
   // Throws InputError naming the file when it is not a case index or is
-  // corrupt, ModelFileError when it is from a newer format.
+  // corrupt, ModelFileError when it is from a newer format. The FAISS index is
+  // parsed only once its checksum matches (format 2): FAISS's reader sizes
+  // its vectors from the file before reading them (a damaged file could ask
+  // for any amount of memory). Format 1 files, without a checksum, still load.
   static CaseIndex load(const std::string& path);
 
   // The k most similar cases to `query` (a [D] unit vector), best first,

@@ -2,8 +2,9 @@
 
 #include <torch/torch.h>
 
-#include "core/atomic_file.h"
 #include "core/errors.h"
+#include "core/json_text.h"
+#include "model_file/archive.h"
 #include "train/optimizer.h"
 
 namespace pneumoscan {
@@ -29,8 +30,8 @@ void check_same_settings(const std::string& path, const nlohmann::json& saved, c
                           "freeze", "unfreeze_after", "freeze_batchnorm_stats"}) {
     const nlohmann::json& had = saved.contains(key) ? saved.at(key) : defaults.at(key);
     if (had != wanted.at(key))
-      throw UsageError(path + ": checkpoint was made with " + key + " = " + had.dump() + ", not " +
-                       wanted.at(key).dump() + "; use the same settings to resume");
+      throw UsageError(path + ": checkpoint was made with " + key + " = " + json_text(had) + ", not " +
+                       json_text(wanted.at(key)) + "; use the same settings to resume");
   }
 }
 
@@ -60,13 +61,13 @@ NamedTensors snapshot(torch::nn::Module& module) {
 void save_checkpoint(const std::string& path, const TrainingState& state, const TrainConfig& config,
                      ClassifierImpl& net, const NamedTensors& best, torch::optim::Optimizer& optimizer) {
   torch::serialize::OutputArchive archive;
-  archive.write("state", c10::IValue(state_to_json(state, config).dump()));
+  archive.write("state", c10::IValue(json_text(state_to_json(state, config))));
   archive.write("weights", c10::IValue(to_dict(snapshot(net))));
   archive.write("best_weights", c10::IValue(to_dict(best)));
   torch::serialize::OutputArchive optimizer_archive;
   optimizer.save(optimizer_archive);
   archive.write("optimizer", optimizer_archive);
-  write_atomically(path, [&](const std::string& tmp) { archive.save_to(tmp); });
+  save_archive(archive, path);
 }
 
 nlohmann::json open_checkpoint(const std::string& path, torch::serialize::InputArchive& archive) {
