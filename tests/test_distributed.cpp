@@ -2,18 +2,17 @@
 // sampler and the launcher settings in-process; the group itself with real
 // `pneumoscan train` processes (fork + exec of the built binary), on tiny
 // images this file writes.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <fcntl.h>
-
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
-#include <opencv2/imgcodecs.hpp>
 #include <map>
+#include <opencv2/imgcodecs.hpp>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -143,8 +142,8 @@ void write_tiny_dataset(const std::filesystem::path& root) {
       for (int i = 0; i < count; ++i) {
         cv::Mat image(32, 32, CV_8UC1);
         rng.fill(image, cv::RNG::UNIFORM, label == "NORMAL" ? 20 : 80, label == "NORMAL" ? 160 : 230);
-        const std::string name = "person" + std::to_string(++patient) + (label == "NORMAL" ? "" : "_bacteria") +
-                                 "_" + std::to_string(i) + ".png";
+        const std::string name = "person" + std::to_string(++patient) +
+                                 (label == "NORMAL" ? "" : "_bacteria") + "_" + std::to_string(i) + ".png";
         ASSERT_TRUE(cv::imwrite((folder / name).string(), image));
       }
     }
@@ -157,8 +156,9 @@ struct DistributedTraining : ::testing::Test {
 
   // `train` on the tiny set; `extra` adds or overrides flags.
   std::vector<std::string> train_args(const std::string& out, const std::vector<std::string>& extra) const {
-    std::vector<std::string> args = {"--threads", "1", "train", "--data", dir / "train", "--val", dir / "val",
-                                     "--out", out, "--no-progress", "--no-augment", "--seed", "7"};
+    std::vector<std::string> args = {"--threads",    "1",         "train", "--data", dir / "train",
+                                     "--val",        dir / "val", "--out", out,      "--no-progress",
+                                     "--no-augment", "--seed",    "7"};
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
   }
@@ -167,8 +167,10 @@ struct DistributedTraining : ::testing::Test {
                                             double timeout = 60) {
     std::ostringstream seconds;
     seconds << timeout;
-    return {"--world-size", std::to_string(world_size), "--rank",         std::to_string(rank),
-            "--master-addr", address,                   "--master-port", std::to_string(port),
+    return {"--world-size",   std::to_string(world_size),
+            "--rank",         std::to_string(rank),
+            "--master-addr",  address,
+            "--master-port",  std::to_string(port),
             "--dist-timeout", seconds.str()};
   }
 };
@@ -199,12 +201,12 @@ double max_weight_difference(const std::string& a, const std::string& b) {
 // (20/12 images: each rank's loss is scaled to its share of the batch's
 // weight). What remains is float32 summation order: tolerance 2e-5 on
 // weights of magnitude ~0.1. The control (1 process with batch 4, i.e. the
-// mistake of ranks that each take a whole batch of their own) must differ by
-// far more than the tolerance, so the comparison can fail.
+// mistake of ranks that each step on their own half batch) must differ by
+// more than 10x the tolerance, so the comparison can fail.
 TEST_F(DistributedTraining, TwoRanksWithHalfTheBatchEachMatchOneProcess) {
-  const std::vector<std::string> model = {"--arch",   "resnet18", "--image-size", "32",  "--freeze-bn-stats",
-                                          "--epochs", "2",        "--optimizer",  "sgd", "--lr",
-                                          "0.05",     "--patience", "5"};
+  const std::vector<std::string> model = {
+      "--arch",      "resnet18", "--image-size", "32",   "--freeze-bn-stats", "--epochs", "2",
+      "--optimizer", "sgd",      "--lr",         "0.05", "--patience",        "5"};
   Process single(train_args(dir / "one.psmodel", model + std::vector<std::string>{"--batch-size", "8"}),
                  dir / "one.log");
   ASSERT_EQ(single.wait(120), 0) << single.output();
@@ -212,7 +214,8 @@ TEST_F(DistributedTraining, TwoRanksWithHalfTheBatchEachMatchOneProcess) {
   const int port = test::free_port();
   const auto two = model + std::vector<std::string>{"--batch-size", "8"};
   Process rank0(train_args(dir / "two.psmodel", two + rank_args(2, 0, "127.0.0.1", port)), dir / "rank0.log");
-  Process rank1(train_args(dir / "rank1.psmodel", two + rank_args(2, 1, "127.0.0.1", port)), dir / "rank1.log");
+  Process rank1(train_args(dir / "rank1.psmodel", two + rank_args(2, 1, "127.0.0.1", port)),
+                dir / "rank1.log");
   ASSERT_EQ(rank0.wait(120), 0) << rank0.output();
   ASSERT_EQ(rank1.wait(30), 0) << rank1.output();
   EXPECT_FALSE(std::filesystem::exists(dir / "rank1.psmodel")) << "only rank 0 writes the model";
@@ -227,7 +230,7 @@ TEST_F(DistributedTraining, TwoRanksWithHalfTheBatchEachMatchOneProcess) {
   const double distributed = max_weight_difference(dir / "one.psmodel", dir / "two.psmodel");
   const double mistaken = max_weight_difference(dir / "one.psmodel", dir / "half.psmodel");
   EXPECT_LE(distributed, tolerance);
-  EXPECT_GT(mistaken, 100 * tolerance) << "the control does not differ: the comparison has no power";
+  EXPECT_GT(mistaken, 10 * tolerance) << "the control does not differ: the comparison has no power";
   EXPECT_NEAR(read_model_metadata(dir / "one.psmodel").threshold,
               read_model_metadata(dir / "two.psmodel").threshold, 1e-4);
 }
@@ -238,32 +241,39 @@ const std::vector<std::string> kQuick = {"--arch", "small-cnn", "--image-size", 
 TEST_F(DistributedTraining, LateRankStillJoins) {
   const int port = test::free_port();
   // The client first: it keeps trying to reach rank 0's store.
-  Process rank1(train_args(dir / "m.psmodel",
-                           kQuick + std::vector<std::string>{"--epochs", "1"} + rank_args(2, 1, "127.0.0.1", port)),
+  Process rank1(train_args(dir / "m.psmodel", kQuick + std::vector<std::string>{"--epochs", "1"} +
+                                                  rank_args(2, 1, "127.0.0.1", port)),
                 dir / "rank1.log");
   std::this_thread::sleep_for(std::chrono::seconds(2));
-  Process rank0(train_args(dir / "m.psmodel",
-                           kQuick + std::vector<std::string>{"--epochs", "1"} + rank_args(2, 0, "127.0.0.1", port)),
+  Process rank0(train_args(dir / "m.psmodel", kQuick + std::vector<std::string>{"--epochs", "1"} +
+                                                  rank_args(2, 0, "127.0.0.1", port)),
                 dir / "rank0.log");
   EXPECT_EQ(rank0.wait(90), 0) << rank0.output();
   EXPECT_EQ(rank1.wait(30), 0) << rank1.output();
   EXPECT_TRUE(std::filesystem::exists(dir / "m.psmodel"));
 }
 
-TEST_F(DistributedTraining, UnreachableRendezvousIsAOneLineErrorWithinTheTimeout) {
-  const int port = test::free_port();
-  const auto start = std::chrono::steady_clock::now();
-  Process alone(train_args(dir / "m.psmodel",
-                           kQuick + std::vector<std::string>{"--epochs", "1"} + rank_args(2, 1, "127.0.0.1", port, 2)),
-                dir / "rank1.log");
-  const int code = alone.wait(30);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  EXPECT_EQ(code, 1) << alone.output();
-  EXPECT_LT(seconds, 15);
-  const std::string output = alone.output();
-  EXPECT_NE(output.find("error: rank 1 of 2 (127.0.0.1:" + std::to_string(port) + "): rendezvous failed within 2 s"),
-            std::string::npos)
-      << output;
+// Rank 1 without a rank 0 to reach, and rank 0 without a rank 1 to wait
+// for: each stops after the 2 s timeout with one line naming itself.
+TEST_F(DistributedTraining, MissingRankIsAOneLineErrorWithinTheTimeout) {
+  const auto quick = kQuick + std::vector<std::string>{"--epochs", "1"};
+  for (int rank = 0; rank < 2; ++rank) {
+    const int port = test::free_port();
+    const auto start = std::chrono::steady_clock::now();
+    Process alone(train_args(dir / "m.psmodel", quick + rank_args(2, rank, "127.0.0.1", port, 2)),
+                  dir / "alone.log");
+    const int code = alone.wait(30);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const std::string output = alone.output();
+    EXPECT_EQ(code, 1) << output;
+    EXPECT_LT(seconds, 15) << output;
+    const std::string where =
+        "error: rank " + std::to_string(rank) + " of 2 (127.0.0.1:" + std::to_string(port) + "): ";
+    const std::string expected = where + (rank == 0 ? "rank(s) 1 did not arrive within 2 s\n"
+                                                    : "cannot reach the rendezvous within 2 s (");
+    EXPECT_NE(output.find(expected), std::string::npos) << output;
+    EXPECT_EQ(output.find("WARNING: Logging before InitGoogleLogging"), std::string::npos) << output;
+  }
 }
 
 // Kills `victim` once rank 0 has finished an epoch (its checkpoint exists);
@@ -274,8 +284,9 @@ void expect_survivor_stops(DistributedTraining& t, int victim) {
   const std::string out = t.dir / "m.psmodel";
   std::unique_ptr<Process> ranks[2];
   for (int rank = 0; rank < 2; ++rank)
-    ranks[rank] = std::make_unique<Process>(t.train_args(out, long_run + t.rank_args(2, rank, "127.0.0.1", port, 60)),
-                                            t.dir / ("rank" + std::to_string(rank) + ".log"));
+    ranks[rank] =
+        std::make_unique<Process>(t.train_args(out, long_run + t.rank_args(2, rank, "127.0.0.1", port, 60)),
+                                  t.dir / ("rank" + std::to_string(rank) + ".log"));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
   while (!std::filesystem::exists(out + ".ckpt") && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -348,14 +359,15 @@ TEST_F(DistributedTraining, TwoRanksInTwoNetworkNamespaces) {
                  << pair.problem;
   const int port = 29500 + getpid() % 1000;  // a fresh namespace has every port free
   const auto quick = kQuick + std::vector<std::string>{"--epochs", "1"};
-  Process rank0(train_args(dir / "m.psmodel", quick + rank_args(2, 0, pair.master, port, 30)), dir / "rank0.log",
-                {"ip", "netns", "exec", pair.a});
-  Process rank1(train_args(dir / "m.psmodel", quick + rank_args(2, 1, pair.master, port, 30)), dir / "rank1.log",
-                {"ip", "netns", "exec", pair.b});
+  Process rank0(train_args(dir / "m.psmodel", quick + rank_args(2, 0, pair.master, port, 30)),
+                dir / "rank0.log", {"ip", "netns", "exec", pair.a});
+  Process rank1(train_args(dir / "m.psmodel", quick + rank_args(2, 1, pair.master, port, 30)),
+                dir / "rank1.log", {"ip", "netns", "exec", pair.b});
   EXPECT_EQ(rank0.wait(90), 0) << rank0.output();
   EXPECT_EQ(rank1.wait(30), 0) << rank1.output();
   EXPECT_TRUE(std::filesystem::exists(dir / "m.psmodel"));
-  EXPECT_NE(rank1.output().find("joined as rank 1 of 2 (" + pair.master), std::string::npos) << rank1.output();
+  EXPECT_NE(rank1.output().find("joined as rank 1 of 2 (" + pair.master), std::string::npos)
+      << rank1.output();
 }
 
 }  // namespace

@@ -34,15 +34,21 @@ AllReduceResult time_gradient_all_reduce(const std::string& architecture, Commun
   result.median_ms = sorted[sorted.size() / 2];
   result.min_ms = sorted.front();
   const double n = comm.world_size();
-  result.bus_gigabytes_per_second = 2.0 * (n - 1) / n * 4.0 * result.floats / (result.median_ms / 1000.0) / 1e9;
+  result.bus_gigabytes_per_second =
+      2.0 * (n - 1) / n * 4.0 * result.floats / (result.median_ms / 1000.0) / 1e9;
   return result;
 }
 
 nlohmann::json to_json(const AllReduceResult& r) {
-  return {{"architecture", r.architecture}, {"world_size", r.world_size}, {"floats", r.floats},
-          {"bytes", 4 * r.floats},          {"repeats", r.repeats},       {"milliseconds", r.milliseconds},
-          {"median_ms", r.median_ms},       {"min_ms", r.min_ms},         {"bus_gigabytes_per_second",
-                                                                           r.bus_gigabytes_per_second}};
+  return {{"architecture", r.architecture},
+          {"world_size", r.world_size},
+          {"floats", r.floats},
+          {"bytes", 4 * r.floats},
+          {"repeats", r.repeats},
+          {"milliseconds", r.milliseconds},
+          {"median_ms", r.median_ms},
+          {"min_ms", r.min_ms},
+          {"bus_gigabytes_per_second", r.bus_gigabytes_per_second}};
 }
 
 }  // namespace pneumoscan

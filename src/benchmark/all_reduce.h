@@ -4,10 +4,9 @@
 // (distributed/sync.h's average_gradients: 25 MB buckets, all in flight,
 // then divided by the world size) between the ranks of a group.
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "distributed/communicator.h"
 
@@ -16,7 +15,7 @@ namespace pneumoscan {
 struct AllReduceResult {
   std::string architecture;
   int world_size = 0;
-  int64_t floats = 0;        // gradient elements (float32)
+  int64_t floats = 0;  // gradient elements (float32)
   int repeats = 0;
   std::vector<double> milliseconds;  // each timed all-reduce, after a barrier
   double median_ms = 0, min_ms = 0;

@@ -1,4 +1,7 @@
 // pneumoscan train: fit a network on a data set and write one model file.
+#include <torch/cuda.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -79,6 +82,12 @@ int run_train(TrainArgs& args) {
   const DistributedOptions distributed = resolve(args.distributed, config.device);
   if (distributed.distributed() && !args.codes.empty())
     throw UsageError("--codes (latent-cnn) trains in one process; drop --world-size");
+  // One GPU per rank: LOCAL_RANK's, else the rank modulo the GPUs.
+  if (distributed.distributed() && config.device == "cuda") {
+    const int gpus = static_cast<int>(std::max<int64_t>(1, torch::cuda::device_count()));
+    config.device = "cuda:" + std::to_string(distributed.local_rank >= 0 ? distributed.local_rank
+                                                                         : distributed.rank % gpus);
+  }
   const std::unique_ptr<Communicator> comm = join_group(distributed);
   const bool root = comm == nullptr || comm->is_root();
 
@@ -104,10 +113,9 @@ int run_train(TrainArgs& args) {
     events = open_event_log(args.logdir, std::filesystem::path(args.out).stem().string(), config, split.val,
                             args.resume);
   CompositeObserver observers({&printer, events.get()});
-  const TrainResult result = args.codes.empty()
-                                  ? train_model(split.train, split.val, config, args.out, args.resume, &observers,
-                                                comm.get())
-                                  : train_on_codes(args, split, observers);
+  const TrainResult result = args.codes.empty() ? train_model(split.train, split.val, config, args.out,
+                                                              args.resume, &observers, comm.get())
+                                                : train_on_codes(args, split, observers);
   if (!root) {
     std::printf("%s: trained %zu epochs (best %d); rank 0 writes %s\n", comm->where().c_str(),
                 result.history.size(), result.best_epoch, args.out.c_str());

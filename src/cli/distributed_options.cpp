@@ -6,12 +6,14 @@ namespace pneumoscan::cli {
 
 void add_distributed_options(CLI::App* cmd, DistributedFlags& flags) {
   DistributedOptions& o = flags.given;
-  const char* group = "Data-parallel training (c10d; default from WORLD_SIZE, RANK, MASTER_ADDR, MASTER_PORT)";
+  const char* group =
+      "Data-parallel training (c10d; default from WORLD_SIZE, RANK, MASTER_ADDR, MASTER_PORT)";
   flags.world_size = cmd->add_option("--world-size", o.world_size, "Number of training processes")
                          ->check(CLI::PositiveNumber)
                          ->group(group);
-  flags.rank = cmd->add_option("--rank", o.rank, "This process's rank in [0, world size); rank 0 writes the "
-                                                 "model, checkpoint and logs")
+  flags.rank = cmd->add_option("--rank", o.rank,
+                               "This process's rank in [0, world size); rank 0 writes the "
+                               "model, checkpoint and logs")
                    ->check(CLI::NonNegativeNumber)
                    ->group(group);
   flags.master_addr =

@@ -3,7 +3,6 @@
 // --master-port (over WORLD_SIZE, RANK, MASTER_ADDR, MASTER_PORT from a
 // torchrun-style launcher; a flag wins) and --dist-timeout.
 #include <CLI/CLI.hpp>
-
 #include <memory>
 
 #include "distributed/communicator.h"

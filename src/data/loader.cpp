@@ -105,7 +105,8 @@ BatchStream::BatchStream(const ImageCache& cache, const BatchOptions& options, i
                          std::vector<size_t> order)
     : cache_(cache), options_(options), epoch_(epoch) {
   TORCH_CHECK(options.batch_size > 0, "batch size must be positive");
-  for (size_t index : order) TORCH_CHECK(index < cache.size(), "batch order: index ", index, " outside the cache");
+  for (size_t index : order)
+    TORCH_CHECK(index < cache.size(), "batch order: index ", index, " outside the cache");
   for (size_t start = 0; start < order.size(); start += options.batch_size) {
     const size_t end = std::min(order.size(), start + options.batch_size);
     batches_.emplace_back(order.begin() + start, order.begin() + end);

@@ -1,12 +1,14 @@
 #include "distributed/communicator.h"
 
 #include <arpa/inet.h>
+#include <glog/logging.h>
 #include <netdb.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <sstream>
+#include <thread>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #ifdef USE_C10D_NCCL
@@ -43,7 +45,8 @@ std::string local_address_towards(const std::string& host, int port) {
   hints.ai_family = AF_INET;
   hints.ai_socktype = SOCK_DGRAM;
   addrinfo* found = nullptr;
-  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0 || found == nullptr) return "";
+  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0 || found == nullptr)
+    return "";
   std::string address;
   const int fd = socket(AF_INET, SOCK_DGRAM, 0);
   if (fd >= 0 && connect(fd, found->ai_addr, found->ai_addrlen) == 0) {
@@ -70,11 +73,50 @@ std::shared_ptr<::gloo::transport::Device> gloo_device(const DistributedOptions&
                          : c10d::ProcessGroupGloo::createDeviceForHostname(address);
 }
 
+// c10d logs each failed connection attempt through glog before it throws;
+// the DistributedError says it in one line, so glog stays quiet meanwhile.
+class QuietGlog {
+ public:
+  QuietGlog() : level_(FLAGS_minloglevel) { FLAGS_minloglevel = google::GLOG_FATAL; }
+  ~QuietGlog() { FLAGS_minloglevel = level_; }
+
+ private:
+  int level_;
+};
+
+std::string seconds_text(double seconds) {
+  std::ostringstream text;
+  text << seconds;
+  return text.str();
+}
+
+// Every rank announces itself in the store and polls until all have (the
+// store's own wait cannot say who is missing).
+void wait_for_all_ranks(c10d::Store& store, const DistributedOptions& options,
+                        std::chrono::milliseconds timeout, const std::string& where) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  store.set("pneumoscan/arrived/" + std::to_string(options.rank), std::vector<uint8_t>{1});
+  store.add("pneumoscan/arrived", 1);
+  while (store.add("pneumoscan/arrived", 0) < options.world_size) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      std::string missing;
+      for (int r = 0; r < options.world_size; ++r)
+        if (!store.check({"pneumoscan/arrived/" + std::to_string(r)}))
+          missing += (missing.empty() ? "" : ", ") + std::to_string(r);
+      throw DistributedError(where, "rank(s) " + missing + " did not arrive within " +
+                                        seconds_text(options.timeout_seconds) + " s");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
 }  // namespace
 
 DistributedOptions with_environment(DistributedOptions options) {
   options.world_size = environment_number("OMPI_COMM_WORLD_SIZE", options.world_size);
   options.rank = environment_number("OMPI_COMM_WORLD_RANK", options.rank);
+  options.local_rank = environment_number("OMPI_COMM_WORLD_LOCAL_RANK", options.local_rank);
+  options.local_rank = environment_number("LOCAL_RANK", options.local_rank);
   options.world_size = environment_number("WORLD_SIZE", options.world_size);
   options.rank = environment_number("RANK", options.rank);
   options.master_port = environment_number("MASTER_PORT", options.master_port);
@@ -110,18 +152,26 @@ Communicator::Communicator(const DistributedOptions& options) : options_(options
   const auto timeout =
       std::chrono::milliseconds(static_cast<int64_t>(options_.timeout_seconds * 1000.0 + 0.5));
   group_ = std::make_unique<Group>();
+  const QuietGlog quiet;
   c10d::TCPStoreOptions store_options;
   store_options.port = static_cast<uint16_t>(options_.master_port);
   store_options.isServer = is_root();
-  store_options.numWorkers = static_cast<size_t>(options_.world_size);
-  store_options.waitWorkers = true;
+  store_options.waitWorkers = false;  // wait_for_all_ranks says which rank is missing
   store_options.timeout = timeout;
   try {
     group_->store = c10::make_intrusive<c10d::TCPStore>(options_.master_addr, store_options);
   } catch (const std::exception& e) {
-    std::ostringstream seconds;
-    seconds << options_.timeout_seconds;
-    throw DistributedError(where(), "rendezvous failed within " + seconds.str() + " s (" + first_line(e) + ")");
+    throw DistributedError(where(), (is_root() ? "cannot serve the rendezvous ("
+                                               : "cannot reach the rendezvous within " +
+                                                     seconds_text(options_.timeout_seconds) + " s (") +
+                                        first_line(e) + ")");
+  }
+  try {
+    wait_for_all_ranks(*group_->store, options_, timeout, where());
+  } catch (const DistributedError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw DistributedError(where(), "lost the rendezvous (" + first_line(e) + ")");
   }
   try {
     if (options_.device == "cuda") {
@@ -157,32 +207,38 @@ void wait_all(const std::vector<c10::intrusive_ptr<c10d::Work>>& works, const st
     try {
       work->wait();
     } catch (const std::exception& e) {
-      throw DistributedError(where, std::string(what) + " failed, a peer has died or stopped answering (" +
-                                        first_line(e) + ")");
+      throw DistributedError(
+          where, std::string(what) + " failed, a peer has died or stopped answering (" + first_line(e) + ")");
     }
   }
 }
 
+// Launches the collective on each tensor (CPU tensors staged on the GPU
+// when `device` is cuda), waits for all, and copies staged results back.
 template <typename Launch>
-void run_collective(const std::string& where, const char* what, std::vector<torch::Tensor>& tensors,
-                    Launch launch) {
+void run_collective(const std::string& where, const char* what, const std::string& device,
+                    std::vector<torch::Tensor>& tensors, Launch launch) {
+  std::vector<torch::Tensor> staged;
   std::vector<c10::intrusive_ptr<c10d::Work>> works;
   try {
     for (auto& tensor : tensors) {
       TORCH_CHECK(tensor.is_contiguous(), what, ": tensors must be contiguous");
-      std::vector<torch::Tensor> one{tensor};
+      staged.push_back(device == "cuda" && !tensor.is_cuda() ? tensor.to(torch::kCUDA) : tensor);
+      std::vector<torch::Tensor> one{staged.back()};
       works.push_back(launch(one));
     }
   } catch (const std::exception& e) {
     throw DistributedError(where, std::string(what) + " could not start (" + first_line(e) + ")");
   }
   wait_all(works, where, what);
+  for (size_t i = 0; i < tensors.size(); ++i)
+    if (!staged[i].is_same(tensors[i])) tensors[i].copy_(staged[i]);
 }
 
 }  // namespace
 
 void Communicator::all_reduce_sum(std::vector<torch::Tensor>& tensors) {
-  run_collective(where(), "all-reduce", tensors, [this](std::vector<torch::Tensor>& one) {
+  run_collective(where(), "all-reduce", options_.device, tensors, [this](std::vector<torch::Tensor>& one) {
     return group_->group->allreduce(one, c10d::AllreduceOptions{});
   });
 }
@@ -190,9 +246,10 @@ void Communicator::all_reduce_sum(std::vector<torch::Tensor>& tensors) {
 void Communicator::broadcast(std::vector<torch::Tensor>& tensors, int root) {
   c10d::BroadcastOptions broadcast_options;
   broadcast_options.rootRank = root;
-  run_collective(where(), "broadcast", tensors, [this, &broadcast_options](std::vector<torch::Tensor>& one) {
-    return group_->group->broadcast(one, broadcast_options);
-  });
+  run_collective(where(), "broadcast", options_.device, tensors,
+                 [this, &broadcast_options](std::vector<torch::Tensor>& one) {
+                   return group_->group->broadcast(one, broadcast_options);
+                 });
 }
 
 void Communicator::barrier() {

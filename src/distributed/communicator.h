@@ -32,6 +32,7 @@ struct DistributedError : Error {
 struct DistributedOptions {
   int world_size = 1;
   int rank = 0;
+  int local_rank = -1;  // this rank's GPU on its machine (LOCAL_RANK); -1: the rank itself
   std::string master_addr = "127.0.0.1";
   int master_port = 29500;
   // Bounds the rendezvous (every rank must arrive within it) and every
@@ -43,8 +44,8 @@ struct DistributedOptions {
 };
 
 // `options` with the fields the launcher set in the environment, the way
-// torchrun and MPI launchers do: WORLD_SIZE, RANK, MASTER_ADDR, MASTER_PORT
-// (OMPI_COMM_WORLD_SIZE/RANK as fallbacks). Unset variables leave the field
+// torchrun and MPI launchers do: WORLD_SIZE, RANK, LOCAL_RANK, MASTER_ADDR,
+// MASTER_PORT (OMPI_COMM_WORLD_SIZE/RANK/LOCAL_RANK as fallbacks). Unset variables leave the field
 // alone. Throws UsageError for a variable that is not a number.
 DistributedOptions with_environment(DistributedOptions options);
 
@@ -70,7 +71,8 @@ class Communicator {
   std::string where() const;
 
   // In place, on contiguous tensors: all of them in flight at once, then
-  // waited on (the buckets of a gradient all-reduce).
+  // waited on (the buckets of a gradient all-reduce). On cuda, CPU tensors
+  // are staged through the GPU (NCCL moves device memory only).
   void all_reduce_sum(std::vector<torch::Tensor>& tensors);
   void broadcast(std::vector<torch::Tensor>& tensors, int root = 0);
   void barrier();

@@ -65,7 +65,8 @@ void broadcast_module(torch::nn::Module& module, Communicator& comm, size_t buck
   buckets.unpack(1.0);
 }
 
-void average_gradients(const std::vector<torch::Tensor>& parameters, Communicator& comm, size_t bucket_bytes) {
+void average_gradients(const std::vector<torch::Tensor>& parameters, Communicator& comm,
+                       size_t bucket_bytes) {
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> gradients;
   for (const auto& p : parameters)

@@ -22,7 +22,8 @@ namespace pneumoscan {
 constexpr size_t kDefaultBucketBytes = 25u << 20;
 
 // Sets every parameter and buffer of `module` to rank 0's.
-void broadcast_module(torch::nn::Module& module, Communicator& comm, size_t bucket_bytes = kDefaultBucketBytes);
+void broadcast_module(torch::nn::Module& module, Communicator& comm,
+                      size_t bucket_bytes = kDefaultBucketBytes);
 
 // Replaces the gradient of each of `parameters` by the mean over the ranks
 // (sum, then divided by the world size). Parameters without a gradient are

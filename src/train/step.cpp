@@ -67,7 +67,8 @@ EpochTotals run_epoch(ClassifierImpl& net, torch::optim::Optimizer& optimizer, B
   while (auto batch = stream.next()) {
     const torch::Tensor images = batch->images.to(device);
     const torch::Tensor labels = batch->labels.to(device);
-    const StepResult result = train_step(net, optimizer, images, labels, class_weights, label_smoothing, comm);
+    const StepResult result =
+        train_step(net, optimizer, images, labels, class_weights, label_smoothing, comm);
     TORCH_CHECK(result.finite, "training diverged (loss is not finite) at epoch ", epoch,
                 "; lower the learning rate");
     const int64_t n = labels.size(0);

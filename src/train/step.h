@@ -7,11 +7,12 @@
 #include <vector>
 
 #include "data/loader.h"
-#include "distributed/communicator.h"
 #include "models/classifier.h"
 #include "train/observer.h"
 
 namespace pneumoscan {
+
+class Communicator;  // distributed/communicator.h
 
 struct StepResult {
   double loss = 0;       // the batch's class-weighted mean loss

@@ -1,6 +1,7 @@
 #include "train/trainer.h"
 
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -8,7 +9,6 @@
 #include <fstream>
 #include <memory>
 #include <sstream>
-#include <unistd.h>
 
 #include "core/errors.h"
 #include "core/text.h"
@@ -81,10 +81,10 @@ std::string checkpoint_from_root(const std::string& path, Communicator& comm) {
   bytes = bytes_from_root(bytes, comm);
   if (comm.is_root()) return path;
   if (bytes.empty()) throw ModelFileError(path, "rank 0 has no checkpoint to resume from");
-  const std::string copy = (std::filesystem::temp_directory_path() /
-                            ("pneumoscan-rank" + std::to_string(comm.rank()) + "-" +
-                             std::to_string(::getpid()) + ".ckpt"))
-                               .string();
+  const std::string copy =
+      (std::filesystem::temp_directory_path() /
+       ("pneumoscan-rank" + std::to_string(comm.rank()) + "-" + std::to_string(::getpid()) + ".ckpt"))
+          .string();
   std::ofstream out(copy, std::ios::binary);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   if (!out.flush()) throw IoError(copy, "cannot write rank 0's checkpoint here");
@@ -152,7 +152,8 @@ void Run::start(bool resume) {
   }
 }
 
-// This process's batches of `epoch`: all of the training set, or this rank's shard with its part of the batch.
+// This process's batches of `epoch`: all of the training set, or this rank's shard with its part of the
+// batch.
 BatchStream Run::epoch_stream(int epoch) const {
   BatchOptions options;
   options.batch_size = config.batch_size / (comm != nullptr ? comm->world_size() : 1);
@@ -162,8 +163,9 @@ BatchStream Run::epoch_stream(int epoch) const {
   options.seed = config.seed;
   options.channels_last = config.channels_last;
   if (comm == nullptr) return BatchStream(train_cache, options, epoch);
-  return BatchStream(train_cache, options, epoch,
-                     shard_of(epoch_order(train_cache.size(), options, epoch), comm->rank(), comm->world_size()));
+  return BatchStream(
+      train_cache, options, epoch,
+      shard_of(epoch_order(train_cache.size(), options, epoch), comm->rank(), comm->world_size()));
 }
 
 // Rank 0 validates on the whole validation set and fills the validation
@@ -307,7 +309,8 @@ TrainResult train_model(const std::vector<Sample>& train, const std::vector<Samp
   const TrainConfig config = completed(config_in);  // validates
   if (comm != nullptr && config.batch_size % comm->world_size() != 0)
     throw UsageError("the batch size (" + std::to_string(config.batch_size) +
-                     ", global) must be a multiple of the world size (" + std::to_string(comm->world_size()) + ")");
+                     ", global) must be a multiple of the world size (" + std::to_string(comm->world_size()) +
+                     ")");
   if (config.spec.architecture == "latent-cnn")
     throw UsageError("latent-cnn trains on autoencoder codes: `pneumoscan train --arch latent-cnn --codes CODES` "
                      "(codes from `pneumoscan autoencoder encode`)");

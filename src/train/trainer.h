@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "data/sample.h"
-#include "distributed/communicator.h"
 #include "eval/metrics.h"
 #include "model_file/model_file.h"
 #include "train/config.h"
@@ -20,6 +19,8 @@
 #include "train/observer.h"
 
 namespace pneumoscan {
+
+class Communicator;  // distributed/communicator.h
 
 struct TrainResult {
   ModelMetadata metadata;
