@@ -8,7 +8,8 @@
 #
 #   experiments/distributed.sh [WORKDIR]
 #
-# LIMIT (default 400 training images), EPOCHS (3), REPEATS (10) override.
+# LIMIT (default 400 training images), EPOCHS (3), ROUNDS (2 interleaved pairs),
+# REPEATS (10 timed all-reduces) override.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin=${PNEUMOSCAN_BIN:-$here/build/pneumoscan}
@@ -17,22 +18,28 @@ work=${1:-$here/experiments/runs/distributed}
 limit=${LIMIT:-400}
 epochs=${EPOCHS:-3}
 repeats=${REPEATS:-10}
+rounds=${ROUNDS:-2}
 mkdir -p "$work"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 common=(train --data "$shared/data/chest_xray/train" --limit "$limit" --arch small-cnn --image-size 128
         --epochs "$epochs" --patience 100 --batch-size 32 --seed 1 --no-progress)
 
-echo "== 1 rank x 2 threads"
-"$bin" --threads 2 "${common[@]}" --out "$work/one.psmodel" > "$work/one.log" 2>&1
-
-echo "== 2 ranks x 1 thread"
-port=$(free_port)
-group=(--world-size 2 --master-addr 127.0.0.1 --master-port "$port")
-"$bin" --threads 1 "${common[@]}" --out "$work/two.psmodel" "${group[@]}" --rank 1 > "$work/two.rank1.log" 2>&1 &
-rank1=$!
-"$bin" --threads 1 "${common[@]}" --out "$work/two.psmodel" "${group[@]}" --rank 0 > "$work/two.rank0.log" 2>&1
-wait "$rank1"
+# Interleaved rounds (A B A B): the machine is shared, its load drifts.
+for round in $(seq 1 "$rounds"); do
+  echo "== round $round: 1 rank x 2 threads"
+  "$bin" --threads 2 "${common[@]}" --out "$work/one.r$round.psmodel" > "$work/one.r$round.log" 2>&1
+  echo "== round $round: 2 ranks x 1 thread"
+  port=$(free_port)
+  group=(--world-size 2 --master-addr 127.0.0.1 --master-port "$port")
+  "$bin" --threads 1 "${common[@]}" --out "$work/two.r$round.psmodel" "${group[@]}" --rank 1 \
+    > "$work/two.r$round.rank1.log" 2>&1 &
+  rank1=$!
+  "$bin" --threads 1 "${common[@]}" --out "$work/two.r$round.psmodel" "${group[@]}" --rank 0 \
+    > "$work/two.r$round.rank0.log" 2>&1
+  wait "$rank1"
+done
+uptime > "$work/load.txt"
 
 for arch in resnet18 small-cnn; do
   echo "== $arch gradient all-reduce, 2 ranks x 1 thread"

@@ -2,7 +2,8 @@
 """Figures and projection of experiments/distributed.sh from its WORKDIR.
 
 Measured here: training img/s of small-cnn @128 as 1 rank x 2 threads and as
-2 ranks x 1 thread (median over epochs 2.., the first epoch warms up), the
+2 ranks x 1 thread (median over epochs 2.. of the interleaved rounds; the
+first epoch warms up), the
 gradient all-reduce time between 2 local ranks (resnet18, small-cnn), and
 resnet18's training img/s @224 on ready tensors (bench).
 
@@ -13,6 +14,9 @@ threads with a per-rank batch of 32, on a network of BANDWIDTH Gb/s
   all-reduce     = 2 (N-1)/N x gradient bytes / bandwidth + 2 (N-1) x latency  (ring)
   no overlap     (PneumoScan all-reduces after backward, as measured here)
   speed-up       = N x compute / step time; efficiency = speed-up / N
+A second table uses the all-reduce rate Gloo reached between the 2 local
+ranks instead of the network's. SMALL_CNN_RATE / RESNET18_RATE replace the
+measured compute rates (a busy machine measures low).
 Not modelled: stragglers, the network's actual all-reduce algorithm in Gloo
 (ring-chunked for large buffers), decode time (every rank decodes the whole
 set once), rank 0's validation while the others wait.
@@ -29,18 +33,26 @@ latency_us = float(os.environ.get("LATENCY", "50"))
 per_rank_batch = 32
 
 
-def epoch_rate(model):
+def epoch_rates(model):
     with open(os.path.join(work, model + ".log.csv")) as f:
-        rows = list(csv.DictReader(f))
-    rates = [float(r["images_per_second"]) for r in rows]
-    return statistics.median(rates[1:] if len(rates) > 1 else rates), rates
+        rates = [float(r["images_per_second"]) for r in csv.DictReader(f)]
+    return rates[1:] if len(rates) > 1 else rates  # the first epoch warms up
 
 
-one, one_all = epoch_rate("one.psmodel")
-two, two_all = epoch_rate("two.psmodel")
-print(f"small-cnn @128 training img/s (median of epochs 2..): 1 rank x 2 threads {one:.1f} "
-      f"(epochs {', '.join(f'{r:.1f}' for r in one_all)}); 2 ranks x 1 thread {two:.1f} "
-      f"(epochs {', '.join(f'{r:.1f}' for r in two_all)}); ratio {two / one:.2f}")
+def rates_of(kind):
+    rounds = sorted(f[: -len(".psmodel.log.csv")] for f in os.listdir(work)
+                    if f.startswith(kind + ".r") and f.endswith(".psmodel.log.csv"))
+    return {r: epoch_rates(r + ".psmodel") for r in rounds}
+
+
+one_rounds, two_rounds = rates_of("one"), rates_of("two")
+one = statistics.median([x for v in one_rounds.values() for x in v])
+two = statistics.median([x for v in two_rounds.values() for x in v])
+for name, rounds in (("1 rank x 2 threads", one_rounds), ("2 ranks x 1 thread", two_rounds)):
+    print(f"small-cnn @128 training img/s, {name}: " +
+          "; ".join(f"{r}: " + ", ".join(f"{x:.1f}" for x in v) for r, v in rounds.items()))
+print(f"median over epochs 2.. of all rounds: 1 rank x 2 threads {one:.1f}, 2 ranks x 1 thread {two:.1f}, "
+      f"ratio {two / one:.2f}")
 
 allreduce = {}
 for arch in ("resnet18", "small-cnn"):
@@ -54,16 +66,24 @@ with open(os.path.join(work, "resnet18-compute.json")) as f:
     resnet_rate = json.load(f)[0]["train_tensor_images_per_second"]
 print(f"resnet18 @224 training img/s on ready tensors, 1 rank x 2 threads: {resnet_rate:.1f}")
 
-bytes_per_s = bandwidth_gbit * 1e9 / 8
-print(f"\nprojection: N machines like this one (1 rank x 2 threads, {per_rank_batch} images per rank per step), "
-      f"{bandwidth_gbit:g} Gb/s, {latency_us:g} us per message, ring all-reduce, no overlap")
-print(f"{'model':<10} {'N':>4} {'compute ms':>11} {'all-reduce ms':>14} {'img/s':>9} {'speed-up':>9} {'eff.':>6}")
-for arch, rate in (("small-cnn", one), ("resnet18", resnet_rate)):
-    compute = per_rank_batch / rate
-    size = allreduce[arch]["bytes"]
-    for n in (1, 2, 8, 64):
-        comm = 0.0 if n == 1 else 2 * (n - 1) / n * size / bytes_per_s + 2 * (n - 1) * latency_us * 1e-6
-        step = compute + comm
-        speedup = n * compute / step
-        print(f"{arch:<10} {n:>4} {1000 * compute:>11.1f} {1000 * comm:>14.1f} {n * per_rank_batch / step:>9.0f} "
-              f"{speedup:>9.1f} {speedup / n:>6.2f}")
+# Compute rates: as measured in this run, or given (SMALL_CNN_RATE, RESNET18_RATE img/s, e.g. the README's
+# quiet-machine `bench` figures) when the machine was busy.
+rates = {"small-cnn": float(os.environ.get("SMALL_CNN_RATE", one)),
+         "resnet18": float(os.environ.get("RESNET18_RATE", resnet_rate))}
+# Two links: the assumed network, and the bus bandwidth Gloo reached between the 2 local ranks here
+# (loopback TCP plus the CPU's reduction on a 2-core machine: a floor where the CPU, not the wire, limits).
+local = allreduce["resnet18"]["bus_gigabytes_per_second"] * 1e9
+for label, bytes_per_s in ((f"{bandwidth_gbit:g} Gb/s network", bandwidth_gbit * 1e9 / 8),
+                           (f"Gloo's local rate here ({local / 1e9:.2f} GB/s)", local)):
+    print(f"\nprojection: N machines like this one (1 rank x 2 threads, {per_rank_batch} images per rank per step), "
+          f"{label}, {latency_us:g} us per message, ring all-reduce, no overlap")
+    print(f"{'model':<10} {'N':>4} {'compute ms':>11} {'all-reduce ms':>14} {'img/s':>9} {'speed-up':>9} {'eff.':>6}")
+    for arch in ("small-cnn", "resnet18"):
+        compute = per_rank_batch / rates[arch]
+        size = allreduce[arch]["bytes"]
+        for n in (1, 8, 64):
+            comm = 0.0 if n == 1 else 2 * (n - 1) / n * size / bytes_per_s + 2 * (n - 1) * latency_us * 1e-6
+            step = compute + comm
+            speedup = n * compute / step
+            print(f"{arch:<10} {n:>4} {1000 * compute:>11.1f} {1000 * comm:>14.1f} {n * per_rank_batch / step:>9.0f} "
+                  f"{speedup:>9.1f} {speedup / n:>6.2f}")
