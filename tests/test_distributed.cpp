@@ -200,10 +200,12 @@ double max_weight_difference(const std::string& a, const std::string& b) {
 // BatchNorm in eval mode (--freeze-bn-stats: per-image normalisation, so
 // half batches see what the whole batch sees), Adam, class weights on
 // (20/12 images: each rank's loss is scaled to its share of the batch's
-// weight). What remains is float32 summation order: tolerance 2e-5 on
-// weights of magnitude ~0.1. The control (1 process with batch 4, i.e. the
-// mistake of ranks that each step on their own half batch) must differ by
-// more than 10x the tolerance, so the comparison can fail.
+// weight). What remains is float32 summation order, which Adam's division
+// by the root of tiny second moments enlarges: tolerance 5e-5 on weights of
+// magnitude ~0.1 (measured 9.6e-6; 7.2e-6 without class weights, so the
+// weight-share scaling adds nothing). The control (1 process with batch 4,
+// i.e. the mistake of ranks that each step on their own half batch; measured
+// 4.4e-3) must differ by more than 10x the tolerance, so the comparison can fail.
 TEST_F(DistributedTraining, TwoRanksWithHalfTheBatchEachMatchOneProcess) {
   const std::vector<std::string> model = {
       "--arch",      "resnet18", "--image-size", "32",     "--freeze-bn-stats", "--epochs", "2",
@@ -227,10 +229,11 @@ TEST_F(DistributedTraining, TwoRanksWithHalfTheBatchEachMatchOneProcess) {
                   dir / "half.log");
   ASSERT_EQ(control.wait(120), 0) << control.output();
 
-  const double tolerance = 2e-5;
+  const double tolerance = 5e-5;
   const double distributed = max_weight_difference(dir / "one.psmodel", dir / "two.psmodel");
   const double mistaken = max_weight_difference(dir / "one.psmodel", dir / "half.psmodel");
-  std::cout << "max weight difference to 1 process: 2 ranks " << distributed << ", control " << mistaken << "\n";
+  std::cout << "max weight difference to 1 process: 2 ranks " << distributed << ", control " << mistaken
+            << "\n";
   EXPECT_LE(distributed, tolerance);
   EXPECT_GT(mistaken, 10 * tolerance) << "the control does not differ: the comparison has no power";
   EXPECT_NEAR(read_model_metadata(dir / "one.psmodel").threshold,
