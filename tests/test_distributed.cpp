@@ -281,6 +281,22 @@ TEST_F(DistributedTraining, ResumeContinuesOnEveryRank) {
   EXPECT_LE(max_weight_difference(dir / "whole.psmodel", dir / "parts.psmodel"), 1e-6);
 }
 
+// The launcher's variables say 2 ranks, the flag says 1: the flag wins, and
+// the run trains alone (it would wait for a rank 0 otherwise).
+TEST_F(DistributedTraining, FlagsWinOverLauncherVariables) {
+  setenv("WORLD_SIZE", "2", 1);
+  setenv("RANK", "1", 1);
+  setenv("MASTER_PORT", std::to_string(test::free_port()).c_str(), 1);
+  Process alone(
+      train_args(dir / "m.psmodel", kQuick + std::vector<std::string>{"--epochs", "1", "--world-size", "1",
+                                                                      "--rank", "0", "--dist-timeout", "2"}),
+      dir / "alone.log");
+  for (const char* name : {"WORLD_SIZE", "RANK", "MASTER_PORT"}) unsetenv(name);
+  EXPECT_EQ(alone.wait(60), 0) << alone.output();
+  EXPECT_EQ(alone.output().find("joined as"), std::string::npos) << alone.output();
+  EXPECT_TRUE(std::filesystem::exists(dir / "m.psmodel"));
+}
+
 // Rank 1 without a rank 0 to reach, and rank 0 without a rank 1 to wait
 // for: each stops after the 2 s timeout with one line naming itself.
 TEST_F(DistributedTraining, MissingRankIsAOneLineErrorWithinTheTimeout) {
