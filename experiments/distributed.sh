@@ -57,4 +57,4 @@ echo "== ResNet-18 training step at 224 px, 1 rank x 2 threads (the compute side
 "$bin" --threads 2 bench --data "$shared/data/chest_xray/train" --runs resnet18:224 --steps 4 --batch-size 16 \
   --latency-runs 1 --json "$work/resnet18-compute.json" | tee "$work/resnet18-compute.log"
 
-python3 "$here/experiments/distributed_projection.py" "$work"
+python3 "$here/experiments/distributed_projection.py" "$work" | tee "$work/projection.txt"
