@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
   build-essential cmake pkg-config
-  libtorch-dev libopenblas0-openmp
+  libtorch-dev libgloo-dev libopenblas0-openmp
   libopencv-dev libjpeg-dev libpng-dev
   libdcmtk-dev dcmtk
   nlohmann-json3-dev libcli11-dev

@@ -1,12 +1,15 @@
-// pneumoscan bench: training throughput (real loader vs. ready tensors) and batch-1 latency.
+// pneumoscan bench: training throughput (real loader vs. ready tensors) and batch-1 latency;
+// with --allreduce, the gradient all-reduce time of a data-parallel group.
+#include <ATen/Parallel.h>
+
 #include <cstdio>
 #include <filesystem>
-
-#include <ATen/Parallel.h>
 #include <nlohmann/json.hpp>
 
+#include "benchmark/all_reduce.h"
 #include "benchmark/bench.h"
 #include "cli/command.h"
+#include "cli/distributed_options.h"
 #include "core/atomic_file.h"
 #include "core/runtime.h"
 
@@ -17,9 +20,30 @@ struct BenchArgs {
   std::string data, json;
   std::vector<std::string> runs = {"resnet18:224", "small-cnn:128"};
   BenchOptions options;
+  std::string allreduce;
+  int repeats = 10;
+  DistributedFlags distributed;
 };
 
+// --allreduce ARCH: every rank of the group runs this; rank 0 prints and writes the JSON.
+int run_all_reduce(BenchArgs& args) {
+  const DistributedOptions options = resolve(args.distributed, "cpu");
+  if (!options.distributed())
+    throw UsageError("--allreduce needs a group: --world-size 2 or more (or WORLD_SIZE)");
+  const std::unique_ptr<Communicator> comm = join_group(options);
+  const AllReduceResult r = time_gradient_all_reduce(args.allreduce, *comm, args.repeats);
+  if (!comm->is_root()) return 0;
+  std::printf(
+      "%s gradient: %lld floats (%.1f MB) over %d ranks, threads %d: median %.1f ms, min %.1f ms "
+      "(%d repeats), ring bus bandwidth %.2f GB/s\n",
+      r.architecture.c_str(), static_cast<long long>(r.floats), 4.0 * r.floats / 1e6, r.world_size,
+      at::get_num_threads(), r.median_ms, r.min_ms, r.repeats, r.bus_gigabytes_per_second);
+  if (!args.json.empty()) write_file_atomically(args.json, to_json(r).dump(2) + "\n");
+  return 0;
+}
+
 int run_bench_command(BenchArgs& args) {
+  if (!args.allreduce.empty()) return run_all_reduce(args);
   args.options.data = args.data.empty() ? shared_dir() + "/data/chest_xray/train" : args.data;
   std::printf("threads %d, data %s\n\n", at::get_num_threads(), args.options.data.c_str());
   std::printf("%-16s %5s %12s %14s %14s %9s %10s %9s\n", "arch", "size", "decode img/s", "train img/s",
@@ -51,6 +75,12 @@ std::function<int()> add_bench(CLI::App& app) {
   cmd->add_option("--batch-size", args->options.batch_size, "Training batch size")->capture_default_str();
   cmd->add_option("--latency-runs", args->options.latency_runs, "Timed batch-1 passes")->capture_default_str();
   cmd->add_option("--json", args->json, "Also write the results as JSON");
+  cmd->add_option(
+      "--allreduce", args->allreduce,
+      "Instead: time the gradient all-reduce of this architecture in a data-parallel group (start one "
+      "process per rank with the group flags)");
+  cmd->add_option("--repeats", args->repeats, "Timed all-reduces for --allreduce")->capture_default_str();
+  add_distributed_options(cmd, args->distributed);
   return [args] { return run_bench_command(*args); };
 }
 

@@ -1,10 +1,14 @@
 // pneumoscan train: fit a network on a data set and write one model file.
+#include <torch/cuda.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <memory>
 
 #include "cli/command.h"
+#include "cli/distributed_options.h"
 #include "cli/event_log.h"
 #include "cli/train_printer.h"
 #include "core/errors.h"
@@ -27,6 +31,7 @@ struct TrainArgs {
   std::vector<std::string> classes = {"normal", "pneumonia"};
   bool resume = false, no_augment = false, no_progress = false;
   TrainConfig config;
+  DistributedFlags distributed;
   CLI::Option* normalization_option = nullptr;
   CLI::Option* norm_mean_option = nullptr;
   CLI::Option* norm_std_option = nullptr;
@@ -74,6 +79,17 @@ int run_train(TrainArgs& args) {
     throw UsageError("--codes trains --arch latent-cnn, not " + config.spec.architecture);
   if (!args.codes.empty() && !args.synthetic.empty())
     throw UsageError("--synthetic images have no codes; use it without --codes");
+  const DistributedOptions distributed = resolve(args.distributed, config.device);
+  if (distributed.distributed() && !args.codes.empty())
+    throw UsageError("--codes (latent-cnn) trains in one process; drop --world-size");
+  // One GPU per rank: LOCAL_RANK's, else the rank modulo the GPUs.
+  if (distributed.distributed() && config.device == "cuda") {
+    const int gpus = static_cast<int>(std::max<int64_t>(1, torch::cuda::device_count()));
+    config.device = "cuda:" + std::to_string(distributed.local_rank >= 0 ? distributed.local_rank
+                                                                         : distributed.rank % gpus);
+  }
+  const std::unique_ptr<Communicator> comm = join_group(distributed);
+  const bool root = comm == nullptr || comm->is_root();
 
   args.data.seed = config.seed;
   TrainValSplit split = prepare_train_val(args.data);
@@ -93,13 +109,18 @@ int run_train(TrainArgs& args) {
 
   TrainPrinter printer(!args.no_progress);
   std::unique_ptr<TensorBoardObserver> events;
-  if (!args.logdir.empty())
+  if (!args.logdir.empty() && root)
     events = open_event_log(args.logdir, std::filesystem::path(args.out).stem().string(), config, split.val,
                             args.resume);
   CompositeObserver observers({&printer, events.get()});
-  const TrainResult result = args.codes.empty()
-                                  ? train_model(split.train, split.val, config, args.out, args.resume, &observers)
-                                  : train_on_codes(args, split, observers);
+  const TrainResult result = args.codes.empty() ? train_model(split.train, split.val, config, args.out,
+                                                              args.resume, &observers, comm.get())
+                                                : train_on_codes(args, split, observers);
+  if (!root) {
+    std::printf("%s: trained %zu epochs (best %d); rank 0 writes %s\n", comm->where().c_str(),
+                result.history.size(), result.best_epoch, args.out.c_str());
+    return 0;
+  }
   if (events)
     close_event_log(*events, result.val_probabilities, result.val_labels,
                     static_cast<int>(result.history.size()));
@@ -208,6 +229,7 @@ std::function<int()> add_train(CLI::App& app) {
   cmd->add_option("--limit", args->data.limit, "Use a stratified subset of this many training images");
   cmd->add_flag("--resume", args->resume, "Continue from OUT.ckpt after an interruption");
   cmd->add_option("--device", c.device, "cpu or cuda")->capture_default_str();
+  add_distributed_options(cmd, args->distributed);
   cmd->add_option("--name", c.model_name, "Model name stored in the file");
   cmd->add_flag("--no-progress", args->no_progress, "No progress bar");
   cmd->add_option("--logdir", args->logdir,

@@ -88,15 +88,25 @@ Batch make_batch(const ImageCache& cache, const std::vector<size_t>& indices, co
   return batch;
 }
 
-BatchStream::BatchStream(const ImageCache& cache, const BatchOptions& options, int epoch)
-    : cache_(cache), options_(options), epoch_(epoch) {
-  TORCH_CHECK(options.batch_size > 0, "batch size must be positive");
-  std::vector<size_t> order(cache.size());
+std::vector<size_t> epoch_order(size_t size, const BatchOptions& options, int epoch) {
+  std::vector<size_t> order(size);
   std::iota(order.begin(), order.end(), size_t{0});
   if (options.shuffle) {
     std::mt19937_64 rng(options.seed * 1000003ull + static_cast<uint64_t>(epoch));
     std::shuffle(order.begin(), order.end(), rng);
   }
+  return order;
+}
+
+BatchStream::BatchStream(const ImageCache& cache, const BatchOptions& options, int epoch)
+    : BatchStream(cache, options, epoch, epoch_order(cache.size(), options, epoch)) {}
+
+BatchStream::BatchStream(const ImageCache& cache, const BatchOptions& options, int epoch,
+                         std::vector<size_t> order)
+    : cache_(cache), options_(options), epoch_(epoch) {
+  TORCH_CHECK(options.batch_size > 0, "batch size must be positive");
+  for (size_t index : order)
+    TORCH_CHECK(index < cache.size(), "batch order: index ", index, " outside the cache");
   for (size_t start = 0; start < order.size(); start += options.batch_size) {
     const size_t end = std::min(order.size(), start + options.batch_size);
     batches_.emplace_back(order.begin() + start, order.begin() + end);

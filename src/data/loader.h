@@ -68,10 +68,18 @@ struct Batch {
 Batch make_batch(const ImageCache& cache, const std::vector<size_t>& indices, const BatchOptions& options,
                  int epoch);
 
+// The order in which an epoch visits `size` cache entries: 0..size-1,
+// shuffled when options.shuffle by a generator seeded with (seed, epoch), so
+// every process that asks gets the same order.
+std::vector<size_t> epoch_order(size_t size, const BatchOptions& options, int epoch);
+
 // One epoch's batches in order, the next one prepared while the caller works.
 class BatchStream {
  public:
+  // Batches over epoch_order(cache.size(), options, epoch).
   BatchStream(const ImageCache& cache, const BatchOptions& options, int epoch);
+  // Batches over `order` (indices into the cache; a rank's shard, distributed/sampler.h).
+  BatchStream(const ImageCache& cache, const BatchOptions& options, int epoch, std::vector<size_t> order);
   ~BatchStream();
   std::optional<Batch> next();
   size_t num_batches() const { return batches_.size(); }

@@ -5,14 +5,42 @@
 #include <algorithm>
 #include <cmath>
 
+#include "distributed/sync.h"
 #include "models/losses.h"
 #include "models/output.h"
 
 namespace pneumoscan {
+namespace {
+
+std::vector<torch::Tensor> optimized_parameters(torch::optim::Optimizer& optimizer) {
+  std::vector<torch::Tensor> parameters;
+  for (auto& group : optimizer.param_groups())
+    for (const auto& p : group.params()) parameters.push_back(p);
+  return parameters;
+}
+
+// The data-parallel backward pass: this rank's loss scaled to its share of
+// the global batch's class weight, gradients averaged over the ranks. False
+// (nothing done) when any rank's loss is not finite.
+bool backward_over_ranks(const torch::Tensor& loss, bool finite, const torch::Tensor& labels,
+                         const std::vector<double>& class_weights, torch::optim::Optimizer& optimizer,
+                         Communicator& comm) {
+  const double weight = torch::tensor(class_weights, torch::kFloat64)
+                            .index_select(0, labels.to(torch::kCPU))
+                            .sum()
+                            .item<double>();
+  const std::vector<double> totals = sum_over_ranks({weight, finite ? 0.0 : 1.0}, comm);
+  if (totals[1] != 0) return false;
+  (loss * (comm.world_size() * weight / totals[0])).backward();
+  average_gradients(optimized_parameters(optimizer), comm);
+  return true;
+}
+
+}  // namespace
 
 StepResult train_step(ClassifierImpl& net, torch::optim::Optimizer& optimizer, const torch::Tensor& images,
                       const torch::Tensor& labels, const std::vector<double>& class_weights,
-                      double label_smoothing) {
+                      double label_smoothing, Communicator* comm) {
   optimizer.zero_grad();
   const torch::Tensor logits = net.forward(images);
   const torch::Tensor loss = weighted_loss(logits, labels, class_weights, label_smoothing);
@@ -20,22 +48,27 @@ StepResult train_step(ClassifierImpl& net, torch::optim::Optimizer& optimizer, c
   result.loss = loss.item<double>();
   result.finite = std::isfinite(result.loss);
   result.logits = logits.detach();
+  if (comm != nullptr)
+    result.finite = backward_over_ranks(loss, result.finite, labels, class_weights, optimizer, *comm);
+  else if (result.finite)
+    loss.backward();
   if (!result.finite) return result;
-  loss.backward();
   optimizer.step();
   return result;
 }
 
 EpochTotals run_epoch(ClassifierImpl& net, torch::optim::Optimizer& optimizer, BatchStream& stream,
                       const std::vector<double>& class_weights, double label_smoothing,
-                      const torch::Device& device, int epoch, double learning_rate, TrainObserver& observer) {
+                      const torch::Device& device, int epoch, double learning_rate, TrainObserver& observer,
+                      Communicator* comm) {
   double loss_sum = 0;
   int64_t seen = 0, correct = 0;
   size_t step = 0;
   while (auto batch = stream.next()) {
     const torch::Tensor images = batch->images.to(device);
     const torch::Tensor labels = batch->labels.to(device);
-    const StepResult result = train_step(net, optimizer, images, labels, class_weights, label_smoothing);
+    const StepResult result =
+        train_step(net, optimizer, images, labels, class_weights, label_smoothing, comm);
     TORCH_CHECK(result.finite, "training diverged (loss is not finite) at epoch ", epoch,
                 "; lower the learning rate");
     const int64_t n = labels.size(0);
@@ -44,6 +77,13 @@ EpochTotals run_epoch(ClassifierImpl& net, torch::optim::Optimizer& optimizer, B
     const torch::Tensor predicted = (pneumonia_probability(result.logits) >= 0.5).to(torch::kInt64);
     correct += predicted.eq(labels.gt(0).to(torch::kInt64)).sum().item<int64_t>();
     observer.on_step({epoch, ++step, stream.num_batches(), seen, loss_sum / seen, learning_rate});
+  }
+  if (comm != nullptr) {
+    const std::vector<double> sums =
+        sum_over_ranks({loss_sum, static_cast<double>(seen), static_cast<double>(correct)}, *comm);
+    loss_sum = sums[0];
+    seen = static_cast<int64_t>(sums[1]);
+    correct = static_cast<int64_t>(sums[2]);
   }
   EpochTotals totals;
   totals.images = seen;

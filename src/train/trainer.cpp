@@ -1,15 +1,21 @@
 #include "train/trainer.h"
 
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
+#include <fstream>
 #include <memory>
+#include <sstream>
 
 #include "core/errors.h"
 #include "core/text.h"
 #include "core/timing.h"
 #include "data/loader.h"
+#include "distributed/sampler.h"
+#include "distributed/sync.h"
 #include "eval/multiclass.h"
 #include "eval/predict_cache.h"
 #include "models/losses.h"
@@ -62,8 +68,31 @@ Classifier build_network(const TrainConfig& config, const torch::Device& device,
   return net;
 }
 
+// Rank 0's checkpoint as a file this rank can read: rank 0's own path there,
+// a temporary copy of the bytes it sends on the others (removed by the caller).
+std::string checkpoint_from_root(const std::string& path, Communicator& comm) {
+  std::string bytes;
+  if (comm.is_root()) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream content;
+    content << in.rdbuf();
+    bytes = content.str();
+  }
+  bytes = bytes_from_root(bytes, comm);
+  if (comm.is_root()) return path;
+  if (bytes.empty()) throw ModelFileError(path, "rank 0 has no checkpoint to resume from");
+  const std::string copy =
+      (std::filesystem::temp_directory_path() /
+       ("pneumoscan-rank" + std::to_string(comm.rank()) + "-" + std::to_string(::getpid()) + ".ckpt"))
+          .string();
+  std::ofstream out(copy, std::ios::binary);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!out.flush()) throw IoError(copy, "cannot write rank 0's checkpoint here");
+  return copy;
+}
+
 // One run's working set: the network, its optimiser, the decoded data and
-// the state a checkpoint carries.
+// the state a checkpoint carries; `comm` for data-parallel training.
 struct Run {
   const TrainConfig& config;
   TrainObserver& observer;
@@ -72,12 +101,16 @@ struct Run {
   std::unique_ptr<torch::optim::Optimizer> optimizer;
   ImageCache train_cache, val_cache;
   std::string model_path;
+  Communicator* comm = nullptr;
   std::vector<int64_t> train_counts, val_counts;
   std::vector<double> class_weights;
   TrainingState state;
   NamedTensors best;
 
+  bool is_root() const { return comm == nullptr || comm->is_root(); }
   void start(bool resume);
+  BatchStream epoch_stream(int epoch) const;
+  double validate(int epoch, EpochRecord& record);
   void run_one_epoch(int epoch);
   TrainResult finalise(const PreprocessConfig& preprocess);
 };
@@ -106,9 +139,54 @@ void Run::start(bool resume) {
   state.schedule.learning_rate = config.learning_rate;
   best = snapshot(*net);
   if (resume) {
-    load_checkpoint(checkpoint_path(model_path), config, state, *net, best, optimizer);
-    observer.on_resumed(checkpoint_path(model_path), state.epochs_completed);
+    const std::string path = checkpoint_path(model_path);
+    const std::string readable = comm != nullptr ? checkpoint_from_root(path, *comm) : path;
+    try {
+      load_checkpoint(readable, config, state, *net, best, optimizer);
+    } catch (...) {
+      if (readable != path) std::filesystem::remove(readable);
+      throw;
+    }
+    if (readable != path) std::filesystem::remove(readable);
+    observer.on_resumed(path, state.epochs_completed);
   }
+}
+
+// This process's batches of `epoch`: all of the training set, or this rank's shard with its part of the
+// batch.
+BatchStream Run::epoch_stream(int epoch) const {
+  BatchOptions options;
+  options.batch_size = config.batch_size / (comm != nullptr ? comm->world_size() : 1);
+  options.shuffle = true;
+  options.augment = config.augment.enabled;
+  options.augment_config = config.augment;
+  options.seed = config.seed;
+  options.channels_last = config.channels_last;
+  if (comm == nullptr) return BatchStream(train_cache, options, epoch);
+  return BatchStream(
+      train_cache, options, epoch,
+      shard_of(epoch_order(train_cache.size(), options, epoch), comm->rank(), comm->world_size()));
+}
+
+// Rank 0 validates on the whole validation set and fills the validation
+// fields of `record`; every rank gets its validation loss.
+double Run::validate(int epoch, EpochRecord& record) {
+  double loss = 0;
+  if (is_root()) {
+    const CachePredictions val =
+        predict_cache(*net, val_cache, config.batch_size, class_weights, device, config.channels_last);
+    const BinaryMetrics metrics = compute_metrics(val.probabilities, val.labels, 0.5);
+    const PreprocessConfig preprocess = training_preprocess(config);
+    observer.on_validated({epoch, net.get(), &preprocess, config.device, &val.probabilities, &val.labels});
+    loss = val.loss;
+    record.val_accuracy = metrics.accuracy;
+    record.val_roc_auc = metrics.roc_auc;
+    record.val_recall = metrics.recall;
+    record.val_specificity = metrics.specificity;
+  }
+  if (comm != nullptr) loss = from_root({loss}, *comm).at(0);
+  record.val_loss = loss;
+  return loss;
 }
 
 // Trains one epoch, validates, steps the schedule, and writes the checkpoint and the logs.
@@ -119,41 +197,28 @@ void Run::run_one_epoch(int epoch) {
     optimizer = make_optimizer(*net, config, epoch, schedule.learning_rate);
     observer.on_features_unfrozen(epoch, count_parameters(*net), schedule.learning_rate);
   }
-  torch::manual_seed(config.seed + static_cast<uint64_t>(epoch));  // dropout, reproducible across resumes
+  // Dropout, reproducible across resumes; other masks on each rank (rank 0's are a single process's).
+  const uint64_t rank = comm != nullptr ? static_cast<uint64_t>(comm->rank()) : 0;
+  torch::manual_seed(config.seed + static_cast<uint64_t>(epoch) + 1000003ull * rank);
   net->train();
   if (config.freeze_batchnorm_stats) freeze_batchnorm_statistics(*net);
-  BatchOptions options;
-  options.batch_size = config.batch_size;
-  options.shuffle = true;
-  options.augment = config.augment.enabled;
-  options.augment_config = config.augment;
-  options.seed = config.seed;
-  options.channels_last = config.channels_last;
-  BatchStream stream(train_cache, options, epoch);
+  BatchStream stream = epoch_stream(epoch);
   observer.on_epoch_start(epoch, config.epochs, stream.num_batches());
   const EpochTotals totals = run_epoch(*net, *optimizer, stream, class_weights, config.label_smoothing,
-                                       device, epoch, schedule.learning_rate, observer);
+                                       device, epoch, schedule.learning_rate, observer, comm);
+  if (comm != nullptr) average_buffers(*net, *comm);
   const double train_seconds = stopwatch.seconds();
 
-  const CachePredictions val =
-      predict_cache(*net, val_cache, config.batch_size, class_weights, device, config.channels_last);
-  const BinaryMetrics metrics = compute_metrics(val.probabilities, val.labels, 0.5);
-  const PreprocessConfig preprocess = training_preprocess(config);
-  observer.on_validated({epoch, net.get(), &preprocess, config.device, &val.probabilities, &val.labels});
   EpochRecord record;
   record.epoch = epoch;
   record.learning_rate = schedule.learning_rate;
   record.train_loss = totals.mean_loss;
   record.train_accuracy = totals.accuracy;
-  record.val_loss = val.loss;
-  record.val_accuracy = metrics.accuracy;
-  record.val_roc_auc = metrics.roc_auc;
-  record.val_recall = metrics.recall;
-  record.val_specificity = metrics.specificity;
+  const double val_loss = validate(epoch, record);
   record.seconds = stopwatch.seconds();
   record.images_per_second = totals.images / std::max(train_seconds, 1e-9);
 
-  switch (schedule.update(epoch, val.loss, config.plateau_patience, config.plateau_factor,
+  switch (schedule.update(epoch, val_loss, config.plateau_patience, config.plateau_factor,
                           config.min_learning_rate)) {
     case PlateauSchedule::Outcome::kImproved:
       best = snapshot(*net);
@@ -169,14 +234,23 @@ void Run::run_one_epoch(int epoch) {
   state.history.push_back(record);
   state.epochs_completed = epoch;
   state.seconds += record.seconds;
-  save_checkpoint(checkpoint_path(model_path), state, config, *net, best, *optimizer);
-  write_epoch_logs(model_path, state.history);
+  if (is_root()) {
+    save_checkpoint(checkpoint_path(model_path), state, config, *net, best, *optimizer);
+    write_epoch_logs(model_path, state.history);
+  }
   observer.on_epoch_end(record, config.epochs);
 }
 
 // The best epoch's weights, a threshold that reaches the target sensitivity
 // on validation, and the model file.
 TrainResult Run::finalise(const PreprocessConfig& preprocess) {
+  if (!is_root()) {
+    TrainResult result;
+    result.history = state.history;
+    result.best_epoch = state.schedule.best_epoch;
+    result.seconds = state.seconds;
+    return result;
+  }
   load_state_dict(*net, best, checkpoint_path(model_path));
   const CachePredictions final_predictions =
       predict_cache(*net, val_cache, config.batch_size, class_weights, device, config.channels_last);
@@ -229,10 +303,14 @@ std::string checkpoint_path(const std::string& model_path) { return model_path +
 
 TrainResult train_model(const std::vector<Sample>& train, const std::vector<Sample>& val,
                         const TrainConfig& config_in, const std::string& model_path, bool resume,
-                        TrainObserver* observer) {
+                        TrainObserver* observer, Communicator* comm) {
   TrainObserver silent;
-  TrainObserver& events = observer != nullptr ? *observer : silent;
+  TrainObserver& events = observer != nullptr && (comm == nullptr || comm->is_root()) ? *observer : silent;
   const TrainConfig config = completed(config_in);  // validates
+  if (comm != nullptr && config.batch_size % comm->world_size() != 0)
+    throw UsageError("the batch size (" + std::to_string(config.batch_size) +
+                     ", global) must be a multiple of the world size (" + std::to_string(comm->world_size()) +
+                     ")");
   if (config.spec.architecture == "latent-cnn")
     throw UsageError("latent-cnn trains on autoencoder codes: `pneumoscan train --arch latent-cnn --codes CODES` "
                      "(codes from `pneumoscan autoencoder encode`)");
@@ -241,6 +319,7 @@ TrainResult train_model(const std::vector<Sample>& train, const std::vector<Samp
   const PreprocessConfig preprocess = training_preprocess(config);
   const torch::Device device(config.device);
   Classifier net = build_network(config, device, events);
+  if (comm != nullptr) broadcast_module(*net, *comm);
   auto optimizer = make_optimizer(*net, config, 1, config.learning_rate);
   Run run{config,
           events,
@@ -249,7 +328,8 @@ TrainResult train_model(const std::vector<Sample>& train, const std::vector<Samp
           std::move(optimizer),
           decode_for_training(train_mapped, preprocess, config.loader_threads, "train", events),
           decode_for_training(val_mapped, preprocess, config.loader_threads, "validation", events),
-          model_path};
+          model_path,
+          comm};
   run.start(resume);
   for (int epoch = run.state.epochs_completed + 1; epoch <= config.epochs; ++epoch) {
     if (run.state.schedule.exhausted(config.early_stopping_patience)) break;
