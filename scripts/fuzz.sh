@@ -3,11 +3,13 @@
 #   scripts/fuzz.sh [--seconds N] [TARGET...]
 # TARGET: image dicom manifest http model_file case_index dicom_node worklist
 # tensorboard (default: all), each run N seconds (default 60). Builds with
-# clang (-fsanitize=fuzzer,address,undefined) into build-fuzz/; the last six
-# also build the normal library into build/. Seed corpora are made at run time from ../shared
+# clang (-fsanitize=fuzzer,address,undefined) into build-fuzz/; the last five
+# also build the normal library into build/. Seed corpora are made at run
+# time from ../shared
 # (PNEUMOSCAN_SHARED), pydicom's test files and build-fuzz/fuzz_seeds; the
 # corpus grows in build-fuzz/corpus/TARGET across runs. Findings (crash-*,
-# oom-*, timeout-*) land in build-fuzz/findings/TARGET/; one summary line per
+# oom-*, timeout-*; slow-unit-* are inputs over 10 s, counted apart) land in
+# build-fuzz/findings/TARGET/; one summary line per
 # target (executions, executions/s, coverage) is printed and appended to
 # build-fuzz/summary.txt. Exit 1 when any target found something.
 # Needs clang: `scripts/setup.sh --fuzz` installs it.
@@ -18,7 +20,7 @@ targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds="$2"; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) targets+=("$1"); shift ;;
   esac
 done
@@ -114,10 +116,12 @@ for t in "${targets[@]}"; do
   rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
   cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -1)
   corpus=$(find "build-fuzz/corpus/$t" -type f | wc -l)
-  findings=$(find "build-fuzz/findings/$t" -type f | wc -l)
+  # slow-unit-* files are inputs over 10 s (a note, not a failure); the rest are findings.
+  findings=$(find "build-fuzz/findings/$t" -type f ! -name 'slow-unit-*' | wc -l)
+  slow=$(find "build-fuzz/findings/$t" -type f -name 'slow-unit-*' | wc -l)
   million="n/a"
   [ "${rate:-0}" -gt 0 ] && million="$(awk -v r="$rate" 'BEGIN { s = 1e6 / r; printf(s < 3600 ? "%.0f min" : "%.1f h", s < 3600 ? s / 60 : s / 3600) }')"
-  line="$(date -u +%FT%TZ) $t: ${runs:-0} executions in ${seconds} s (${rate:-0}/s), ${cov:-no coverage line} edges/features, corpus $corpus, findings $findings, exit $status; 1M executions at this rate: $million (projection)"
+  line="$(date -u +%FT%TZ) $t: ${runs:-0} executions in ${seconds} s (${rate:-0}/s), ${cov:-no coverage line} edges/features, corpus $corpus, findings $findings, slow inputs $slow, exit $status; 1M executions at this rate: $million (projection)"
   echo "$line" | tee -a build-fuzz/summary.txt
   if [ "$status" -ne 0 ] || [ "$findings" -gt 0 ]; then
     found=1

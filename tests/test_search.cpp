@@ -258,6 +258,18 @@ TEST(SearchIndex, DamagedFaissIndexIsRefusedBeforeFaissReadsIt) {
   for (int i = 0; i < 64; ++i) cases.push_back({"case" + std::to_string(i), i % 2, "p" + std::to_string(i)});
   CaseIndex(embeddings, cases, IndexKind::kHnsw, {"f", "m", "small-cnn"}).save(path);
   std::string bytes = read_file(path);
+  // A format-1 file (no checksum) is refused by name, not parsed.
+  std::string format_one = bytes;
+  const size_t version_at = format_one.find("\"format_version\":2");
+  ASSERT_NE(version_at, std::string::npos);
+  format_one[version_at + 17] = '1';
+  write_file_atomically(dir / "old.psindex", format_one);
+  try {
+    CaseIndex::load(dir / "old.psindex");
+    FAIL() << "a case index without a checksum loaded";
+  } catch (const ModelFileError& e) {
+    EXPECT_NE(std::string(e.what()).find("carries no checksum; rebuild it"), std::string::npos) << e.what();
+  }
   // magic line, header length, header, FAISS length, FAISS index
   const size_t header_length = static_cast<unsigned char>(bytes[bytes.find('\n') + 1]) |
                                static_cast<unsigned char>(bytes[bytes.find('\n') + 2]) << 8;

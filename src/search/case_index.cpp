@@ -145,7 +145,7 @@ CaseIndex CaseIndex::load(const std::string& path) {
   const uint64_t header_length = read_length(bytes, pos, path, "header");
   CaseIndex result;
   int64_t dimension = 0;
-  std::string faiss_checksum;  // "" in format 1
+  std::string faiss_checksum;
   try {
     const nlohmann::json header = nlohmann::json::parse(bytes.substr(pos, header_length));
     const int version = header.at("format_version").get<int>();
@@ -155,7 +155,11 @@ CaseIndex CaseIndex::load(const std::string& path) {
                                      std::to_string(kCaseIndexFormatVersion) + ")");
     result.kind_ = index_kind_from_string(header.at("kind").get<std::string>());
     dimension = header.at("dimension").get<int64_t>();
-    if (version >= 2) faiss_checksum = header.at("faiss_checksum").get<std::string>();
+    // Format 1 had no checksum, and FAISS's reader cannot be trusted with damaged bytes.
+    if (version < 2)
+      throw ModelFileError(path, "case index format " + std::to_string(version) +
+                                     " carries no checksum; rebuild it with `pneumoscan index build`");
+    faiss_checksum = header.at("faiss_checksum").get<std::string>();
     const nlohmann::json& model = header.at("model");
     result.model_ = {model.at("fingerprint").get<std::string>(), model.at("name").get<std::string>(),
                      model.at("architecture").get<std::string>()};
@@ -172,7 +176,7 @@ CaseIndex CaseIndex::load(const std::string& path) {
   }
   pos += header_length;
   const uint64_t index_length = read_length(bytes, pos, path, "FAISS index");
-  if (!faiss_checksum.empty() && hex64(fnv1a64(bytes.data() + pos, index_length)) != faiss_checksum)
+  if (hex64(fnv1a64(bytes.data() + pos, index_length)) != faiss_checksum)
     throw InputError(path,
                      "damaged case index: the FAISS index does not match its checksum; rebuild the index");
   faiss::VectorIOReader reader;

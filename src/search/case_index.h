@@ -71,10 +71,10 @@ class CaseIndex {
   // Writes atomically; throws IoError naming the file.
   void save(const std::string& path) const;
   // Throws InputError naming the file when it is not a case index or is
-  // corrupt, ModelFileError when it is from a newer format. The FAISS index is
-  // parsed only once its checksum matches (format 2): FAISS's reader sizes
-  // its vectors from the file before reading them (a damaged file could ask
-  // for any amount of memory). Format 1 files, without a checksum, still load.
+  // corrupt, ModelFileError when it is from a newer format or from format 1
+  // (no checksum: rebuild it). The FAISS index is parsed only once its
+  // checksum matches: FAISS's reader sizes its vectors from the file before
+  // reading them, so a damaged file could ask for any amount of memory.
   static CaseIndex load(const std::string& path);
 
   // The k most similar cases to `query` (a [D] unit vector), best first,

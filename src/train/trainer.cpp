@@ -329,7 +329,12 @@ TrainResult train_model(const std::vector<Sample>& train, const std::vector<Samp
           decode_for_training(train_mapped, preprocess, config.loader_threads, "train", events),
           decode_for_training(val_mapped, preprocess, config.loader_threads, "validation", events),
           model_path,
-          comm};
+          comm,
+          {},
+          {},
+          {},
+          {},
+          {}};
   run.start(resume);
   for (int epoch = run.state.epochs_completed + 1; epoch <= config.epochs; ++epoch) {
     if (run.state.schedule.exhausted(config.early_stopping_patience)) break;
