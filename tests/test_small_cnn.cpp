@@ -30,5 +30,10 @@ TEST(SmallCnn, RejectsWrongInput) {
   Classifier net = create_model({"small-cnn", 128, 1, 1});
   EXPECT_THROW(net->forward(torch::randn({1, 3, 128, 128})), c10::Error);
   EXPECT_THROW(net->forward(torch::randn({1, 1, 96, 96})), c10::Error);  // head expects 4x4
-  EXPECT_THROW(create_model({"small-cnn", 100, 1, 1}), Error);           // not a multiple of 32
+  try {
+    create_model({"small-cnn", 100, 1, 1});
+    FAIL() << "an input size that is not a multiple of 32 was accepted";
+  } catch (const UsageError& e) {  // named once, not "small-cnn: small-cnn: ..."
+    EXPECT_EQ(std::string(e.what()), "small-cnn: input size must be a multiple of 32, got 100");
+  }
 }

@@ -101,7 +101,10 @@ Classifier create_model(const ModelSpec& spec_in) {
   try {
     return find_architecture(spec.architecture).create(spec);
   } catch (const c10::Error& e) {
-    throw UsageError(spec.architecture + ": " + e.what_without_backtrace());
+    // The families' own checks already name themselves ("small-cnn: input size ...").
+    const std::string problem = e.what_without_backtrace();
+    const std::string prefix = spec.architecture + ": ";
+    throw UsageError(problem.rfind(prefix, 0) == 0 ? problem : prefix + problem);
   }
 }
 
