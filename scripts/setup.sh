@@ -4,6 +4,7 @@
 #   scripts/setup.sh            install + build
 #   scripts/setup.sh --deps     install only
 #   scripts/setup.sh --fuzz     install only, plus clang (optional: scripts/fuzz.sh's libFuzzer)
+#   scripts/setup.sh --bench    install only, plus Python PyTorch (optional: bench/compare_pytorch.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +21,8 @@ packages=(
 )
 
 [ "${1:-}" = "--fuzz" ] && packages+=(clang)
+# Debian's PyTorch 1.13 (the same LibTorch underneath) for bench/pytorch_reference.py.
+[ "${1:-}" = "--bench" ] && packages+=(python3-torch python3-torchvision python3-pil python3-numpy)
 
 # The browser test needs node + npm; Debian's come in only where none is installed
 # (a NodeSource node bundles its own npm, which Debian's npm package would conflict with).
@@ -46,7 +49,7 @@ else
   echo "setup: node/npm not found; the web UI test (WebUiTest) will be skipped"
 fi
 
-[ "${1:-}" = "--deps" ] || [ "${1:-}" = "--fuzz" ] && exit 0
+[ "${1:-}" = "--deps" ] || [ "${1:-}" = "--fuzz" ] || [ "${1:-}" = "--bench" ] && exit 0
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j"$(nproc)"
