@@ -7,6 +7,7 @@
 # (whole process and per file), peak RSS. Not part of the test command: it takes hours in full.
 #
 #   bench/compare_pytorch.sh [--quick] [--threads N] [--pairs K] [--out DIR] [--max-epochs E] [--tuned-malloc]
+#                            [--train-archs "small-cnn resnet18"]
 #     --quick         tiny sizes (256 training images, 2 epochs, 10 files): checks the script, measures nothing
 #     --threads N     threads of both sides (default 2); PyTorch also gets 1 DataLoader worker
 #     --pairs K       interleaved PneumoScan/PyTorch pairs per workload (default 3)
@@ -14,12 +15,14 @@
 #     --max-epochs E  training epochs at most (default 8; --quick: 2); training stops earlier once an
 #                     epoch reached the target AUC and 2 epochs are done
 #     --tuned-malloc  give the PyTorch side PneumoScan's glibc malloc settings (no mmap, no trim)
+#     --train-archs L the architectures of the training rows (default "small-cnn resnet18"; resnet18's
+#                     rows take most of the full run's hours); "" skips the training rows
 # Needs build/pneumoscan and python3 with torch, torchvision, PIL and numpy (scripts/setup.sh --bench).
 # PNEUMOSCAN (binary), PNEUMOSCAN_SHARED (data) and PYTHON override the defaults.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-quick=0 threads=2 pairs=3 out=/tmp/pneumoscan-compare-pytorch tuned_malloc=0 max_epochs=
+quick=0 threads=2 pairs=3 out=/tmp/pneumoscan-compare-pytorch tuned_malloc=0 max_epochs= train_archs="small-cnn resnet18"
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
@@ -28,7 +31,8 @@ while [ $# -gt 0 ]; do
     --out) out="$2"; shift ;;
     --max-epochs) max_epochs="$2"; shift ;;
     --tuned-malloc) tuned_malloc=1 ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --train-archs) train_archs="$2"; shift ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "compare_pytorch: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -103,7 +107,7 @@ measure() {  # measure WORKLOAD SIDE K [run options] -- CMD...
   mv "$out/runs/$name.run.json.tmp" "$out/runs/$name.run.json"
 }
 
-for arch in small-cnn resnet18; do
+for arch in $train_archs; do
   for ((k = 1; k <= pairs; k++)); do
     w="$out/work/$arch.$k"
     measure "train_$arch" pneumoscan "$k" --stdout "$w.ps.stdout" --log "$w.psmodel.log.jsonl" \
@@ -124,7 +128,9 @@ for arch in small-cnn:128 resnet18:224; do
       --json "$out/runs/latency1_$a.pneumoscan.$k.out.json.tmp"
     measure "latency1_$a" pytorch "$k" -- "${ref[@]}" latency --arch "$a" --batch-size 1 \
       --runs "$latency_runs" --json "$out/runs/latency1_$a.pytorch.$k.out.json.tmp"
-    # PneumoScan has no batch-32 inference timing (bench times batch 1 only): PyTorch alone, n/a.
+    measure "latency32_$a" pneumoscan "$k" --stdout /dev/null -- "$bin" --threads "$threads" bench \
+      --runs "$arch" --steps 1 --batch-size "$batch" --latency-runs "$((latency_runs / 4 + 1))" \
+      --latency-batch "$batch" --json "$out/runs/latency32_$a.pneumoscan.$k.out.json.tmp"
     measure "latency32_$a" pytorch "$k" -- "${ref[@]}" latency --arch "$a" --batch-size "$batch" \
       --runs "$((latency_runs / 4 + 1))" --json "$out/runs/latency32_$a.pytorch.$k.out.json.tmp"
   done
@@ -147,7 +153,8 @@ settings = {"mode": "$mode", "threads": $threads, "pairs": $pairs, "batch": $bat
             "target_auc": $target_auc, "predict_files": ${#files[@]}, "torch": "$torch_version",
             "tuned_malloc": bool($tuned_malloc),
             "notes": [
-              "batch-32 inference: PneumoScan has no command that times it (bench times batch 1 only); n/a",
+              "inference latency: PneumoScan's bench runs the network as predict does (eval, BatchNorm folded, "
+              "channels-last); batch-32 is its --latency-batch figure",
               "time to AUC: wall time from process start to the end of the first epoch with val ROC AUC >= $target_auc "
               "(its epoch log line appearing); training stops there once 2 epochs are done, at most $epochs epochs",
               "predict: PneumoScan scores each file plus 4 test-time variants (batch 5) for its uncertainty "

@@ -493,3 +493,41 @@ TEST(ImageValidity, TinyAndBlankImagesAreNotDiagnosed) {
   nan_image.pixels = cv::Mat(100, 100, CV_32FC1, cv::Scalar(std::nanf("")));
   EXPECT_THROW(check_diagnosable(nan_image, "nan"), InputError);
 }
+
+TEST(ImageDecoders, ReducedJpegDecodeKeepsAtLeastTheRequestedSize) {
+  // A smooth picture with some texture, 1000x800, gray and colour.
+  cv::Mat gray(800, 1000, CV_8UC1);
+  for (int y = 0; y < gray.rows; ++y)
+    for (int x = 0; x < gray.cols; ++x) gray.at<uint8_t>(y, x) = static_cast<uint8_t>((x / 4 + y / 5 + (x * y) % 7) % 256);
+  const std::string gray_jpeg = encode(".jpg", gray);
+  const std::vector<uint8_t> bytes = as_bytes(gray_jpeg);
+
+  const Image full = decode_image_bytes(bytes, "g.jpg");
+  EXPECT_EQ(full.reduction, 1);
+  EXPECT_EQ(full.original_width(), 1000);
+  for (const auto& [at_least, reduction] : std::vector<std::pair<int, int>>{{224, 2}, {200, 4}, {100, 8}, {700, 1}, {900, 1}}) {
+    const Image reduced = decode_image_bytes(bytes, "g.jpg", DecodeOptions{at_least});
+    EXPECT_EQ(reduced.reduction, reduction) << at_least;
+    EXPECT_EQ(reduced.width(), (1000 + reduction - 1) / reduction) << at_least;
+    EXPECT_EQ(reduced.height(), (800 + reduction - 1) / reduction) << at_least;
+    if (reduction > 1) EXPECT_GE(std::min(reduced.width(), reduced.height()), at_least);
+    EXPECT_EQ(reduced.original_width(), 1000);
+    EXPECT_EQ(reduced.original_height(), 800);
+    if (reduction == 1) continue;
+    // libjpeg's DCT scaling: exactly what OpenCV's IMREAD_REDUCED_GRAYSCALE_n gives...
+    const int flag = reduction == 2 ? cv::IMREAD_REDUCED_GRAYSCALE_2
+                     : reduction == 4 ? cv::IMREAD_REDUCED_GRAYSCALE_4
+                                      : cv::IMREAD_REDUCED_GRAYSCALE_8;
+    cv::Mat opencv;
+    cv::imdecode(as_bytes(gray_jpeg), flag).convertTo(opencv, CV_32F, 1.0 / 255.0);
+    EXPECT_EQ(max_abs_diff(reduced.pixels, opencv), 0.0) << at_least;
+    // ... and close to the full decode shrunk by area averaging.
+    cv::Mat area;
+    cv::resize(full.pixels, area, reduced.pixels.size(), 0, 0, cv::INTER_AREA);
+    EXPECT_LT(cv::mean(cv::abs(area - reduced.pixels))[0], 3.0 / 255.0) << at_least;
+  }
+  // Other formats are never reduced.
+  const Image png = decode_image_bytes(as_bytes(encode(".png", gray)), "g.png", DecodeOptions{100});
+  EXPECT_EQ(png.reduction, 1);
+  EXPECT_EQ(png.width(), 1000);
+}

@@ -9,6 +9,8 @@
 #include "core/timing.h"
 #include "data/loader.h"
 #include "data/train_val.h"
+#include "models/batch_norm_fold.h"
+#include "models/complexity.h"
 #include "models/registry.h"
 #include "train/step.h"
 
@@ -74,21 +76,56 @@ BenchResult run_bench(const std::string& architecture, int input_size, const Ben
   result.loader_overhead =
       1.0 - result.train_loader_images_per_second / result.train_tensor_images_per_second;
 
-  // Batch-1 latency, as a reader beside the X-ray machine sees it.
+  // Inference latency, with the network as predict runs it (infer/predictor.h).
   net->eval();
+  fold_batch_norm(*net);
   c10::InferenceMode inference;
-  const torch::Tensor one = images.slice(0, 0, 1).contiguous(torch::MemoryFormat::ChannelsLast);
-  for (int i = 0; i < 5; ++i) net->forward(one);
-  std::vector<double> ms;
-  for (int i = 0; i < options.latency_runs; ++i) {
-    const auto t = Clock::now();
-    net->forward(one);
-    ms.push_back(seconds_since(t) * 1000.0);
-  }
-  std::sort(ms.begin(), ms.end());
+  const auto time_forward = [&](const torch::Tensor& input, int runs) {
+    for (int i = 0; i < 5; ++i) net->forward(input);
+    std::vector<double> ms;
+    for (int i = 0; i < std::max(1, runs); ++i) {
+      const auto t = Clock::now();
+      net->forward(input);
+      ms.push_back(seconds_since(t) * 1000.0);
+    }
+    std::sort(ms.begin(), ms.end());
+    return ms;
+  };
+  // Batch 1, as a reader beside the X-ray machine sees it.
+  const std::vector<double> ms =
+      time_forward(images.slice(0, 0, 1).contiguous(torch::MemoryFormat::ChannelsLast), options.latency_runs);
   result.latency_median_ms = ms[ms.size() / 2];
   result.latency_p90_ms = ms[std::min(ms.size() - 1, ms.size() * 9 / 10)];
+  result.multiply_adds = static_cast<double>(count_multiply_adds(*net, 1, input_size));
+  result.train_gflops = 3 * 2 * result.multiply_adds * result.train_tensor_images_per_second / 1e9;
+  result.inference_gflops = 2 * result.multiply_adds / (result.latency_median_ms / 1000) / 1e9;
+  if (options.latency_batch > 0) {
+    const torch::Tensor batch = torch::randn({options.latency_batch, 1, input_size, input_size})
+                                    .contiguous(torch::MemoryFormat::ChannelsLast);
+    const std::vector<double> batch_ms = time_forward(batch, std::max(3, options.latency_runs / 10));
+    result.latency_batch = options.latency_batch;
+    result.batch_latency_median_ms = batch_ms[batch_ms.size() / 2];
+    result.inference_gflops =
+        2 * result.multiply_adds * options.latency_batch / (result.batch_latency_median_ms / 1000) / 1e9;
+  }
   return result;
+}
+
+double measure_peak_gflops() {
+  c10::InferenceMode inference;
+  torch::manual_seed(0);
+  const int64_t n = 1024;
+  const torch::Tensor a = torch::randn({n, n}), b = torch::randn({n, n});
+  torch::Tensor c = torch::empty({n, n});
+  for (int i = 0; i < 3; ++i) torch::mm_out(c, a, b);
+  std::vector<double> seconds;
+  for (int i = 0; i < 15; ++i) {
+    const auto t = Clock::now();
+    torch::mm_out(c, a, b);
+    seconds.push_back(seconds_since(t));
+  }
+  std::sort(seconds.begin(), seconds.end());
+  return 2.0 * n * n * n / seconds[seconds.size() / 2] / 1e9;
 }
 
 nlohmann::json to_json(const BenchResult& r) {
@@ -99,7 +136,12 @@ nlohmann::json to_json(const BenchResult& r) {
           {"train_tensor_images_per_second", r.train_tensor_images_per_second},
           {"loader_overhead", r.loader_overhead},
           {"latency_median_ms", r.latency_median_ms},
-          {"latency_p90_ms", r.latency_p90_ms}};
+          {"latency_p90_ms", r.latency_p90_ms},
+          {"latency_batch", r.latency_batch},
+          {"batch_latency_median_ms", r.batch_latency_median_ms},
+          {"multiply_adds", r.multiply_adds},
+          {"train_gflops", r.train_gflops},
+          {"inference_gflops", r.inference_gflops}};
 }
 
 }  // namespace pneumoscan

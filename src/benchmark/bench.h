@@ -1,7 +1,8 @@
 #pragma once
 // Throughput and latency measurements behind `pneumoscan bench`: training
 // img/s fed by the real loader (decoded cache + augmentation) vs. ready
-// tensors, and batch-1 inference latency.
+// tensors, and inference latency at batch 1 and a larger batch, with the
+// network as predict runs it (eval, BatchNorm folded, channels-last).
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@ struct BenchOptions {
   int train_steps = 10;    // timed training steps per run (after 2 warm-up steps)
   int batch_size = 32;
   int latency_runs = 50;   // timed batch-1 forward passes (after 5 warm-up)
+  int latency_batch = 32;  // also time forward passes of this batch size (0 = not)
 };
 
 struct BenchResult {
@@ -24,7 +26,20 @@ struct BenchResult {
   double train_tensor_images_per_second = 0;  // training step on ready tensors
   double loader_overhead = 0;                 // 1 - loader / tensor
   double latency_median_ms = 0, latency_p90_ms = 0;  // batch 1, eval, inference mode
+  int latency_batch = 0;                              // 0 when not measured
+  double batch_latency_median_ms = 0;                 // one forward pass of latency_batch images
+  // Work done per second, counting 2 FLOPs per multiply-add of the forward
+  // pass (models/complexity.h) and 3 forward passes' worth per training image
+  // (forward + two backward products), as the roofline literature does.
+  double multiply_adds = 0;          // one forward pass, one image
+  double train_gflops = 0;           // on ready tensors
+  double inference_gflops = 0;       // batch latency_batch (batch 1 when not measured)
 };
+
+// The machine's attainable float32 rate: median of timed 1024^3 matrix
+// products (sgemm) on the configured threads, in GFLOP/s. What the networks'
+// achieved rates are compared against.
+double measure_peak_gflops();
 
 BenchResult run_bench(const std::string& architecture, int input_size, const BenchOptions& options);
 

@@ -54,7 +54,7 @@ nlohmann::json to_json(const Provenance& p) {
 
 CaseAnalyzer::CaseAnalyzer(CaseAnalyzerOptions options)
     : model_path_(model_or_default(options.model_path)), options_(std::move(options)) {
-  predictor_ = std::make_unique<Predictor>(model_path_, options_.device);
+  predictor_ = std::make_unique<Predictor>(model_path_, options_.device, !options_.index_path.empty());
   if (!options_.index_path.empty())
     finder_ = std::make_unique<CaseFinder>(options_.index_path, *predictor_, model_path_);
   provenance_ = provenance_of(predictor_->model());
@@ -92,6 +92,12 @@ int64_t CaseAnalyzer::embedding_offset() const {
   return classes + (m.ensemble_size > 1 ? m.ensemble_size : 0);
 }
 
+DecodeOptions CaseAnalyzer::decode_options() const {
+  DecodeOptions options;
+  options.at_least = 2 * predictor_->metadata().preprocess.input_size;
+  return options;
+}
+
 torch::Tensor CaseAnalyzer::embeddings_of(const torch::Tensor& outputs) const {
   return outputs.slice(1, embedding_offset());
 }
@@ -126,8 +132,8 @@ CaseResult CaseAnalyzer::analyse(const Image& image, const CaseRequest& request,
   CaseResult result;
   result.name = request.name;
   result.format = image.format;
-  result.width = image.width();
-  result.height = image.height();
+  result.width = image.original_width();
+  result.height = image.original_height();
   result.warnings = image.warnings;
   result.provenance = provenance_;
   result.similar_requested = request.similar_k > 0;

@@ -149,12 +149,13 @@ void check_dicom_attributes(const Image& image, const Population& population, Ga
 }
 
 void check_pixels(const Image& image, GateResult& gate) {
-  const std::string size = std::to_string(image.width()) + "x" + std::to_string(image.height());
+  const std::string size =
+      std::to_string(image.original_width()) + "x" + std::to_string(image.original_height());
   if (image.pixels.empty()) {
     gate.add("blank", GateStatus::kRefuse, "the image has no pixels");
     return;
   }
-  if (std::min(image.width(), image.height()) < kMinDiagnosticSide)
+  if (std::min(image.original_width(), image.original_height()) < kMinDiagnosticSide)
     gate.add("too_small", GateStatus::kRefuse,
              "the image is " + size + " pixels, too small to diagnose (at least " +
                  std::to_string(kMinDiagnosticSide) + " a side)");

@@ -2,6 +2,7 @@
 // with --allreduce, the gradient all-reduce time of a data-parallel group.
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -46,21 +47,36 @@ int run_bench_command(BenchArgs& args) {
   if (!args.allreduce.empty()) return run_all_reduce(args);
   args.options.data = args.data.empty() ? shared_dir() + "/data/chest_xray/train" : args.data;
   std::printf("threads %d, data %s\n\n", at::get_num_threads(), args.options.data.c_str());
-  std::printf("%-16s %5s %12s %14s %14s %9s %10s %9s\n", "arch", "size", "decode img/s", "train img/s",
-              "train img/s", "loader", "latency", "p90");
-  std::printf("%-16s %5s %12s %14s %14s %9s %10s %9s\n", "", "", "(1st epoch)", "(loader)", "(tensors)",
-              "overhead", "b1 median", "");
+  std::printf("%-16s %5s %12s %14s %14s %9s %10s %9s %12s\n", "arch", "size", "decode img/s", "train img/s",
+              "train img/s", "loader", "latency", "p90", "latency");
+  std::printf("%-16s %5s %12s %14s %14s %9s %10s %9s %12s\n", "", "", "(1st epoch)", "(loader)", "(tensors)",
+              "overhead", "b1 median", "", ("b" + std::to_string(args.options.latency_batch) + " median").c_str());
   nlohmann::json all = nlohmann::json::array();
+  std::vector<BenchResult> results;
   for (const std::string& run : args.runs) {
     const auto colon = run.find(':');
     const std::string arch = run.substr(0, colon);
     const int size = colon == std::string::npos ? 0 : std::stoi(run.substr(colon + 1));
     const BenchResult r = run_bench(arch, size > 0 ? size : 224, args.options);
-    std::printf("%-16s %5d %12.0f %14.1f %14.1f %8.1f%% %8.2fms %7.2fms\n", r.architecture.c_str(), r.input_size,
-                r.decode_images_per_second, r.train_loader_images_per_second, r.train_tensor_images_per_second,
-                100.0 * r.loader_overhead, r.latency_median_ms, r.latency_p90_ms);
+    std::printf("%-16s %5d %12.0f %14.1f %14.1f %8.1f%% %8.2fms %7.2fms %10.1fms\n", r.architecture.c_str(),
+                r.input_size, r.decode_images_per_second, r.train_loader_images_per_second,
+                r.train_tensor_images_per_second, 100.0 * r.loader_overhead, r.latency_median_ms, r.latency_p90_ms,
+                r.batch_latency_median_ms);
     std::fflush(stdout);
     all.push_back(to_json(r));
+    results.push_back(r);
+  }
+  const double peak = measure_peak_gflops();
+  std::printf("\nmachine: %.1f GFLOP/s float32 (sgemm 1024^3, %d threads); achieved, counting 2 FLOPs per "
+              "multiply-add:\n",
+              peak, at::get_num_threads());
+  for (size_t i = 0; i < results.size(); ++i) {
+    const BenchResult& r = results[i];
+    std::printf("  %-16s %5d  %.2f GMAC/image  training %.1f GFLOP/s (%.0f%%)  inference b%d %.1f GFLOP/s (%.0f%%)\n",
+                r.architecture.c_str(), r.input_size, r.multiply_adds / 1e9, r.train_gflops,
+                100 * r.train_gflops / peak, std::max(1, r.latency_batch), r.inference_gflops,
+                100 * r.inference_gflops / peak);
+    all[i]["peak_gflops"] = peak;
   }
   if (!args.json.empty()) write_file_atomically(args.json, all.dump(2) + "\n");
   return 0;
@@ -74,6 +90,10 @@ std::function<int()> add_bench(CLI::App& app) {
   cmd->add_option("--steps", args->options.train_steps, "Timed training steps per run")->capture_default_str();
   cmd->add_option("--batch-size", args->options.batch_size, "Training batch size")->capture_default_str();
   cmd->add_option("--latency-runs", args->options.latency_runs, "Timed batch-1 passes")->capture_default_str();
+  cmd->add_option("--latency-batch", args->options.latency_batch,
+                  "Also time forward passes of this many images at once (0 = not)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->add_option("--json", args->json, "Also write the results as JSON");
   cmd->add_option(
       "--allreduce", args->allreduce,

@@ -27,6 +27,7 @@ struct PredictArgs {
   std::string similar_index;  // "" = no similar cases
   int64_t k = 5;
   std::string report_dir;  // "" = no HTML reports
+  bool no_tta = false;
 };
 
 // Exit codes: 0 every file diagnosed; 3 some refused by the input gate (none failed); 2 some failed.
@@ -42,17 +43,22 @@ int run_predict(PredictArgs& args) {
   CaseAnalyzerOptions options;
   options.model_path = args.model;
   options.index_path = args.similar_index;
+  options.test_time_augmentation = !args.no_tta;
   CaseAnalyzer analyzer(options);
   CaseRequest request;
   if (!args.explain_dir.empty() || !args.report_dir.empty())
     request.explain = explain_method_from_string(args.method);
   request.similar_k = args.similar_index.empty() ? 0 : args.k;
+  // Heatmaps and reports are drawn on the full-size image; a diagnosis alone
+  // needs no more pixels than the model's input.
+  const bool full_size = !args.explain_dir.empty() || !args.report_dir.empty();
+  const DecodeOptions decode = full_size ? DecodeOptions{} : analyzer.decode_options();
   int failures = 0, refusals = 0;
   nlohmann::json results = nlohmann::json::array();
   for (const std::string& file : args.files) {
     try {
       const Stopwatch stopwatch;
-      const Image image = decode_image(file);  // decoded once, for the analysis and the report
+      const Image image = decode_image(file, decode);  // decoded once, for the analysis and the report
       request.name = file;
       const CaseResult result = analyzer.analyse(image, request);
       ExplanationFiles explained;
@@ -137,6 +143,9 @@ std::function<int()> add_predict(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--report", args->report_dir,
                   "Also write a self-contained HTML case report per file to DIR/<stem>.report.html");
+  cmd->add_flag("--no-tta", args->no_tta,
+                "Single networks: one forward pass per file instead of five (no test-time-augmentation "
+                "range); ensembles take their range from the members either way");
   cmd->add_option("files", args->files, "X-ray files")->required();
   return [args] { return run_predict(*args); };
 }

@@ -22,8 +22,14 @@ double colourfulness(const cv::Mat& bgr);
 // means pixels were made up: InputError. Other warnings go to `warnings`.
 // Returns nullopt for 4-component (CMYK/YCCK) JPEGs, which the caller leaves
 // to OpenCV. Checks the frame size against the pixel limit before allocating.
+// `at_least` > 0 lets libjpeg decode at 1/2, 1/4 or 1/8 scale in the DCT
+// (the largest reduction that keeps both sides >= at_least); `reduction` gets
+// the factor used (1 = full size).
 std::optional<cv::Mat> decode_jpeg(const std::vector<uint8_t>& bytes, const std::string& name,
-                                   std::vector<std::string>& warnings);
+                                   std::vector<std::string>& warnings, int at_least, int& reduction);
+
+// The largest of 8, 4, 2 (else 1) that keeps ceil(width / r) and ceil(height / r) >= at_least.
+int jpeg_reduction(int64_t width, int64_t height, int at_least);
 
 // Decodes any PNG (1-16 bits, gray, palette, RGB, with or without alpha).
 // Ancillary-chunk problems become `warnings`; anything else InputError.

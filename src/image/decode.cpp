@@ -159,7 +159,8 @@ void check_image_dimensions(int64_t width, int64_t height, const std::string& na
                                std::to_string(kMaxImageSide) + " pixels a side (not decoded)");
 }
 
-Image decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string& name) {
+Image decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string& name,
+                         const DecodeOptions& options) {
   if (bytes.empty()) throw InputError(name, "empty file");
   if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max()))
     throw InputError(name, "file too large (over 2 GiB)");
@@ -168,15 +169,19 @@ Image decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string& n
 
   std::vector<std::string> warnings;
   cv::Mat decoded;
+  int reduction = 1;
+  int source_width = 0, source_height = 0;
   if (!format.empty()) {
     const detail::HeaderSize size = detail::read_header_size(bytes, format, name);
     check_image_dimensions(size.width, size.height, name);
+    source_width = static_cast<int>(size.width);
+    source_height = static_cast<int>(size.height);
   }
   if (format == "jpeg") {
     if (!jpeg_has_end_marker(bytes))
       throw InputError(name,
                        "cannot decode JPEG image (truncated: no end-of-image marker after the image data)");
-    if (auto jpeg = detail::decode_jpeg(bytes, name, warnings)) decoded = *jpeg;
+    if (auto jpeg = detail::decode_jpeg(bytes, name, warnings, options.at_least, reduction)) decoded = *jpeg;
   } else if (format == "png") {
     decoded = detail::decode_png(bytes, name, warnings);
   }
@@ -185,6 +190,11 @@ Image decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string& n
     check_image_dimensions(decoded.cols, decoded.rows, name);
     Image image = from_opencv(decoded, name, format.empty() ? "image" : format);
     image.warnings = std::move(warnings);
+    if (reduction > 1) {
+      image.reduction = reduction;
+      image.source_width = source_width;
+      image.source_height = source_height;
+    }
     return image;
   }
   if (!format.empty()) throw InputError(name, "cannot decode " + format + " image (corrupt or truncated)");
@@ -193,7 +203,7 @@ Image decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string& n
   throw InputError(name, "not an image or DICOM file");
 }
 
-Image decode_image(const std::string& path) {
+Image decode_image(const std::string& path, const DecodeOptions& options) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) throw InputError(path, "is a folder, not an image file");
   std::ifstream in(path, std::ios::binary);
@@ -206,7 +216,7 @@ Image decode_image(const std::string& path) {
   while (in.read(chunk, sizeof chunk) || in.gcount() > 0)
     bytes.insert(bytes.end(), chunk, chunk + in.gcount());
   if (in.bad()) throw InputError(path, "cannot read file");
-  return decode_image_bytes(bytes, path);
+  return decode_image_bytes(bytes, path, options);
 }
 
 cv::Mat to_u8(const Image& image) {

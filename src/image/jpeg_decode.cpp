@@ -84,8 +84,16 @@ bool guarded(Decoder& decoder, Step&& step) {
 
 }  // namespace
 
+int jpeg_reduction(int64_t width, int64_t height, int at_least) {
+  if (at_least <= 0) return 1;
+  for (int r : {8, 4, 2})
+    if ((width + r - 1) / r >= at_least && (height + r - 1) / r >= at_least) return r;
+  return 1;
+}
+
 std::optional<cv::Mat> decode_jpeg(const std::vector<uint8_t>& bytes, const std::string& name,
-                                   std::vector<std::string>& warnings) {
+                                   std::vector<std::string>& warnings, int at_least, int& reduction) {
+  reduction = 1;
   Decoder d{};
   d.cinfo.err = jpeg_std_error(&d.errors.pub);
   d.errors.pub.error_exit = on_fatal;
@@ -113,6 +121,11 @@ std::optional<cv::Mat> decode_jpeg(const std::vector<uint8_t>& bytes, const std:
   // As OpenCV: one component -> gray, otherwise BGR.
   const bool colour = d.cinfo.num_components > 1;
   d.cinfo.out_color_space = colour ? JCS_EXT_BGR : JCS_GRAYSCALE;
+  // DCT scaling: libjpeg computes each output pixel from a reduced inverse DCT,
+  // skipping most of the decoding work, not only the storage.
+  reduction = jpeg_reduction(d.cinfo.image_width, d.cinfo.image_height, at_least);
+  d.cinfo.scale_num = 1;
+  d.cinfo.scale_denom = static_cast<unsigned int>(reduction);
   ok = guarded(d, [&] { jpeg_start_decompress(&d.cinfo); });
   if (!ok) throw fail();
 

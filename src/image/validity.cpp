@@ -8,9 +8,10 @@
 namespace pneumoscan {
 
 void check_diagnosable(const Image& image, const std::string& name) {
-  const std::string size = std::to_string(image.width()) + "x" + std::to_string(image.height());
+  const std::string size =
+      std::to_string(image.original_width()) + "x" + std::to_string(image.original_height());
   if (image.pixels.empty()) throw InputError(name, "image has no pixels");
-  if (std::min(image.width(), image.height()) < kMinDiagnosticSide)
+  if (std::min(image.original_width(), image.original_height()) < kMinDiagnosticSide)
     throw InputError(name, "image is " + size + " pixels, too small to diagnose (at least " +
                                std::to_string(kMinDiagnosticSide) + " a side)");
   double lo = 0, hi = 0;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <stdexcept>
 #include <filesystem>
 
 #include "core/errors.h"
@@ -11,18 +12,28 @@
 #include "core/timing.h"
 #include "data/sample.h"
 #include "image/preprocess.h"
+#include "model_file/fingerprint.h"
+#include "models/batch_norm_fold.h"
 #include "models/output.h"
 
 namespace pneumoscan {
 namespace fs = std::filesystem;
 
-Predictor::Predictor(const std::string& model_path, c10::Device device)
-    : Predictor(load_model(model_path, device), device) {}
+Predictor::Predictor(const std::string& model_path, c10::Device device, bool with_fingerprint)
+    : Predictor(load_model(model_path, device), device, with_fingerprint) {}
 
-Predictor::Predictor(LoadedModel model, c10::Device device) : model_(std::move(model)), device_(device) {
+Predictor::Predictor(LoadedModel model, c10::Device device, bool with_fingerprint)
+    : model_(std::move(model)), device_(device) {
   model_.net->to(device_);
   model_.net->eval();
+  if (with_fingerprint) fingerprint_ = model_fingerprint(model_.metadata, *model_.net);
   to_channels_last(*model_.net);
+  fold_batch_norm(*model_.net);
+}
+
+const std::string& Predictor::fingerprint() const {
+  if (fingerprint_.empty()) throw std::logic_error("Predictor::fingerprint: constructed without with_fingerprint");
+  return fingerprint_;
 }
 
 torch::Tensor Predictor::input_batch(const std::vector<Image>& images) const {

@@ -26,13 +26,23 @@ struct Prediction {
 
 class Predictor {
  public:
-  explicit Predictor(const std::string& model_path, c10::Device device = c10::Device(c10::kCPU));
-  explicit Predictor(LoadedModel model, c10::Device device = c10::Device(c10::kCPU));
+  // `with_fingerprint`: also take model_fingerprint() of the weights before
+  // they are folded (case indexes need it; it reads every weight once).
+  explicit Predictor(const std::string& model_path, c10::Device device = c10::Device(c10::kCPU),
+                     bool with_fingerprint = false);
+  explicit Predictor(LoadedModel model, c10::Device device = c10::Device(c10::kCPU),
+                     bool with_fingerprint = false);
 
   const ModelMetadata& metadata() const { return model_.metadata; }
   // The whole loaded file: checksum, integrity warning, out-of-distribution reference.
   const LoadedModel& model() const { return model_; }
+  // The network, in eval mode, channels-last, with BatchNorm folded into the
+  // convolutions (models/batch_norm_fold.h): for inference only, never to be
+  // trained or saved.
   ClassifierImpl& net() { return *model_.net; }
+  // model_fingerprint() of the weights as the file holds them (before
+  // folding). Throws std::logic_error unless constructed with_fingerprint.
+  const std::string& fingerprint() const;
 
   // [1, C, S, S] model input for one decoded image, on the model's device.
   torch::Tensor input_tensor(const Image& image) const;
@@ -58,6 +68,7 @@ class Predictor {
 
  private:
   LoadedModel model_;
+  std::string fingerprint_;
   c10::Device device_;
 };
 

@@ -91,7 +91,7 @@ InvertedResidualImpl::InvertedResidualImpl(int64_t in, int64_t out, int64_t stri
   TORCH_CHECK(stride == 1 || stride == 2, "mobilenet-v2 inverted residual: stride must be 1 or 2, got ",
               stride);
   const int64_t hidden = in * expand_ratio;
-  conv = nn::Sequential();
+  conv = NestedSequential();
   if (expand_ratio != 1) conv->push_back(conv_bn_relu6(in, hidden, 1, 1));     // pointwise expansion
   conv->push_back(conv_bn_relu6(hidden, hidden, 3, stride, hidden));           // depthwise
   conv->push_back(nn::Conv2d(nn::Conv2dOptions(hidden, out, 1).bias(false)));  // linear projection

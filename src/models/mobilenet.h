@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "models/classifier.h"
+#include "models/nested_sequential.h"
 
 namespace pneumoscan {
 
@@ -51,7 +52,7 @@ class InvertedResidualImpl : public torch::nn::Module {
  public:
   InvertedResidualImpl(int64_t in, int64_t out, int64_t stride, int64_t expand_ratio);
   torch::Tensor forward(torch::Tensor x);
-  torch::nn::Sequential conv{nullptr};
+  NestedSequential conv{nullptr};  // foldable for inference (its last pair is the projection)
   const bool use_residual;
 };
 TORCH_MODULE(InvertedResidual);

@@ -22,9 +22,17 @@ nn::Conv2d conv3x3(int64_t in, int64_t out, int64_t stride) {
 nn::Conv2d conv1x1(int64_t in, int64_t out, int64_t stride = 1) {
   return nn::Conv2d(nn::Conv2dOptions(in, out, 1).stride(stride).bias(false));
 }
-nn::Sequential make_downsample(int64_t in, int64_t out, int64_t stride) {
+NestedSequential make_downsample(int64_t in, int64_t out, int64_t stride) {
   if (stride == 1 && in == out) return nullptr;
-  return nn::Sequential(conv1x1(in, out, stride), nn::BatchNorm2d(out));
+  return NestedSequential(conv1x1(in, out, stride), nn::BatchNorm2d(out));
+}
+
+// Folds each (conv, bn) pair once; `folded` set afterwards.
+int64_t fold_pairs(bool& folded, std::initializer_list<std::pair<nn::Conv2d*, nn::BatchNorm2d*>> pairs) {
+  if (folded) return 0;
+  for (const auto& [conv, bn] : pairs) fold_into_convolution(**conv, **bn);
+  folded = true;
+  return static_cast<int64_t>(pairs.size());
 }
 }  // namespace
 
@@ -39,10 +47,13 @@ BasicBlockImpl::BasicBlockImpl(int64_t in_planes, int64_t planes, int64_t stride
 
 torch::Tensor BasicBlockImpl::forward(torch::Tensor x) {
   torch::Tensor identity = downsample ? downsample->forward(x) : x;
-  torch::Tensor out = F::relu(bn1->forward(conv1->forward(x)), F::ReLUFuncOptions(true));
-  out = bn2->forward(conv2->forward(out));
+  torch::Tensor out =
+      F::relu(batch_norm_unless_folded(folded_, bn1, conv1->forward(x)), F::ReLUFuncOptions(true));
+  out = batch_norm_unless_folded(folded_, bn2, conv2->forward(out));
   return F::relu(out + identity, F::ReLUFuncOptions(true));
 }
+
+int64_t BasicBlockImpl::fold_batch_norm() { return fold_pairs(folded_, {{&conv1, &bn1}, {&conv2, &bn2}}); }
 
 BottleneckImpl::BottleneckImpl(int64_t in_planes, int64_t planes, int64_t stride, bool stride_on_1x1)
     : conv1(register_module("conv1", conv1x1(in_planes, planes, stride_on_1x1 ? stride : 1))),
@@ -57,10 +68,15 @@ BottleneckImpl::BottleneckImpl(int64_t in_planes, int64_t planes, int64_t stride
 
 torch::Tensor BottleneckImpl::forward(torch::Tensor x) {
   torch::Tensor identity = downsample ? downsample->forward(x) : x;
-  torch::Tensor out = F::relu(bn1->forward(conv1->forward(x)), F::ReLUFuncOptions(true));
-  out = F::relu(bn2->forward(conv2->forward(out)), F::ReLUFuncOptions(true));
-  out = bn3->forward(conv3->forward(out));
+  torch::Tensor out =
+      F::relu(batch_norm_unless_folded(folded_, bn1, conv1->forward(x)), F::ReLUFuncOptions(true));
+  out = F::relu(batch_norm_unless_folded(folded_, bn2, conv2->forward(out)), F::ReLUFuncOptions(true));
+  out = batch_norm_unless_folded(folded_, bn3, conv3->forward(out));
   return F::relu(out + identity, F::ReLUFuncOptions(true));
+}
+
+int64_t BottleneckImpl::fold_batch_norm() {
+  return fold_pairs(folded_, {{&conv1, &bn1}, {&conv2, &bn2}, {&conv3, &bn3}});
 }
 
 ResNetImpl::ResNetImpl(const ResNetOptions& options_in) : options(options_in) {
@@ -96,10 +112,12 @@ nn::Sequential ResNetImpl::make_stage(int64_t& in_planes, int64_t planes, int64_
 
 torch::Tensor ResNetImpl::forward_features(torch::Tensor x) {
   check_image_batch(x, options.in_channels, "resnet");
-  x = F::relu(bn1->forward(conv1->forward(x)), F::ReLUFuncOptions(true));
+  x = F::relu(batch_norm_unless_folded(folded_, bn1, conv1->forward(x)), F::ReLUFuncOptions(true));
   x = F::max_pool2d(x, F::MaxPool2dFuncOptions(3).stride(2).padding(1));
   return layer4->forward(layer3->forward(layer2->forward(layer1->forward(x))));
 }
+
+int64_t ResNetImpl::fold_batch_norm() { return fold_pairs(folded_, {{&conv1, &bn1}}); }
 
 torch::Tensor ResNetImpl::forward_head(torch::Tensor x) {
   TORCH_CHECK(x.dim() == 4 && x.size(1) == fc->options.in_features(), "resnet head: expected [N, ",

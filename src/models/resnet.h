@@ -16,7 +16,9 @@
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
 
+#include "models/batch_norm_fold.h"
 #include "models/classifier.h"
+#include "models/nested_sequential.h"
 
 namespace pneumoscan {
 
@@ -33,35 +35,44 @@ ResNetOptions resnet34_options();
 ResNetOptions resnet50_options();
 ResNetOptions resnet50_v1_options();
 
-class BasicBlockImpl : public torch::nn::Module {
+class BasicBlockImpl : public torch::nn::Module, public BatchNormFoldable {
  public:
   static constexpr int64_t kExpansion = 1;
   BasicBlockImpl(int64_t in_planes, int64_t planes, int64_t stride);
   torch::Tensor forward(torch::Tensor x);
+  int64_t fold_batch_norm() override;  // conv1/bn1, conv2/bn2 (downsample folds itself)
   torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};
   torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
-  torch::nn::Sequential downsample{nullptr};
+  NestedSequential downsample{nullptr};
+
+ private:
+  bool folded_ = false;
 };
 TORCH_MODULE(BasicBlock);
 
-class BottleneckImpl : public torch::nn::Module {
+class BottleneckImpl : public torch::nn::Module, public BatchNormFoldable {
  public:
   static constexpr int64_t kExpansion = 4;
   // `stride_on_1x1`: the stride sits on conv1 (v1) instead of conv2 (torchvision).
   BottleneckImpl(int64_t in_planes, int64_t planes, int64_t stride, bool stride_on_1x1 = false);
   torch::Tensor forward(torch::Tensor x);
+  int64_t fold_batch_norm() override;
   torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
   torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
-  torch::nn::Sequential downsample{nullptr};
+  NestedSequential downsample{nullptr};
+
+ private:
+  bool folded_ = false;
 };
 TORCH_MODULE(Bottleneck);
 
-class ResNetImpl : public ClassifierImpl {
+class ResNetImpl : public ClassifierImpl, public BatchNormFoldable {
  public:
   explicit ResNetImpl(const ResNetOptions& options);
   torch::Tensor forward_features(torch::Tensor images) override;
   torch::Tensor forward_head(torch::Tensor features) override;
   std::vector<torch::Tensor> head_parameters() override;
+  int64_t fold_batch_norm() override;  // the stem's conv1/bn1 (the blocks fold themselves)
 
   const ResNetOptions options;
   torch::nn::Conv2d conv1{nullptr};
@@ -71,6 +82,7 @@ class ResNetImpl : public ClassifierImpl {
 
  private:
   torch::nn::Sequential make_stage(int64_t& in_planes, int64_t planes, int64_t blocks, int64_t stride);
+  bool folded_ = false;
 };
 
 }  // namespace pneumoscan

@@ -2,11 +2,6 @@
 
 #include <torch/torch.h>
 
-#include <nlohmann/json.hpp>
-
-#include "core/hash.h"
-#include "models/weights_hash.h"
-
 namespace pneumoscan {
 
 torch::Tensor embed_batch(ClassifierImpl& net, const torch::Tensor& input) {
@@ -49,16 +44,6 @@ DatasetEmbeddings embed_dataset(Predictor& predictor, const std::vector<Sample>&
   }
   result.embeddings = parts.empty() ? torch::empty({0, 0}) : torch::cat(parts);
   return result;
-}
-
-std::string model_fingerprint(const ModelMetadata& metadata, torch::nn::Module& net) {
-  const nlohmann::json described = {{"architecture", metadata.spec.architecture},
-                                    {"input_size", metadata.spec.input_size},
-                                    {"in_channels", metadata.spec.in_channels},
-                                    {"num_outputs", metadata.spec.num_outputs},
-                                    {"preprocess", to_json(metadata.preprocess)}};
-  const std::string text = described.dump();
-  return hex64(hash_weights(net, fnv1a64(text.data(), text.size())));
 }
 
 }  // namespace pneumoscan

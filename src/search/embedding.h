@@ -13,6 +13,7 @@
 #include "data/loader.h"
 #include "image/image.h"
 #include "infer/predictor.h"
+#include "model_file/fingerprint.h"
 #include "model_file/model_file.h"
 
 namespace pneumoscan {
@@ -37,9 +38,5 @@ struct DatasetEmbeddings {
 using StageProgress = std::function<void(const std::string& stage, size_t done, size_t total)>;
 DatasetEmbeddings embed_dataset(Predictor& predictor, const std::vector<Sample>& samples, int batch_size = 64,
                                 int threads = 0, const StageProgress& progress = {});
-
-// Identifies the model an index was built with: FNV-1a over the architecture,
-// the preprocessing and every weight (names, shapes and values), as 16 hex digits.
-std::string model_fingerprint(const ModelMetadata& metadata, torch::nn::Module& net);
 
 }  // namespace pneumoscan

@@ -18,7 +18,7 @@ QueryExclusion exclusion_for(const std::string& path, const Image& image) {
 
 ModelIdentity model_identity(Predictor& predictor) {
   const ModelMetadata& metadata = predictor.metadata();
-  return {model_fingerprint(metadata, predictor.net()), metadata.name, metadata.spec.architecture};
+  return {predictor.fingerprint(), metadata.name, metadata.spec.architecture};
 }
 
 CaseFinder::CaseFinder(const std::string& index_path, Predictor& predictor, const std::string& model_path)

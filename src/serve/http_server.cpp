@@ -296,7 +296,9 @@ struct HttpService::State {
       const int64_t similar_k = req.has_param("similar") ? similar_count(req.get_param_value("similar")) : 0;
       const Upload upload = read_upload(req, content, config.max_body_bytes);
       body_read = true;
-      const Image image = decode_image_bytes(upload.bytes, upload.name);
+      // An explanation is drawn on the full-size image; a diagnosis needs only the model's input size.
+      const Image image = decode_image_bytes(
+          upload.bytes, upload.name, method ? DecodeOptions{} : predictions.analyzer().decode_options());
       nlohmann::json response = predictions.predict(image, method, similar_k, upload.name);
       response["timing_ms"]["total"] = milliseconds_since(request_start);
       // Refused by the input gate: well-formed, but not something the model may judge.

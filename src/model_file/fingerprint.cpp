@@ -1,0 +1,21 @@
+#include "model_file/fingerprint.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/hash.h"
+#include "image/preprocess.h"
+#include "models/weights_hash.h"
+
+namespace pneumoscan {
+
+std::string model_fingerprint(const ModelMetadata& metadata, torch::nn::Module& net) {
+  const nlohmann::json described = {{"architecture", metadata.spec.architecture},
+                                    {"input_size", metadata.spec.input_size},
+                                    {"in_channels", metadata.spec.in_channels},
+                                    {"num_outputs", metadata.spec.num_outputs},
+                                    {"preprocess", to_json(metadata.preprocess)}};
+  const std::string text = described.dump();
+  return hex64(hash_weights(net, fnv1a64(text.data(), text.size())));
+}
+
+}  // namespace pneumoscan
