@@ -67,7 +67,7 @@ int run_bench_command(BenchArgs& args) {
     results.push_back(r);
   }
   const double peak = measure_peak_gflops();
-  std::printf("\nmachine: %.1f GFLOP/s float32 (sgemm 1024^3, %d threads); achieved, counting 2 FLOPs per "
+  std::printf("\nmachine: %.1f GFLOP/s float32 (1024^3 product, BLAS or oneDNN, %d threads); achieved, counting 2 FLOPs per "
               "multiply-add:\n",
               peak, at::get_num_threads());
   for (size_t i = 0; i < results.size(); ++i) {

@@ -2,6 +2,7 @@
 
 #include <ATen/Parallel.h>
 #include <malloc.h>
+#include <omp.h>  // declarations only: LibTorch's OpenMP runtime (libgomp) provides them
 
 #include <algorithm>
 #include <climits>
@@ -23,6 +24,13 @@ void tune_allocator() {
 }
 
 void set_threads(int threads) { at::set_num_threads(resolve_threads(threads)); }
+
+void single_threaded_here() {
+  // ATen sets each thread's OpenMP count from the process's on the thread's
+  // first tensor operation: let it happen now, then override for this thread.
+  at::get_num_threads();
+  omp_set_num_threads(1);  // this thread's setting only; at::set_num_threads changes the process's
+}
 
 void configure_runtime(int threads) {
   tune_allocator();

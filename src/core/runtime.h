@@ -16,6 +16,13 @@ void tune_allocator();
 // Debian's LibTorch starts with one thread on these machines.
 void set_threads(int threads);
 
+// Makes the ATen and BLAS work started from the calling thread run on that
+// thread alone (OpenMP's thread count is per thread; other threads keep
+// theirs). For request threads of a server: dozens of them each starting an
+// OpenMP team for small tensor operations would busy-wait on the cores the
+// inference worker needs.
+void single_threaded_here();
+
 // tune_allocator() + set_threads(threads).
 void configure_runtime(int threads = 0);
 

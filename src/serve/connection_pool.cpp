@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/runtime.h"
+
 namespace pneumoscan {
 
 GrowingThreadPool::GrowingThreadPool(size_t max_threads) : max_threads_(std::max<size_t>(1, max_threads)) {}
@@ -34,6 +36,7 @@ size_t GrowingThreadPool::threads() const {
 }
 
 void GrowingThreadPool::work() {
+  single_threaded_here();  // a connection's tensor work must not start an OpenMP team of its own
   std::unique_lock<std::mutex> lock(mutex_);
   while (true) {
     ++idle_;
