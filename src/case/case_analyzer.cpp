@@ -65,7 +65,10 @@ torch::Tensor CaseAnalyzer::forward_rows(const torch::Tensor& rows) {
   ClassifierImpl& net = predictor_->net();
   const EvalModeGuard eval_mode(net);
   c10::InferenceMode inference;
-  const torch::Tensor features = net.forward_features(rows.to(options_.device));
+  // Channels-last again: the HTTP batcher's torch::cat of 1-channel rows gives
+  // the standard layout, which sends the channels-last network down slow paths.
+  const torch::Tensor features =
+      net.forward_features(rows.to(options_.device).contiguous(torch::MemoryFormat::ChannelsLast));
   const torch::Tensor probabilities =
       class_probabilities(net.logits(features)).to(torch::kCPU, torch::kFloat32);
   std::vector<torch::Tensor> parts = {probabilities};
