@@ -47,6 +47,8 @@ import torchvision
 import torchvision.transforms.functional as TF
 from PIL import Image
 
+from compare_report import write_atomic  # bench/compare_report.py: standard library only
+
 CL = torch.channels_last
 
 
@@ -185,13 +187,6 @@ def roc_auc(p, y):
     if pos == 0 or neg == 0:
         return float("nan")
     return float((ranks[y == 1].sum() - pos * (pos + 1) / 2) / (pos * neg))
-
-
-def write_atomic(path, text):
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 # ---------------------------------------------------------------- train

@@ -18,6 +18,21 @@
 namespace pneumoscan {
 namespace {
 const std::vector<double> kUnweighted = {1.0, 1.0};  // the loss without class weights
+
+// Wall times in milliseconds of `runs` calls of `work` after `warmup` untimed ones, sorted.
+std::vector<double> sorted_milliseconds(const std::function<void()>& work, int warmup, int runs) {
+  for (int i = 0; i < warmup; ++i) work();
+  std::vector<double> ms;
+  for (int i = 0; i < std::max(1, runs); ++i) {
+    const auto t = Clock::now();
+    work();
+    ms.push_back(seconds_since(t) * 1000.0);
+  }
+  std::sort(ms.begin(), ms.end());
+  return ms;
+}
+
+double median(const std::vector<double>& sorted) { return sorted[sorted.size() / 2]; }
 }  // namespace
 
 BenchResult run_bench(const std::string& architecture, int input_size, const BenchOptions& options) {
@@ -81,21 +96,10 @@ BenchResult run_bench(const std::string& architecture, int input_size, const Ben
   net->eval();
   fold_batch_norm(*net);
   c10::InferenceMode inference;
-  const auto time_forward = [&](const torch::Tensor& input, int runs) {
-    for (int i = 0; i < 5; ++i) net->forward(input);
-    std::vector<double> ms;
-    for (int i = 0; i < std::max(1, runs); ++i) {
-      const auto t = Clock::now();
-      net->forward(input);
-      ms.push_back(seconds_since(t) * 1000.0);
-    }
-    std::sort(ms.begin(), ms.end());
-    return ms;
-  };
   // Batch 1, as a reader beside the X-ray machine sees it.
-  const std::vector<double> ms =
-      time_forward(images.slice(0, 0, 1).contiguous(torch::MemoryFormat::ChannelsLast), options.latency_runs);
-  result.latency_median_ms = ms[ms.size() / 2];
+  const torch::Tensor one = images.slice(0, 0, 1).contiguous(torch::MemoryFormat::ChannelsLast);
+  const std::vector<double> ms = sorted_milliseconds([&] { net->forward(one); }, 5, options.latency_runs);
+  result.latency_median_ms = median(ms);
   result.latency_p90_ms = ms[std::min(ms.size() - 1, ms.size() * 9 / 10)];
   result.multiply_adds = static_cast<double>(count_multiply_adds(*net, 1, input_size));
   result.train_gflops = 3 * 2 * result.multiply_adds * result.train_tensor_images_per_second / 1e9;
@@ -103,9 +107,9 @@ BenchResult run_bench(const std::string& architecture, int input_size, const Ben
   if (options.latency_batch > 0) {
     const torch::Tensor batch = torch::randn({options.latency_batch, 1, input_size, input_size})
                                     .contiguous(torch::MemoryFormat::ChannelsLast);
-    const std::vector<double> batch_ms = time_forward(batch, std::max(3, options.latency_runs / 10));
     result.latency_batch = options.latency_batch;
-    result.batch_latency_median_ms = batch_ms[batch_ms.size() / 2];
+    result.batch_latency_median_ms =
+        median(sorted_milliseconds([&] { net->forward(batch); }, 5, std::max(3, options.latency_runs / 10)));
     result.inference_gflops =
         2 * result.multiply_adds * options.latency_batch / (result.batch_latency_median_ms / 1000) / 1e9;
   }
@@ -116,15 +120,7 @@ double measure_peak_gflops() {
   c10::InferenceMode inference;
   torch::manual_seed(0);
   const auto median_seconds = [](const std::function<void()>& work) {
-    for (int i = 0; i < 3; ++i) work();
-    std::vector<double> seconds;
-    for (int i = 0; i < 15; ++i) {
-      const auto t = Clock::now();
-      work();
-      seconds.push_back(seconds_since(t));
-    }
-    std::sort(seconds.begin(), seconds.end());
-    return seconds[seconds.size() / 2];
+    return median(sorted_milliseconds(work, 3, 15)) / 1000.0;
   };
   // The same 1024-wide product twice: through BLAS (OpenBLAS) and as a 1x1
   // convolution through oneDNN, the kernels the networks' layers use; oneDNN's

@@ -92,7 +92,7 @@ std::function<int()> add_bench(CLI::App& app) {
   cmd->add_option("--latency-runs", args->options.latency_runs, "Timed batch-1 passes")->capture_default_str();
   cmd->add_option("--latency-batch", args->options.latency_batch,
                   "Also time forward passes of this many images at once (0 = not)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(CLI::Range(0, 1024))
       ->capture_default_str();
   cmd->add_option("--json", args->json, "Also write the results as JSON");
   cmd->add_option(

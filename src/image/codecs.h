@@ -28,9 +28,6 @@ double colourfulness(const cv::Mat& bgr);
 std::optional<cv::Mat> decode_jpeg(const std::vector<uint8_t>& bytes, const std::string& name,
                                    std::vector<std::string>& warnings, int at_least, int& reduction);
 
-// The largest of 8, 4, 2 (else 1) that keeps ceil(width / r) and ceil(height / r) >= at_least.
-int jpeg_reduction(int64_t width, int64_t height, int at_least);
-
 // Decodes any PNG (1-16 bits, gray, palette, RGB, with or without alpha).
 // Ancillary-chunk problems become `warnings`; anything else InputError.
 cv::Mat decode_png(const std::vector<uint8_t>& bytes, const std::string& name,

@@ -82,14 +82,15 @@ bool guarded(Decoder& decoder, Step&& step) {
   return true;
 }
 
-}  // namespace
-
+// The largest of 8, 4, 2 (else 1) that keeps ceil(width / r) and ceil(height / r) >= at_least.
 int jpeg_reduction(int64_t width, int64_t height, int at_least) {
   if (at_least <= 0) return 1;
   for (int r : {8, 4, 2})
     if ((width + r - 1) / r >= at_least && (height + r - 1) / r >= at_least) return r;
   return 1;
 }
+
+}  // namespace
 
 std::optional<cv::Mat> decode_jpeg(const std::vector<uint8_t>& bytes, const std::string& name,
                                    std::vector<std::string>& warnings, int at_least, int& reduction) {
