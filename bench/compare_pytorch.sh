@@ -7,7 +7,7 @@
 # (whole process and per file), peak RSS. Not part of the test command: it takes hours in full.
 #
 #   bench/compare_pytorch.sh [--quick] [--threads N] [--pairs K] [--out DIR] [--max-epochs E] [--tuned-malloc]
-#                            [--train-archs "small-cnn resnet18"]
+#                            [--train-archs "small-cnn resnet18"] [--precision fp32|bf16]
 #     --quick         tiny sizes (256 training images, 2 epochs, 10 files): checks the script, measures nothing
 #     --threads N     threads of both sides (default 2); PyTorch also gets 1 DataLoader worker
 #     --pairs K       interleaved PneumoScan/PyTorch pairs per workload (default 3)
@@ -17,12 +17,14 @@
 #     --tuned-malloc  give the PyTorch side PneumoScan's glibc malloc settings (no mmap, no trim)
 #     --train-archs L the architectures of the training rows (default "small-cnn resnet18"; resnet18's
 #                     rows take most of the full run's hours); "" skips the training rows
+#     --precision P   PneumoScan's --precision for training, bench and predict (default fp32); the
+#                     PyTorch side stays the float32 script a seed-style user writes
 # Needs build/pneumoscan and python3 with torch, torchvision, PIL and numpy (scripts/setup.sh --bench).
 # PNEUMOSCAN (binary), PNEUMOSCAN_SHARED (data) and PYTHON override the defaults.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-quick=0 threads=2 pairs=3 out=/tmp/pneumoscan-compare-pytorch tuned_malloc=0 max_epochs= train_archs="small-cnn resnet18"
+quick=0 threads=2 pairs=3 out=/tmp/pneumoscan-compare-pytorch tuned_malloc=0 max_epochs= train_archs="small-cnn resnet18" precision=fp32
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
@@ -32,7 +34,8 @@ while [ $# -gt 0 ]; do
     --max-epochs) max_epochs="$2"; shift ;;
     --tuned-malloc) tuned_malloc=1 ;;
     --train-archs) train_archs="$2"; shift ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --precision) precision="$2"; shift ;;
+    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "compare_pytorch: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -111,7 +114,7 @@ for arch in $train_archs; do
   for ((k = 1; k <= pairs; k++)); do
     w="$out/work/$arch.$k"
     measure "train_$arch" pneumoscan "$k" --stdout "$w.ps.stdout" --log "$w.psmodel.log.jsonl" \
-      --target-auc "$target_auc" --min-epochs 2 -- "$bin" --threads "$threads" train --arch "$arch" \
+      --target-auc "$target_auc" --min-epochs 2 -- "$bin" --threads "$threads" train --arch "$arch" --precision "$precision" \
       --data "$data" --epochs "$epochs" --batch-size "$batch" --no-progress --out "$w.psmodel"
     measure "train_$arch" pytorch "$k" --stdout "$w.py.stdout" --log "$w.py.log.jsonl" \
       --target-auc "$target_auc" --min-epochs 2 -- "${ref[@]}" train --arch "$arch" --manifest "$data" \
@@ -123,12 +126,12 @@ done
 for arch in small-cnn:128 resnet18:224; do
   a=${arch%:*}
   for ((k = 1; k <= pairs; k++)); do
-    measure "latency1_$a" pneumoscan "$k" --stdout /dev/null -- "$bin" --threads "$threads" bench \
+    measure "latency1_$a" pneumoscan "$k" --stdout /dev/null -- "$bin" --threads "$threads" bench --precision "$precision" \
       --runs "$arch" --steps 1 --batch-size "$batch" --latency-runs "$latency_runs" \
       --json "$out/runs/latency1_$a.pneumoscan.$k.out.json.tmp"
     measure "latency1_$a" pytorch "$k" -- "${ref[@]}" latency --arch "$a" --batch-size 1 \
       --runs "$latency_runs" --json "$out/runs/latency1_$a.pytorch.$k.out.json.tmp"
-    measure "latency32_$a" pneumoscan "$k" --stdout /dev/null -- "$bin" --threads "$threads" bench \
+    measure "latency32_$a" pneumoscan "$k" --stdout /dev/null -- "$bin" --threads "$threads" bench --precision "$precision" \
       --runs "$arch" --steps 1 --batch-size "$batch" --latency-runs "$((latency_runs / 4 + 1))" \
       --latency-batch "$batch" --json "$out/runs/latency32_$a.pneumoscan.$k.out.json.tmp"
     measure "latency32_$a" pytorch "$k" -- "${ref[@]}" latency --arch "$a" --batch-size "$batch" \
@@ -140,7 +143,7 @@ for workload in predict1 predictN; do
   if [ "$workload" = predict1 ]; then set -- "${files[0]}"; else set -- "${files[@]}"; fi
   for ((k = 1; k <= pairs; k++)); do
     measure "$workload" pneumoscan "$k" --allow-status 0,3 --stdout "$out/runs/$workload.pneumoscan.$k.out.json.tmp" \
-      -- "$bin" --threads "$threads" predict --model "$out/predict-model.psmodel" --json "$@"
+      -- "$bin" --threads "$threads" predict --precision "$precision" --model "$out/predict-model.psmodel" --json "$@"
     measure "$workload" pytorch "$k" -- "${ref[@]}" predict --arch resnet18 \
       --state-dict "$out/predict-model.pt" --json "$out/runs/$workload.pytorch.$k.out.json.tmp" "$@"
   done

@@ -72,7 +72,7 @@ CaseIndex build_index(Predictor& predictor, const std::vector<Sample>& samples, 
 TEST(SearchEmbedding, UnitVectorsAndTheSameThroughLoaderAndPredictor) {
   PNEUMOSCAN_REQUIRE_SHARED(root, "data/chest_xray");
   test::TempDir dir;
-  Predictor predictor(random_model(dir, "m", 1), c10::Device(c10::kCPU), true);
+  Predictor predictor(random_model(dir, "m", 1), {c10::Device(c10::kCPU), /*with_fingerprint=*/true});
   const std::vector<Sample> samples = real_samples(root);
   const DatasetEmbeddings embedded = embed_dataset(predictor, samples, 3);
   ASSERT_TRUE(embedded.failures.empty());
@@ -115,7 +115,7 @@ TEST(SearchIndex, KindNames) {
 TEST(SearchIndex, RoundTripExactSelfMatchAndPatientExclusion) {
   PNEUMOSCAN_REQUIRE_SHARED(root, "data/chest_xray");
   test::TempDir dir;
-  Predictor predictor(random_model(dir, "m", 1), c10::Device(c10::kCPU), true);
+  Predictor predictor(random_model(dir, "m", 1), {c10::Device(c10::kCPU), /*with_fingerprint=*/true});
   const std::vector<Sample> samples = real_samples(root);
   for (IndexKind kind : {IndexKind::kFlat, IndexKind::kHnsw, IndexKind::kIvf}) {
     const std::string what = to_string(kind);
@@ -164,7 +164,7 @@ TEST(SearchIndex, RefusesCorruptFilesNamingThem) {
   PNEUMOSCAN_REQUIRE_SHARED(root, "data/chest_xray");
   test::TempDir dir;
   const std::string model = random_model(dir, "m", 1);
-  Predictor predictor(model, c10::Device(c10::kCPU), true);
+  Predictor predictor(model, {c10::Device(c10::kCPU), /*with_fingerprint=*/true});
   const std::string good = dir / "good.psindex";
   build_index(predictor, real_samples(root), IndexKind::kFlat).save(good);
   const std::string bytes = read_file(good);
@@ -206,8 +206,8 @@ TEST(SearchIndex, RefusesAnotherModel) {
   PNEUMOSCAN_REQUIRE_SHARED(root, "data/chest_xray");
   test::TempDir dir;
   const std::string model = random_model(dir, "m", 1), other = random_model(dir, "other", 2);
-  Predictor predictor(model, c10::Device(c10::kCPU), true),
-      other_predictor(other, c10::Device(c10::kCPU), true);
+  Predictor predictor(model, {c10::Device(c10::kCPU), /*with_fingerprint=*/true}),
+      other_predictor(other, {c10::Device(c10::kCPU), /*with_fingerprint=*/true});
   const std::string index = dir / "m.psindex";
   build_index(predictor, real_samples(root), IndexKind::kFlat).save(index);
   EXPECT_NO_THROW(CaseFinder(index, predictor, model));

@@ -494,7 +494,7 @@ TEST(ServeSimilarTest, SimilarCasesFromTheIndexWithThumbnails) {
   test::TempDir dir;
   const std::string index_path = (dir.path / "val.psindex").string();
   {
-    Predictor predictor(default_model_path(), c10::Device(c10::kCPU), /*with_fingerprint=*/true);
+    Predictor predictor(default_model_path(), {c10::Device(c10::kCPU), /*with_fingerprint=*/true});
     const DatasetEmbeddings embedded = embed_dataset(predictor, read_dataset(val_dir), 8);
     ASSERT_EQ(embedded.samples.size(), 16u);
     std::vector<IndexedCase> cases;

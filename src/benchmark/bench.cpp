@@ -17,7 +17,6 @@
 
 namespace pneumoscan {
 namespace {
-const std::vector<double> kUnweighted = {1.0, 1.0};  // the loss without class weights
 
 // Wall times in milliseconds of `runs` calls of `work` after `warmup` untimed ones, sorted.
 std::vector<double> sorted_milliseconds(const std::function<void()>& work, int warmup, int runs) {
@@ -39,6 +38,10 @@ BenchResult run_bench(const std::string& architecture, int input_size, const Ben
   BenchResult result;
   result.architecture = architecture;
   result.input_size = input_size;
+  result.precision = precision_name(options.precision);
+  check_precision_supported(options.precision, c10::Device(c10::kCPU));
+  StepOptions step_options;
+  step_options.precision = options.precision;
   const ModelSpec spec = complete_spec({architecture, input_size, 1, 0});
   const int steps = std::max(1, options.train_steps);
   const int warmup = 2;
@@ -73,7 +76,7 @@ BenchResult run_bench(const std::string& architecture, int input_size, const Ben
     int64_t images = 0;
     while (auto batch = stream.next()) {
       if (step == warmup) start = Clock::now();
-      train_step(*net, optimizer, batch->images, batch->labels, kUnweighted);
+      train_step(*net, optimizer, batch->images, batch->labels, step_options);
       if (step >= warmup) images += batch->images.size(0);
       ++step;
     }
@@ -84,9 +87,9 @@ BenchResult run_bench(const std::string& architecture, int input_size, const Ben
   const torch::Tensor images = torch::randn({options.batch_size, 1, input_size, input_size})
                                    .contiguous(torch::MemoryFormat::ChannelsLast);
   const torch::Tensor labels = torch::randint(0, 2, {options.batch_size}, torch::kInt64);
-  for (int i = 0; i < warmup; ++i) train_step(*net, optimizer, images, labels, kUnweighted);
+  for (int i = 0; i < warmup; ++i) train_step(*net, optimizer, images, labels, step_options);
   start = Clock::now();
-  for (int i = 0; i < steps; ++i) train_step(*net, optimizer, images, labels, kUnweighted);
+  for (int i = 0; i < steps; ++i) train_step(*net, optimizer, images, labels, step_options);
   result.train_tensor_images_per_second =
       static_cast<double>(steps) * options.batch_size / seconds_since(start);
   result.loader_overhead =
@@ -95,18 +98,19 @@ BenchResult run_bench(const std::string& architecture, int input_size, const Ben
   // Inference latency, with the network as predict runs it (infer/predictor.h).
   net->eval();
   fold_batch_norm(*net);
+  result.multiply_adds = static_cast<double>(count_multiply_adds(*net, 1, input_size));
+  net->set_compute_type(scalar_type(options.precision));
   c10::InferenceMode inference;
   // Batch 1, as a reader beside the X-ray machine sees it.
-  const torch::Tensor one = images.slice(0, 0, 1).contiguous(torch::MemoryFormat::ChannelsLast);
+  const torch::Tensor one = net->prepare_input(images.slice(0, 0, 1), c10::Device(c10::kCPU));
   const std::vector<double> ms = sorted_milliseconds([&] { net->forward(one); }, 5, options.latency_runs);
   result.latency_median_ms = median(ms);
   result.latency_p90_ms = ms[std::min(ms.size() - 1, ms.size() * 9 / 10)];
-  result.multiply_adds = static_cast<double>(count_multiply_adds(*net, 1, input_size));
   result.train_gflops = 3 * 2 * result.multiply_adds * result.train_tensor_images_per_second / 1e9;
   result.inference_gflops = 2 * result.multiply_adds / (result.latency_median_ms / 1000) / 1e9;
   if (options.latency_batch > 0) {
-    const torch::Tensor batch = torch::randn({options.latency_batch, 1, input_size, input_size})
-                                    .contiguous(torch::MemoryFormat::ChannelsLast);
+    const torch::Tensor batch = net->prepare_input(
+        torch::randn({options.latency_batch, 1, input_size, input_size}), c10::Device(c10::kCPU));
     result.latency_batch = options.latency_batch;
     result.batch_latency_median_ms =
         median(sorted_milliseconds([&] { net->forward(batch); }, 5, std::max(3, options.latency_runs / 10)));
@@ -116,7 +120,7 @@ BenchResult run_bench(const std::string& architecture, int input_size, const Ben
   return result;
 }
 
-double measure_peak_gflops() {
+double measure_peak_gflops(Precision precision) {
   c10::InferenceMode inference;
   torch::manual_seed(0);
   const auto median_seconds = [](const std::function<void()>& work) {
@@ -126,11 +130,12 @@ double measure_peak_gflops() {
   // convolution through oneDNN, the kernels the networks' layers use; oneDNN's
   // JIT code is the faster one on AVX-512 machines.
   const int64_t n = 1024;
-  const torch::Tensor a = torch::randn({n, n}), b = torch::randn({n, n});
-  torch::Tensor c = torch::empty({n, n});
+  const auto type = torch::TensorOptions().dtype(scalar_type(precision));
+  const torch::Tensor a = torch::randn({n, n}, type), b = torch::randn({n, n}, type);
+  torch::Tensor c = torch::empty({n, n}, type);
   const double sgemm = 2.0 * n * n * n / median_seconds([&] { torch::mm_out(c, a, b); });
-  const torch::Tensor x = torch::randn({1, n, 32, 32}).contiguous(torch::MemoryFormat::ChannelsLast);
-  const torch::Tensor w = torch::randn({n, n, 1, 1}).contiguous(torch::MemoryFormat::ChannelsLast);
+  const torch::Tensor x = torch::randn({1, n, 32, 32}, type).contiguous(torch::MemoryFormat::ChannelsLast);
+  const torch::Tensor w = torch::randn({n, n, 1, 1}, type).contiguous(torch::MemoryFormat::ChannelsLast);
   const double conv = 2.0 * n * n * 32 * 32 / median_seconds([&] { torch::conv2d(x, w); });
   return std::max(sgemm, conv) / 1e9;
 }
@@ -138,6 +143,7 @@ double measure_peak_gflops() {
 nlohmann::json to_json(const BenchResult& r) {
   return {{"architecture", r.architecture},
           {"input_size", r.input_size},
+          {"precision", r.precision},
           {"decode_images_per_second", r.decode_images_per_second},
           {"train_loader_images_per_second", r.train_loader_images_per_second},
           {"train_tensor_images_per_second", r.train_tensor_images_per_second},

@@ -8,6 +8,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "core/precision.h"
+
 namespace pneumoscan {
 
 struct BenchOptions {
@@ -16,11 +18,15 @@ struct BenchOptions {
   int batch_size = 32;
   int latency_runs = 50;   // timed batch-1 forward passes (after 5 warm-up)
   int latency_batch = 32;  // also time forward passes of this batch size (0 = not)
+  // bfloat16: training under autocast (train/step.h) and inference with the
+  // network converted, as `train`/`predict --precision bf16` run them.
+  Precision precision = Precision::kFloat32;
 };
 
 struct BenchResult {
   std::string architecture;
   int input_size = 0;
+  std::string precision = "float32";
   double decode_images_per_second = 0;      // first epoch: JPEG decode + resize into the cache
   double train_loader_images_per_second = 0;  // later epochs: cache + augmentation + training step
   double train_tensor_images_per_second = 0;  // training step on ready tensors
@@ -36,11 +42,11 @@ struct BenchResult {
   double inference_gflops = 0;       // batch latency_batch (batch 1 when not measured)
 };
 
-// The machine's attainable float32 rate on the configured threads, in
+// The machine's attainable rate in `precision` on the configured threads, in
 // GFLOP/s: the faster of a 1024^3 matrix product through BLAS and the same
 // product as a 1x1 convolution through oneDNN (medians of 15 timed runs).
 // What the networks' achieved rates are compared against.
-double measure_peak_gflops();
+double measure_peak_gflops(Precision precision = Precision::kFloat32);
 
 BenchResult run_bench(const std::string& architecture, int input_size, const BenchOptions& options);
 

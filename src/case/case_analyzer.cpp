@@ -49,15 +49,21 @@ nlohmann::json to_json(const Provenance& p) {
           {"threshold", p.threshold},
           {"threshold_policy", p.threshold_policy},
           {"population", p.population},
-          {"pneumoscan_version", p.program_version}};
+          {"pneumoscan_version", p.program_version},
+          {"precision", p.precision}};
 }
 
 CaseAnalyzer::CaseAnalyzer(CaseAnalyzerOptions options)
     : model_path_(model_or_default(options.model_path)), options_(std::move(options)) {
-  predictor_ = std::make_unique<Predictor>(model_path_, options_.device, !options_.index_path.empty());
+  PredictorOptions predictor_options;
+  predictor_options.device = options_.device;
+  predictor_options.with_fingerprint = !options_.index_path.empty();
+  predictor_options.precision = options_.precision;
+  predictor_ = std::make_unique<Predictor>(model_path_, predictor_options);
   if (!options_.index_path.empty())
     finder_ = std::make_unique<CaseFinder>(options_.index_path, *predictor_, model_path_);
   provenance_ = provenance_of(predictor_->model());
+  provenance_.precision = precision_name(options_.precision);
 }
 
 torch::Tensor CaseAnalyzer::forward_rows(const torch::Tensor& rows) {
@@ -65,10 +71,10 @@ torch::Tensor CaseAnalyzer::forward_rows(const torch::Tensor& rows) {
   ClassifierImpl& net = predictor_->net();
   const EvalModeGuard eval_mode(net);
   c10::InferenceMode inference;
-  // Channels-last again: the HTTP batcher's torch::cat of 1-channel rows gives
-  // the standard layout, which sends the channels-last network down slow paths.
-  const torch::Tensor features =
-      net.forward_features(rows.to(options_.device).contiguous(torch::MemoryFormat::ChannelsLast));
+  // prepare_input makes the rows channels-last again: the HTTP batcher's
+  // torch::cat of 1-channel rows gives the standard layout, which sends the
+  // channels-last network down slow paths.
+  const torch::Tensor features = net.forward_features(predictor_->prepare_input(rows));
   const torch::Tensor probabilities =
       class_probabilities(net.logits(features)).to(torch::kCPU, torch::kFloat32);
   std::vector<torch::Tensor> parts = {probabilities};
@@ -83,7 +89,8 @@ torch::Tensor CaseAnalyzer::forward_rows(const torch::Tensor& rows) {
     }
     parts.push_back(torch::cat(member_p, 1));
   }
-  const torch::Tensor pooled = features.mean({2, 3}).to(torch::kCPU, torch::kFloat32);
+  // Averaged in float32: embeddings of a bfloat16 network keep their digits for the distances.
+  const torch::Tensor pooled = features.to(torch::kFloat32).mean({2, 3}).to(torch::kCPU);
   parts.push_back(
       torch::nn::functional::normalize(pooled, torch::nn::functional::NormalizeFuncOptions().dim(1)));
   return torch::cat(parts, 1).contiguous();

@@ -22,6 +22,7 @@
 
 #include "case/gate.h"
 #include "case/uncertainty.h"
+#include "core/precision.h"
 #include "explain/heatmap.h"
 #include "image/image.h"
 #include "infer/predictor.h"
@@ -42,6 +43,7 @@ struct Provenance {
   std::string threshold_policy;  // the calibration policy that chose it; "validation" when never calibrated
   std::string population;        // the model's stated population, for people
   std::string program_version;
+  std::string precision = "float32";  // the number format inference ran in (core/precision.h)
 };
 nlohmann::json to_json(const Provenance& provenance);
 
@@ -91,7 +93,8 @@ struct CaseAnalyzerOptions {
   std::string model_path;  // "" = the bundled default model
   std::string index_path;  // "" = no similar cases
   c10::Device device = c10::Device(c10::kCPU);
-  bool test_time_augmentation = true;  // single networks: the TTA interval (4 more rows per case)
+  bool test_time_augmentation = true;         // single networks: the TTA interval (4 more rows per case)
+  Precision precision = Precision::kFloat32;  // of inference (core/precision.h); recorded in the provenance
 };
 
 class CaseAnalyzer {

@@ -46,7 +46,8 @@ int run_all_reduce(BenchArgs& args) {
 int run_bench_command(BenchArgs& args) {
   if (!args.allreduce.empty()) return run_all_reduce(args);
   args.options.data = args.data.empty() ? shared_dir() + "/data/chest_xray/train" : args.data;
-  std::printf("threads %d, data %s\n\n", at::get_num_threads(), args.options.data.c_str());
+  std::printf("threads %d, precision %s, data %s\n\n", at::get_num_threads(),
+              precision_name(args.options.precision).c_str(), args.options.data.c_str());
   std::printf("%-16s %5s %12s %14s %14s %9s %10s %9s %12s\n", "arch", "size", "decode img/s", "train img/s",
               "train img/s", "loader", "latency", "p90", "latency");
   std::printf("%-16s %5s %12s %14s %14s %9s %10s %9s %12s\n", "", "", "(1st epoch)", "(loader)", "(tensors)",
@@ -66,10 +67,10 @@ int run_bench_command(BenchArgs& args) {
     all.push_back(to_json(r));
     results.push_back(r);
   }
-  const double peak = measure_peak_gflops();
-  std::printf("\nmachine: %.1f GFLOP/s float32 (1024^3 product, BLAS or oneDNN, %d threads); achieved, counting 2 FLOPs per "
+  const double peak = measure_peak_gflops(args.options.precision);
+  std::printf("\nmachine: %.1f GFLOP/s %s (1024^3 product, BLAS or oneDNN, %d threads); achieved, counting 2 FLOPs per "
               "multiply-add:\n",
-              peak, at::get_num_threads());
+              peak, precision_name(args.options.precision).c_str(), at::get_num_threads());
   for (size_t i = 0; i < results.size(); ++i) {
     const BenchResult& r = results[i];
     std::printf("  %-16s %5d  %.2f GMAC/image  training %.1f GFLOP/s (%.0f%%)  inference b%d %.1f GFLOP/s (%.0f%%)\n",
@@ -87,6 +88,7 @@ std::function<int()> add_bench(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("bench", "Measure training img/s (loader vs tensors) and batch-1 latency");
   cmd->add_option("--data", args->data, "JPEG data for the loader runs (default: shared chest_xray/train)");
   cmd->add_option("--runs", args->runs, "ARCH:SIZE pairs")->delimiter(',')->capture_default_str();
+  add_precision_option(cmd, args->options.precision, "Training (autocast) and inference number format");
   cmd->add_option("--steps", args->options.train_steps, "Timed training steps per run")->capture_default_str();
   cmd->add_option("--batch-size", args->options.batch_size, "Training batch size")->capture_default_str();
   cmd->add_option("--latency-runs", args->options.latency_runs, "Timed batch-1 passes")->capture_default_str();

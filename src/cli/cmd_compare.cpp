@@ -75,6 +75,7 @@ std::function<int()> add_compare(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--exclude-qc", o.data.exclude_qc, "qc JSON whose flagged images are left out");
   cmd->add_option("--device", c.device, "cpu or cuda")->capture_default_str();
+  add_precision_option(cmd, c.precision, kTrainingPrecisionHelp);
   cmd->add_option(
       "--logdir", args->logdir,
       "Write TensorBoard event files of each entry trained to LOGDIR/<label> (watch with `pneumoscan "

@@ -46,6 +46,7 @@ std::function<int()> add_dicom_node(CLI::App& app) {
                          "result object per image "
                          "in the same study, optionally forwarded. Stops cleanly on SIGTERM/SIGINT");
   add_model_option(cmd, args->options.model_path);
+  add_precision_option(cmd, args->options.precision);
   cmd->add_option("--aet", args->options.ae_title, "This node's AE title")->capture_default_str();
   cmd->add_option("--port", args->options.port, "TCP port to listen on")
       ->capture_default_str()

@@ -22,6 +22,7 @@ struct EvaluateArgs {
   std::string model, data, split, json, plots;
   double threshold = -1;
   bool shifts = false;
+  Precision precision = Precision::kFloat32;
 };
 
 void print_class_report(const MulticlassMetrics& c) {
@@ -43,6 +44,8 @@ int run_evaluate(EvaluateArgs& args) {
   LoadedModel model = load_model(model_path);
   model.net->eval();
   fold_batch_norm(*model.net);  // inference only from here: the model is never saved
+  check_precision_supported(args.precision, c10::Device(c10::kCPU));
+  model.net->set_compute_type(scalar_type(args.precision));
   std::vector<Sample> samples = read_dataset(args.data);
   if (!args.split.empty()) samples = select_split(samples, args.split);
   ProgressBar bar("evaluate", samples.size());  // silent unless stderr is a terminal
@@ -53,6 +56,8 @@ int run_evaluate(EvaluateArgs& args) {
   const BinaryMetrics& m = evaluation.metrics;
   std::printf("model      %s (%s, %s)\n", model_path.c_str(), model.metadata.name.c_str(),
               model.metadata.spec.architecture.c_str());
+  if (args.precision != Precision::kFloat32)
+    std::printf("precision  %s\n", precision_name(args.precision).c_str());
   std::printf("images     %lld (%zu unreadable skipped)\nthreshold  %.4f\n\n", static_cast<long long>(m.n),
               evaluation.failures.size(), m.threshold);
   std::printf("recall (sensitivity) %.4f\nspecificity          %.4f\nprecision            %.4f\n", m.recall,
@@ -94,6 +99,7 @@ std::function<int()> add_evaluate(CLI::App& app) {
   auto args = std::make_shared<EvaluateArgs>();
   CLI::App* cmd = app.add_subcommand("evaluate", "Accuracy, precision, recall, specificity, F1, ROC/PR AUC");
   add_model_option(cmd, args->model);
+  add_precision_option(cmd, args->precision);
   cmd->add_option("--data", args->data, "Labelled data folder or CSV manifest")->required();
   cmd->add_option("--split", args->split, "Only this split of the data (train, val, test)");
   cmd->add_option("--threshold", args->threshold, "Override the model's stored threshold")

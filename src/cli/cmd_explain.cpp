@@ -17,6 +17,7 @@ struct ExplainArgs {
   std::string out;
   double alpha = 0.4;
   std::vector<std::string> files;
+  Precision precision = Precision::kFloat32;
 };
 
 int run_explain(ExplainArgs& args) {
@@ -24,7 +25,9 @@ int run_explain(ExplainArgs& args) {
   if (args.target != "pneumonia" && args.target != "normal")
     throw UsageError("unknown --target '" + args.target + "' (expected pneumonia or normal)");
   const int target = args.target == "pneumonia" ? kTargetPneumonia : kTargetNormal;
-  Predictor predictor(model_or_default(args.model));
+  PredictorOptions options;
+  options.precision = args.precision;
+  Predictor predictor(model_or_default(args.model), options);
   int failures = 0;
   for (const std::string& file : args.files) {
     try {
@@ -48,6 +51,7 @@ std::function<int()> add_explain(CLI::App& app) {
       "OUT/<stem>.heatmap.png (16-bit map), on the last convolutional feature map. Exit code 2 when any file "
       "failed");
   add_model_option(cmd, args->model);
+  add_precision_option(cmd, args->precision);
   cmd->add_option("--method", args->method, "gradcam, gradcam++ or saliency")->capture_default_str();
   cmd->add_option("--target", args->target, "Class to explain: pneumonia or normal")->capture_default_str();
   cmd->add_option("--alpha", args->alpha, "Overlay opacity of the heatmap")

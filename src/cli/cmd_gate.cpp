@@ -87,11 +87,13 @@ struct EvaluateArgs {
   std::vector<std::string> sets;  // NAME=PATH[@SPLIT]
   int generate = 0, derive_count = 50;
   uint64_t seed = 1;
+  Precision precision = Precision::kFloat32;
 };
 
 int run_evaluate(EvaluateArgs& args) {
   CaseAnalyzerOptions analyzer_options;
   analyzer_options.model_path = args.model;
+  analyzer_options.precision = args.precision;
   CaseAnalyzer analyzer(analyzer_options);
   std::vector<GateSet> sets;
   for (const std::string& spec : args.sets) {
@@ -175,6 +177,7 @@ std::function<int()> add_gate(CLI::App& app) {
   CLI::App* evaluate_cmd =
       gate->add_subcommand("evaluate", "How the input gate and the uncertainty behave on sets of images");
   add_model_option(evaluate_cmd, evaluate->model);
+  add_precision_option(evaluate_cmd, evaluate->precision);
   evaluate_cmd->add_option("--set", evaluate->sets,
                            "NAME=PATH[@SPLIT]: a folder (any layout), manifest or file; repeatable");
   evaluate_cmd

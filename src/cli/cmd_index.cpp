@@ -44,7 +44,7 @@ struct BuildArgs {
 int run_build(const BuildArgs& args) {
   const IndexKind kind = index_kind_from_string(args.kind);
   const std::string model_path = model_or_default(args.model);
-  Predictor predictor(model_path, c10::Device(c10::kCPU), /*with_fingerprint=*/true);
+  Predictor predictor(model_path, {c10::Device(c10::kCPU), /*with_fingerprint=*/true});
   const auto start = Clock::now();
   DatasetEmbeddings embedded = embed_or_throw(predictor, args.data, args.split, args.batch_size);
   const double embed_seconds = seconds_since(start);
@@ -73,7 +73,7 @@ int run_knn(const KnnArgs& args) {
   for (int64_t k : args.ks)
     if (k < 1) throw UsageError("-k values must be at least 1");
   const std::string model_path = model_or_default(args.model);
-  Predictor predictor(model_path, c10::Device(c10::kCPU), /*with_fingerprint=*/true);
+  Predictor predictor(model_path, {c10::Device(c10::kCPU), /*with_fingerprint=*/true});
   const CaseIndex index = CaseIndex::load(args.index);
   index.require_model(model_identity(predictor).fingerprint, model_path, args.index);
   const auto start = Clock::now();

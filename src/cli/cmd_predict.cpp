@@ -28,6 +28,7 @@ struct PredictArgs {
   int64_t k = 5;
   std::string report_dir;  // "" = no HTML reports
   bool no_tta = false;
+  Precision precision = Precision::kFloat32;
 };
 
 // Exit codes: 0 every file diagnosed; 3 some refused by the input gate (none failed); 2 some failed.
@@ -44,6 +45,7 @@ int run_predict(PredictArgs& args) {
   options.model_path = args.model;
   options.index_path = args.similar_index;
   options.test_time_augmentation = !args.no_tta;
+  options.precision = args.precision;
   CaseAnalyzer analyzer(options);
   CaseRequest request;
   if (!args.explain_dir.empty() || !args.report_dir.empty())
@@ -129,6 +131,7 @@ std::function<int()> add_predict(CLI::App& app) {
                                      "Diagnose X-ray files (PNG, JPEG, DICOM). Exit code 3 when the input "
                                      "check refused a file, 2 when any failed");
   add_model_option(cmd, args->model);
+  add_precision_option(cmd, args->precision);
   cmd->add_flag("--json", args->json, "Print JSON instead of one line per file");
   cmd->add_option(
       "--explain", args->explain_dir,

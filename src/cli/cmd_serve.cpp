@@ -86,6 +86,7 @@ std::function<int()> add_serve(CLI::App& app) {
       "/. Stops cleanly on "
       "SIGINT/SIGTERM");
   add_model_option(cmd, c.model_path);
+  add_precision_option(cmd, c.precision);
   cmd->add_option("--index", c.index_path,
                   "Case index built with this model (pneumoscan index build): enables ?similar=K")
       ->check(CLI::ExistingFile);
@@ -130,6 +131,7 @@ std::function<int()> add_serve(CLI::App& app) {
     if (cmd->count("--dicom-port") > 0) {
       if (args->dicom.port < 1 || args->dicom.port > 65535) throw UsageError("--dicom-port must be 1-65535");
       args->dicom.model_path = args->config.model_path;
+      args->dicom.precision = args->config.precision;
       if (!args->dicom_forward.empty()) args->dicom.forward = parse_dicom_peer(args->dicom_forward);
       return run_serve_process(args->config, args->dicom);
     } else if (cmd->count("--dicom-aet") + cmd->count("--dicom-out") + cmd->count("--dicom-forward") > 0) {

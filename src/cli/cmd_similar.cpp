@@ -22,7 +22,7 @@ struct SimilarArgs {
 
 int run_similar(const SimilarArgs& args) {
   const std::string model_path = model_or_default(args.model);
-  Predictor predictor(model_path, c10::Device(c10::kCPU), /*with_fingerprint=*/true);
+  Predictor predictor(model_path, {c10::Device(c10::kCPU), /*with_fingerprint=*/true});
   CaseFinder finder(args.index, predictor, model_path);
   int failures = 0;
   nlohmann::json results = nlohmann::json::array();

@@ -229,6 +229,7 @@ std::function<int()> add_train(CLI::App& app) {
   cmd->add_option("--limit", args->data.limit, "Use a stratified subset of this many training images");
   cmd->add_flag("--resume", args->resume, "Continue from OUT.ckpt after an interruption");
   cmd->add_option("--device", c.device, "cpu or cuda")->capture_default_str();
+  add_precision_option(cmd, c.precision, kTrainingPrecisionHelp);
   add_distributed_options(cmd, args->distributed);
   cmd->add_option("--name", c.model_name, "Model name stored in the file");
   cmd->add_flag("--no-progress", args->no_progress, "No progress bar");

@@ -6,6 +6,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "core/precision.h"
+
 namespace pneumoscan::cli {
 
 // Adds a subcommand to `app`; returns the function to run when it is chosen.
@@ -25,6 +27,14 @@ CommonOptions& common_options();
 // The --model option of a command that falls back on the bundled model when
 // it is absent (resolve it with infer/predictor.h's model_or_default).
 CLI::Option* add_model_option(CLI::App* command, std::string& path, const std::string& what = "Model file");
+
+// The --precision option (core/precision.h): fp32 (default) or bf16.
+// `what`: the help text's start (default: inference's).
+CLI::Option* add_precision_option(CLI::App* command, Precision& precision, const std::string& what = "");
+// `what` for the commands that train.
+inline constexpr const char* kTrainingPrecisionHelp =
+    "Training arithmetic (bf16: mixed precision under autocast, float32 weights; validation and the threshold in "
+    "float32)";
 
 }  // namespace pneumoscan::cli
 

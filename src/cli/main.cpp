@@ -29,6 +29,21 @@ CLI::Option* add_model_option(CLI::App* command, std::string& path, const std::s
   return command->add_option("--model", path, what + " (default: the bundled model)");
 }
 
+CLI::Option* add_precision_option(CLI::App* command, Precision& precision, const std::string& what) {
+  const std::map<std::string, Precision> names = {{"fp32", Precision::kFloat32},
+                                                  {"float32", Precision::kFloat32},
+                                                  {"bf16", Precision::kBFloat16},
+                                                  {"bfloat16", Precision::kBFloat16}};
+  return command
+      ->add_option(
+          "--precision", precision,
+          (what.empty() ? std::string("Inference number format") : what) +
+              ": fp32 (default) or bf16 (CPUs with AVX512-BF16 or AMX; faster, figures differ slightly: "
+              "README \"Performance\")")
+      ->transform(CLI::CheckedTransformer(names, CLI::ignore_case))
+      ->option_text("fp32|bf16");
+}
+
 }  // namespace pneumoscan::cli
 
 int main(int argc, char** argv) {

@@ -22,7 +22,7 @@ CachePredictions predict_cache(ClassifierImpl& net, const ImageCache& cache, int
   BatchStream stream(cache, options, 0);
   double weighted_loss_sum = 0, weight_sum = 0;
   while (auto batch = stream.next()) {
-    const torch::Tensor logits = net.forward(batch->images.to(device)).to(torch::kCPU);
+    const torch::Tensor logits = net.forward(batch->images.to(device, net.compute_type())).to(torch::kCPU);
     const torch::Tensor probability = pneumonia_probability(logits).contiguous();
     const float* p = probability.data_ptr<float>();
     result.probabilities.insert(result.probabilities.end(), p, p + probability.numel());

@@ -100,8 +100,9 @@ Heatmap explain(ClassifierImpl& net, const torch::Tensor& input, ExplainMethod m
 
   ExplainModeGuard mode(net);
   torch::AutoGradMode enable_grad(true);
-  // A plain (non-inference) copy: the caller's tensor may come from InferenceMode.
-  torch::Tensor x = input.detach().clone();
+  // A plain (non-inference) copy, in the network's compute type: the caller's
+  // tensor may come from InferenceMode.
+  torch::Tensor x = net.prepare_input(input.detach(), input.device()).clone();
 
   Heatmap heatmap;
   heatmap.target = target;

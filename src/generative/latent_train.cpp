@@ -142,8 +142,11 @@ TrainResult train_latent_model(const std::vector<Sample>& train, const std::vect
       const auto last = order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), (step + 1) * config.batch_size));
       const torch::Tensor rows = torch::tensor(std::vector<int64_t>(first, last), torch::kInt64);
       const torch::Tensor labels = train_side.labels.index_select(0, rows);
+      StepOptions step_options;
+      step_options.class_weights = class_weights;
+      step_options.label_smoothing = config.label_smoothing;
       const StepResult r = train_step(*head, *optimizer, train_side.codes.index_select(0, rows).to(torch::kFloat32),
-                                      labels, class_weights, config.label_smoothing);
+                                      labels, step_options);
       TORCH_CHECK(r.finite, "training diverged (loss is not finite) at epoch ", epoch, "; lower the learning rate");
       loss_sum += r.loss * labels.size(0);
       seen += labels.size(0);

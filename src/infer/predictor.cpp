@@ -19,16 +19,17 @@
 namespace pneumoscan {
 namespace fs = std::filesystem;
 
-Predictor::Predictor(const std::string& model_path, c10::Device device, bool with_fingerprint)
-    : Predictor(load_model(model_path, device), device, with_fingerprint) {}
+Predictor::Predictor(const std::string& model_path, PredictorOptions options)
+    : Predictor(load_model(model_path, options.device), options) {}
 
-Predictor::Predictor(LoadedModel model, c10::Device device, bool with_fingerprint)
-    : model_(std::move(model)), device_(device) {
-  model_.net->to(device_);
+Predictor::Predictor(LoadedModel model, PredictorOptions options) : model_(std::move(model)), options_(options) {
+  check_precision_supported(options_.precision, options_.device);
+  model_.net->to(options_.device);
   model_.net->eval();
-  if (with_fingerprint) fingerprint_ = model_fingerprint(model_.metadata, *model_.net);
+  if (options_.with_fingerprint) fingerprint_ = model_fingerprint(model_.metadata, *model_.net);
   to_channels_last(*model_.net);
-  fold_batch_norm(*model_.net);
+  fold_batch_norm(*model_.net);  // in float32, before any change of type
+  if (options_.precision != Precision::kFloat32) model_.net->set_compute_type(scalar_type(options_.precision));
 }
 
 const std::string& Predictor::fingerprint() const {
@@ -44,7 +45,11 @@ torch::Tensor Predictor::input_batch(const std::vector<Image>& images) const {
   const int64_t per_image = config.channels * side * side;
   for (size_t i = 0; i < images.size(); ++i)
     normalize_into(resize_for_model(images[i], config), config, batch.data_ptr<float>() + i * per_image);
-  return batch.contiguous(torch::MemoryFormat::ChannelsLast).to(device_);
+  return prepare_input(batch);
+}
+
+torch::Tensor Predictor::prepare_input(const torch::Tensor& images) const {
+  return model_.net->prepare_input(images, options_.device);
 }
 
 torch::Tensor Predictor::input_tensor(const Image& image) const { return input_batch({image}); }
@@ -57,14 +62,14 @@ std::vector<double> Predictor::probabilities(const std::vector<Image>& images) {
 std::vector<double> Predictor::probabilities(const torch::Tensor& inputs) {
   c10::InferenceMode inference;
   const torch::Tensor probability =
-      pneumonia_probability(model_.net->forward(inputs.to(device_))).to(torch::kCPU).contiguous();
+      pneumonia_probability(model_.net->forward(prepare_input(inputs))).to(torch::kCPU).contiguous();
   const float* p = probability.data_ptr<float>();
   return std::vector<double>(p, p + probability.numel());
 }
 
 torch::Tensor Predictor::class_probabilities(const torch::Tensor& inputs) {
   c10::InferenceMode inference;
-  return pneumoscan::class_probabilities(model_.net->forward(inputs.to(device_))).to(torch::kCPU).contiguous();
+  return pneumoscan::class_probabilities(model_.net->forward(prepare_input(inputs))).to(torch::kCPU).contiguous();
 }
 
 std::string Predictor::label_for(double probability) const {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/precision.h"
 #include "image/image.h"
 #include "model_file/model_file.h"
 
@@ -24,30 +25,44 @@ struct Prediction {
   double milliseconds = 0;  // decode + preprocess + inference
 };
 
+struct PredictorOptions {
+  c10::Device device = c10::Device(c10::kCPU);
+  // Also take model_fingerprint() of the weights before they are folded
+  // (case indexes need it; it reads every weight once).
+  bool with_fingerprint = false;
+  // The number format of inference (core/precision.h); probabilities are
+  // float32 either way.
+  Precision precision = Precision::kFloat32;
+};
+
 class Predictor {
  public:
-  // `with_fingerprint`: also take model_fingerprint() of the weights before
-  // they are folded (case indexes need it; it reads every weight once).
-  explicit Predictor(const std::string& model_path, c10::Device device = c10::Device(c10::kCPU),
-                     bool with_fingerprint = false);
-  explicit Predictor(LoadedModel model, c10::Device device = c10::Device(c10::kCPU),
-                     bool with_fingerprint = false);
+  // Throws ModelFileError for a file that cannot be used, UsageError for a
+  // precision the device cannot run (check_precision_supported).
+  explicit Predictor(const std::string& model_path, PredictorOptions options = {});
+  explicit Predictor(LoadedModel model, PredictorOptions options = {});
 
   const ModelMetadata& metadata() const { return model_.metadata; }
   // The whole loaded file: checksum, integrity warning, out-of-distribution reference.
   const LoadedModel& model() const { return model_; }
   // The network, in eval mode, channels-last, with BatchNorm folded into the
-  // convolutions (models/batch_norm_fold.h): for inference only, never to be
-  // trained or saved.
+  // convolutions (models/batch_norm_fold.h), in the options' precision: for
+  // inference only, never to be trained or saved. Give it inputs through
+  // input_tensor/input_batch/prepare_input.
   ClassifierImpl& net() { return *model_.net; }
+  Precision precision() const { return options_.precision; }
+  c10::Device device() const { return options_.device; }
   // model_fingerprint() of the weights as the file holds them (before
   // folding). Throws std::logic_error unless constructed with_fingerprint.
   const std::string& fingerprint() const;
 
-  // [1, C, S, S] model input for one decoded image, on the model's device.
+  // [1, C, S, S] model input for one decoded image, on the model's device,
+  // in its compute type, channels-last.
   torch::Tensor input_tensor(const Image& image) const;
   // [N, C, S, S] for several.
   torch::Tensor input_batch(const std::vector<Image>& images) const;
+  // An already preprocessed float [N, C, S, S] batch made ready the same way.
+  torch::Tensor prepare_input(const torch::Tensor& images) const;
 
   std::vector<double> probabilities(const std::vector<Image>& images);
   // For a ready [N, C, S, S] batch of input_tensor()/input_batch() outputs.
@@ -69,7 +84,7 @@ class Predictor {
  private:
   LoadedModel model_;
   std::string fingerprint_;
-  c10::Device device_;
+  PredictorOptions options_;
 };
 
 // The bundled model used when --model is absent: $PNEUMOSCAN_MODEL, else

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include <c10/util/Exception.h>
+#include <torch/nn/modules/conv.h>
 #include <torch/types.h>
 
 namespace pneumoscan {
@@ -24,7 +25,30 @@ torch::Tensor apply_output_calibration(const torch::Tensor& raw, double temperat
 }
 
 torch::Tensor ClassifierImpl::logits(const torch::Tensor& features) {
-  return apply_output_calibration(forward_head(features), temperature_, class_bias_);
+  // Calibration and the probabilities after it in float32: bfloat16 keeps
+  // 3 significant digits, too few for a temperature or a threshold.
+  return apply_output_calibration(forward_head(features).to(torch::kFloat32), temperature_, class_bias_);
+}
+
+void ClassifierImpl::set_compute_type(c10::ScalarType type) {
+  TORCH_CHECK(c10::isFloatingType(type), "set_compute_type: ", type, " is not a floating-point type");
+  torch::NoGradGuard no_grad;
+  for (auto& p : parameters())
+    if (p.is_floating_point()) p.set_data(p.to(type));  // keeps the memory format
+  for (auto& b : buffers())
+    if (b.is_floating_point()) b.set_data(b.to(type));
+  compute_type_ = type;
+  for (const auto& module : modules(/*include_self=*/false)) {
+    if (auto* classifier = dynamic_cast<ClassifierImpl*>(module.get())) classifier->compute_type_ = type;
+    // A folded BatchNorm's shift lives in the convolution's bias member, which
+    // is not a registered parameter (models/batch_norm_fold.cpp).
+    if (auto* conv = dynamic_cast<torch::nn::Conv2dImpl*>(module.get()); conv != nullptr && conv->bias.defined())
+      conv->bias = conv->bias.to(type);
+  }
+}
+
+torch::Tensor ClassifierImpl::prepare_input(const torch::Tensor& images, c10::Device device) const {
+  return images.to(device, compute_type_).contiguous(torch::MemoryFormat::ChannelsLast);
 }
 
 void check_image_batch(const torch::Tensor& x, int64_t channels, const char* module_name) {

@@ -31,12 +31,27 @@ class ClassifierImpl : public torch::nn::Module {
   void set_class_bias(std::vector<double> class_bias) { class_bias_ = std::move(class_bias); }
   double temperature() const { return temperature_; }
   const std::vector<double>& class_bias() const { return class_bias_; }
+  // forward_head's output in float32 (whatever the compute type), calibrated.
   torch::Tensor logits(const torch::Tensor& features);
-  torch::Tensor forward(torch::Tensor images) { return logits(forward_features(images)); }
+  torch::Tensor forward(torch::Tensor images) { return logits(forward_features(images.to(compute_type_))); }
+
+  // The floating-point type the network computes in: float32, unless
+  // set_compute_type() changed it for inference.
+  c10::ScalarType compute_type() const { return compute_type_; }
+  // Converts every floating-point parameter and buffer (this network's and
+  // its member networks') to `type`, for inference only: call it after
+  // fold_batch_norm (which works in float32), never before training or
+  // saving (the file keeps float32). Feature maps are then in `type`;
+  // logits() stays float32.
+  void set_compute_type(c10::ScalarType type);
+  // `images` as the network wants its input: on `device`, in its compute
+  // type, channels-last (oneDNN's fast layout; a no-op when already so).
+  torch::Tensor prepare_input(const torch::Tensor& images, c10::Device device) const;
 
  private:
   double temperature_ = 1.0;
   std::vector<double> class_bias_;
+  c10::ScalarType compute_type_ = c10::kFloat;
 };
 
 using Classifier = std::shared_ptr<ClassifierImpl>;

@@ -4,6 +4,7 @@
 #include <torch/nn/init.h>
 #include <torch/nn/modules/activation.h>
 #include <torch/nn/modules/batchnorm.h>
+#include <torch/nn/modules/container/functional.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/dropout.h>
 
@@ -28,7 +29,10 @@ void append_conv_bn(NestedSequential& seq, int64_t in, int64_t out, int64_t kern
                                 .bias(false)));
   seq->push_back(nn::BatchNorm2d(out));
   if (activation == Activation::kReLU) seq->push_back(nn::ReLU(nn::ReLUOptions(true)));
-  if (activation == Activation::kReLU6) seq->push_back(nn::ReLU6(nn::ReLU6Options(true)));
+  // ReLU6 as a clamp: the same values, and unlike LibTorch 1.13's hardtanh it
+  // has a bfloat16 backward on CPU (mixed-precision training, train/step.h).
+  if (activation == Activation::kReLU6)
+    seq->push_back(nn::Functional([](torch::Tensor x) { return x.clamp(0, 6); }));
 }
 
 // torchvision's Conv2dNormActivation with ReLU6, as a Sequential of its own.

@@ -9,9 +9,9 @@ torch::Tensor embed_batch(ClassifierImpl& net, const torch::Tensor& input) {
   torch::Tensor embeddings;
   {
     c10::InferenceMode inference;
-    const torch::Tensor features = net.forward_features(input);
+    const torch::Tensor features = net.forward_features(net.prepare_input(input, input.device()));
     TORCH_CHECK(features.dim() == 4, "embedding: expected a 4-D feature map, got ", features.sizes());
-    const torch::Tensor pooled = features.mean({2, 3}).to(torch::kCPU, torch::kFloat32);
+    const torch::Tensor pooled = features.to(torch::kFloat32).mean({2, 3}).to(torch::kCPU);
     embeddings =
         torch::nn::functional::normalize(pooled, torch::nn::functional::NormalizeFuncOptions().dim(1))
             .contiguous();
@@ -35,10 +35,9 @@ DatasetEmbeddings embed_dataset(Predictor& predictor, const std::vector<Sample>&
   BatchOptions options;
   options.batch_size = batch_size;
   BatchStream stream(cache, options, 0);
-  const c10::Device device = predictor.net().parameters().front().device();
   size_t embedded = 0;
   while (auto batch = stream.next()) {
-    parts.push_back(embed_batch(predictor.net(), batch->images.to(device)));
+    parts.push_back(embed_batch(predictor.net(), predictor.prepare_input(batch->images)));
     embedded += static_cast<size_t>(batch->images.size(0));
     if (progress) progress("embed", embedded, cache.size());
   }

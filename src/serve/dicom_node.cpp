@@ -132,6 +132,7 @@ struct StoreOutcome {
 CaseAnalyzerOptions analyzer_options(const DicomNodeOptions& options) {
   CaseAnalyzerOptions analyzer;
   analyzer.model_path = options.model_path;
+  analyzer.precision = options.precision;
   return analyzer;
 }
 

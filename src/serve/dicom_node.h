@@ -25,6 +25,8 @@
 #include <optional>
 #include <string>
 
+#include "core/precision.h"
+
 namespace pneumoscan {
 
 class Worklist;
@@ -40,7 +42,8 @@ struct DicomPeer {
 DicomPeer parse_dicom_peer(const std::string& spec);
 
 struct DicomNodeOptions {
-  std::string model_path;  // "" = default_model_path()
+  std::string model_path;                     // "" = default_model_path()
+  Precision precision = Precision::kFloat32;  // of inference (core/precision.h)
   std::string ae_title = "PNEUMOSCAN";
   int port = 11112;
   std::string out_dir = "dicom-node-out";

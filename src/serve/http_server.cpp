@@ -124,6 +124,14 @@ int64_t similar_count(const std::string& value) {
   return k;
 }
 
+CaseAnalyzerOptions analyzer_options(const ServeConfig& config) {
+  CaseAnalyzerOptions options;
+  options.model_path = config.model_path;
+  options.index_path = config.index_path;
+  options.precision = config.precision;
+  return options;
+}
+
 }  // namespace
 
 struct HttpService::State {
@@ -143,7 +151,7 @@ struct HttpService::State {
   explicit State(ServeConfig c)
       : config(std::move(c)),
         web_root(config.web_root.empty() ? find_web_root() : config.web_root),
-        predictions(model_or_default(config.model_path), config.batching, metrics, config.index_path) {
+        predictions(analyzer_options(config), config.batching, metrics) {
     metrics.set_queue_depth_source([this] { return predictions.queue_depth(); });
     configure_server();
     add_routes();

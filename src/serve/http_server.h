@@ -19,6 +19,7 @@ namespace pneumoscan {
 struct ServeConfig {
   std::string model_path;  // "" = default_model_path()
   std::string index_path;  // "" = no similar cases; else a case index (pneumoscan index build)
+  Precision precision = Precision::kFloat32;  // of inference (core/precision.h)
   std::string host = "127.0.0.1";
   int port = 8080;  // 0 = any free port
   // HTTP worker threads, started as connections need them (one per open

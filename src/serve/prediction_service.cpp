@@ -7,20 +7,9 @@
 #include "serve/explanation_images.h"
 
 namespace pneumoscan {
-namespace {
-
-CaseAnalyzerOptions analyzer_options(const std::string& model_path, const std::string& index_path) {
-  CaseAnalyzerOptions options;
-  options.model_path = model_path;
-  options.index_path = index_path;
-  return options;
-}
-
-}  // namespace
-
-PredictionService::PredictionService(const std::string& model_path, const BatcherConfig& batching,
-                                     ServeMetrics& metrics, const std::string& index_path)
-    : analyzer_(analyzer_options(model_path, index_path)),
+PredictionService::PredictionService(CaseAnalyzerOptions analysis, const BatcherConfig& batching,
+                                     ServeMetrics& metrics)
+    : analyzer_(std::move(analysis)),
       batcher_(
           batching, [this](const torch::Tensor& rows) { return analyzer_.forward_rows(rows); },
           [&metrics](int batch_size) { metrics.record_batch(batch_size); }) {}
@@ -30,7 +19,8 @@ nlohmann::json PredictionService::model_summary() const {
   return {{"name", m.name},
           {"architecture", m.spec.architecture},
           {"version", m.created_at},
-          {"pneumoscan_version", m.pneumoscan_version}};
+          {"pneumoscan_version", m.pneumoscan_version},
+          {"precision", analyzer_.provenance().precision}};
 }
 
 nlohmann::json PredictionService::index_summary() const {

@@ -22,10 +22,9 @@ namespace pneumoscan {
 
 class PredictionService {
  public:
-  // `index_path`: "" = no similar cases; else a case index built with this
-  // model (refused with ModelFileError otherwise).
-  PredictionService(const std::string& model_path, const BatcherConfig& batching, ServeMetrics& metrics,
-                    const std::string& index_path = "");
+  // `analysis`: the model, the case index ("" = no similar cases; else one
+  // built with this model, refused with ModelFileError otherwise), device and precision.
+  PredictionService(CaseAnalyzerOptions analysis, const BatcherConfig& batching, ServeMetrics& metrics);
 
   // The case result's JSON (case/case_analyzer.h's to_json: probability,
   // label, threshold, type, uncertainty, gate, image, warnings, timing_ms,

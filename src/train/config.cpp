@@ -79,34 +79,38 @@ bool features_frozen(const TrainConfig& config, int epoch) {
 }
 
 nlohmann::json to_json(const TrainConfig& c) {
-  return {{"architecture", c.spec.architecture},
-          {"input_size", c.spec.input_size},
-          {"in_channels", c.spec.in_channels},
-          {"num_outputs", c.spec.num_outputs},
-          {"normalization", to_string(c.preprocess.normalization)},
-          {"norm_mean", channel_values_json(c.preprocess.mean)},
-          {"norm_std", channel_values_json(c.preprocess.std)},
-          {"pretrained", c.pretrained_path},
-          {"freeze", c.freeze},
-          {"unfreeze_after", c.unfreeze_after},
-          {"freeze_batchnorm_stats", c.freeze_batchnorm_stats},
-          {"augment", to_json(c.augment)},
-          {"epochs", c.epochs},
-          {"batch_size", c.batch_size},
-          {"optimizer", c.optimizer},
-          {"learning_rate", c.learning_rate},
-          {"weight_decay", c.weight_decay},
-          {"momentum", c.momentum},
-          {"early_stopping_patience", c.early_stopping_patience},
-          {"plateau_patience", c.plateau_patience},
-          {"plateau_factor", c.plateau_factor},
-          {"min_learning_rate", c.min_learning_rate},
-          {"class_weighting", c.class_weighting},
-          {"class_names", c.class_names},
-          {"label_smoothing", c.label_smoothing},
-          {"target_sensitivity", c.target_sensitivity},
-          {"seed", c.seed},
-          {"device", c.device}};
+  nlohmann::json json = {{"architecture", c.spec.architecture},
+                         {"input_size", c.spec.input_size},
+                         {"in_channels", c.spec.in_channels},
+                         {"num_outputs", c.spec.num_outputs},
+                         {"normalization", to_string(c.preprocess.normalization)},
+                         {"norm_mean", channel_values_json(c.preprocess.mean)},
+                         {"norm_std", channel_values_json(c.preprocess.std)},
+                         {"pretrained", c.pretrained_path},
+                         {"freeze", c.freeze},
+                         {"unfreeze_after", c.unfreeze_after},
+                         {"freeze_batchnorm_stats", c.freeze_batchnorm_stats},
+                         {"augment", to_json(c.augment)},
+                         {"epochs", c.epochs},
+                         {"batch_size", c.batch_size},
+                         {"optimizer", c.optimizer},
+                         {"learning_rate", c.learning_rate},
+                         {"weight_decay", c.weight_decay},
+                         {"momentum", c.momentum},
+                         {"early_stopping_patience", c.early_stopping_patience},
+                         {"plateau_patience", c.plateau_patience},
+                         {"plateau_factor", c.plateau_factor},
+                         {"min_learning_rate", c.min_learning_rate},
+                         {"class_weighting", c.class_weighting},
+                         {"class_names", c.class_names},
+                         {"label_smoothing", c.label_smoothing},
+                         {"target_sensitivity", c.target_sensitivity},
+                         {"seed", c.seed},
+                         {"device", c.device}};
+  // Only when not float32, so that files and checkpoints written before the
+  // option existed still describe the same settings (compare reuses them).
+  if (c.precision != Precision::kFloat32) json["precision"] = precision_name(c.precision);
+  return json;
 }
 
 }  // namespace pneumoscan

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/precision.h"
 #include "data/augment.h"
 #include "image/preprocess.h"
 #include "models/registry.h"
@@ -52,6 +53,9 @@ struct TrainConfig {
   bool freeze_batchnorm_stats = false;
   // Where it runs (not part of what is learnt).
   std::string device = "cpu";
+  // bfloat16: forward passes under autocast (train/step.h); validation, the
+  // threshold and the saved weights stay float32.
+  Precision precision = Precision::kFloat32;
   int loader_threads = 0;  // decoding threads, 0 = one per core
   bool channels_last = true;
   std::string model_name;                                  // default: "pneumoscan-<architecture>"

@@ -1,5 +1,6 @@
 #include "train/step.h"
 
+#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -38,12 +39,49 @@ bool backward_over_ranks(const torch::Tensor& loss, bool finite, const torch::Te
 
 }  // namespace
 
+AutocastGuard::AutocastGuard(Precision precision, const torch::Device& device) {
+  if (precision == Precision::kFloat32) return;
+  active_ = true;
+  cuda_ = device.is_cuda();
+  const c10::ScalarType type = scalar_type(precision);
+  if (cuda_) {
+    was_enabled_ = at::autocast::is_enabled();
+    previous_type_ = at::autocast::get_autocast_gpu_dtype();
+    at::autocast::set_autocast_gpu_dtype(type);
+    at::autocast::set_enabled(true);
+  } else {
+    was_enabled_ = at::autocast::is_cpu_enabled();
+    previous_type_ = at::autocast::get_autocast_cpu_dtype();
+    at::autocast::set_autocast_cpu_dtype(type);
+    at::autocast::set_cpu_enabled(true);
+  }
+  at::autocast::increment_nesting();
+}
+
+AutocastGuard::~AutocastGuard() {
+  if (!active_) return;
+  // The weights' bf16 copies are cached for one forward pass only.
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  if (cuda_) {
+    at::autocast::set_enabled(was_enabled_);
+    at::autocast::set_autocast_gpu_dtype(previous_type_);
+  } else {
+    at::autocast::set_cpu_enabled(was_enabled_);
+    at::autocast::set_autocast_cpu_dtype(previous_type_);
+  }
+}
+
 StepResult train_step(ClassifierImpl& net, torch::optim::Optimizer& optimizer, const torch::Tensor& images,
-                      const torch::Tensor& labels, const std::vector<double>& class_weights,
-                      double label_smoothing, Communicator* comm) {
+                      const torch::Tensor& labels, const StepOptions& options) {
+  const std::vector<double>& class_weights = options.class_weights;
+  Communicator* comm = options.comm;
   optimizer.zero_grad();
-  const torch::Tensor logits = net.forward(images);
-  const torch::Tensor loss = weighted_loss(logits, labels, class_weights, label_smoothing);
+  torch::Tensor logits, loss;
+  {
+    const AutocastGuard autocast(options.precision, images.device());
+    logits = net.forward(images);  // float32 logits whatever the precision (ClassifierImpl::logits)
+    loss = weighted_loss(logits, labels, class_weights, options.label_smoothing);
+  }
   StepResult result;
   result.loss = loss.item<double>();
   result.finite = std::isfinite(result.loss);
@@ -58,17 +96,16 @@ StepResult train_step(ClassifierImpl& net, torch::optim::Optimizer& optimizer, c
 }
 
 EpochTotals run_epoch(ClassifierImpl& net, torch::optim::Optimizer& optimizer, BatchStream& stream,
-                      const std::vector<double>& class_weights, double label_smoothing,
-                      const torch::Device& device, int epoch, double learning_rate, TrainObserver& observer,
-                      Communicator* comm) {
+                      const StepOptions& options, const torch::Device& device, int epoch,
+                      double learning_rate, TrainObserver& observer) {
+  Communicator* comm = options.comm;
   double loss_sum = 0;
   int64_t seen = 0, correct = 0;
   size_t step = 0;
   while (auto batch = stream.next()) {
     const torch::Tensor images = batch->images.to(device);
     const torch::Tensor labels = batch->labels.to(device);
-    const StepResult result =
-        train_step(net, optimizer, images, labels, class_weights, label_smoothing, comm);
+    const StepResult result = train_step(net, optimizer, images, labels, options);
     TORCH_CHECK(result.finite, "training diverged (loss is not finite) at epoch ", epoch,
                 "; lower the learning rate");
     const int64_t n = labels.size(0);

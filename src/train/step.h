@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/precision.h"
 #include "data/loader.h"
 #include "models/classifier.h"
 #include "train/observer.h"
@@ -20,12 +21,22 @@ struct StepResult {
   torch::Tensor logits;  // [N, K], detached
 };
 
+struct StepOptions {
+  std::vector<double> class_weights = {1.0, 1.0};  // one per class (train/losses.h)
+  double label_smoothing = 0.0;
+  // bfloat16: mixed precision. The forward pass runs under autocast
+  // (convolutions and matrix products in bf16, the loss in float32), while
+  // weights, gradients and the optimiser's state stay float32.
+  Precision precision = Precision::kFloat32;
+  Communicator* comm = nullptr;  // data-parallel training (below); nullptr = one process
+};
+
 // Zeroes the gradients, runs the network on `images` (already on its device),
 // takes the class-weighted loss against the class indices `labels`
-// (train/losses.h, with `label_smoothing`) and, when
+// (train/losses.h, with the options' label smoothing) and, when
 // the loss is finite, backpropagates and updates the weights.
 //
-// With `comm` (data-parallel training, a collective: every rank steps
+// With a communicator (data-parallel training, a collective: every rank steps
 // together) `images` is this rank's part of the global batch. The gradient is
 // that of the class-weighted mean over the whole global batch: each rank's
 // loss is scaled by N x its share of the batch's total class weight, the
@@ -35,8 +46,7 @@ struct StepResult {
 // rank's loss is not finite, every rank returns finite = false, unchanged.
 // The returned loss is this rank's. Throws DistributedError when a peer is lost.
 StepResult train_step(ClassifierImpl& net, torch::optim::Optimizer& optimizer, const torch::Tensor& images,
-                      const torch::Tensor& labels, const std::vector<double>& class_weights,
-                      double label_smoothing = 0.0, Communicator* comm = nullptr);
+                      const torch::Tensor& labels, const StepOptions& options = {});
 
 struct EpochTotals {
   double mean_loss = 0;  // over the epoch's images
@@ -48,12 +58,28 @@ struct EpochTotals {
 // reporting each step to `observer`. The caller sets the network's mode and
 // the random seed first. Throws c10::Error ("training diverged ... at epoch
 // N; lower the learning rate") at the first non-finite loss.
-// With `comm`, `stream` holds this rank's shard (distributed/sampler.h), the
-// steps are data-parallel, the step events count this rank's images, and
+// With a communicator, `stream` holds this rank's shard (distributed/sampler.h),
+// the steps are data-parallel, the step events count this rank's images, and
 // the totals are summed over all ranks.
 EpochTotals run_epoch(ClassifierImpl& net, torch::optim::Optimizer& optimizer, BatchStream& stream,
-                      const std::vector<double>& class_weights, double label_smoothing,
-                      const torch::Device& device, int epoch, double learning_rate, TrainObserver& observer,
-                      Communicator* comm = nullptr);
+                      const StepOptions& options, const torch::Device& device, int epoch,
+                      double learning_rate, TrainObserver& observer);
+
+// Autocast to bfloat16 on `device` for the guard's lifetime when `precision`
+// is bfloat16 (a no-op for float32); the thread's previous autocast state
+// comes back afterwards. Autocast state is per thread.
+class AutocastGuard {
+ public:
+  AutocastGuard(Precision precision, const torch::Device& device);
+  ~AutocastGuard();
+  AutocastGuard(const AutocastGuard&) = delete;
+  AutocastGuard& operator=(const AutocastGuard&) = delete;
+
+ private:
+  bool active_ = false;
+  bool cuda_ = false;
+  bool was_enabled_ = false;
+  c10::ScalarType previous_type_ = c10::kBFloat16;
+};
 
 }  // namespace pneumoscan

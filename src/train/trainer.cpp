@@ -204,8 +204,12 @@ void Run::run_one_epoch(int epoch) {
   if (config.freeze_batchnorm_stats) freeze_batchnorm_statistics(*net);
   BatchStream stream = epoch_stream(epoch);
   observer.on_epoch_start(epoch, config.epochs, stream.num_batches());
-  const EpochTotals totals = run_epoch(*net, *optimizer, stream, class_weights, config.label_smoothing,
-                                       device, epoch, schedule.learning_rate, observer, comm);
+  StepOptions step;
+  step.class_weights = class_weights;
+  step.label_smoothing = config.label_smoothing;
+  step.precision = config.precision;
+  step.comm = comm;
+  const EpochTotals totals = run_epoch(*net, *optimizer, stream, step, device, epoch, schedule.learning_rate, observer);
   if (comm != nullptr) average_buffers(*net, *comm);
   const double train_seconds = stopwatch.seconds();
 
@@ -318,6 +322,7 @@ TrainResult train_model(const std::vector<Sample>& train, const std::vector<Samp
   const std::vector<Sample> val_mapped = with_class_indices(val, config.class_names, "validation");
   const PreprocessConfig preprocess = training_preprocess(config);
   const torch::Device device(config.device);
+  check_precision_supported(config.precision, device);
   Classifier net = build_network(config, device, events);
   if (comm != nullptr) broadcast_module(*net, *comm);
   auto optimizer = make_optimizer(*net, config, 1, config.learning_rate);
