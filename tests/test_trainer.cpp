@@ -159,13 +159,17 @@ struct EventLog : TrainObserver {
 };
 }  // namespace
 
-// Training memory does not grow from epoch to epoch: the resident set after
-// epochs 3-6 stays within a few MiB of its size after epoch 2 (epoch 1 fills
-// the allocator's and oneDNN's caches). A leak of one 64-px batch per step
-// (16 x 64 x 64 floats, 256 KiB, 8 steps an epoch) would add 8 MiB by epoch 6.
-// Measured alone (as ctest runs each test): flat to the page. After other
-// tests in the same process the heap they left behind fragments and it creeps
-// (~1 MiB an epoch), so run it alone when reading its figures.
+// Training memory does not grow from epoch to epoch. A leak grows on every
+// epoch: one 64-px batch per step (16 x 64 x 64 floats, 256 KiB, 8 steps an
+// epoch) adds 2 MiB each. The resident set may also take a one-off step of
+// ~10 MiB at early epochs (allocator arenas and thread stacks met for the
+// first time: seen after epoch 1 or 2 in two of five runs, flat afterwards)
+// and, in one run of nine, creep by 1 MiB an epoch (heap fragmentation with
+// trimming off, core/runtime.h), so the test asks for a median epoch-to-epoch
+// change under 1.5 MiB over epochs 2-8 and a bounded total, not for flatness
+// from a fixed epoch.
+// Measured alone (as ctest runs each test); after other tests in the same
+// process the heap they left behind fragments and it creeps (~1 MiB an epoch).
 TEST(Train, MemoryDoesNotGrowAcrossEpochs) {
   PNEUMOSCAN_REQUIRE_SHARED(root, "data/chest_xray");
   const TrainValSplit split = test::small_real_split(root, 128, 32, 11);
@@ -181,15 +185,20 @@ TEST(Train, MemoryDoesNotGrowAcrossEpochs) {
       mib.push_back(static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1 << 20));
     }
   } rss;
-  TrainConfig config = test::quick_config(64, 6, 16, 11);
-  config.early_stopping_patience = 10;  // all 6 epochs
+  TrainConfig config = test::quick_config(64, 8, 16, 11);
+  config.early_stopping_patience = 10;  // all 8 epochs
   train_model(split.train, split.val, config, dir / "m.psmodel", false, &rss);
-  ASSERT_EQ(rss.mib.size(), 6u);
-  ASSERT_GT(rss.mib[1], 0.0) << "no /proc/self/statm";
-  for (size_t e = 2; e < rss.mib.size(); ++e)
-    EXPECT_LT(rss.mib[e] - rss.mib[1], 4.0 + 0.02 * rss.mib[1])
-        << "resident MiB after each epoch: " << ::testing::PrintToString(rss.mib);
-  std::cout << "[ figures  ] resident MiB after epochs 1-6: " << ::testing::PrintToString(rss.mib) << "\n";
+  ASSERT_EQ(rss.mib.size(), 8u);
+  ASSERT_GT(rss.mib[0], 0.0) << "no /proc/self/statm";
+  std::vector<double> changes;
+  for (size_t e = 1; e < rss.mib.size(); ++e) changes.push_back(rss.mib[e] - rss.mib[e - 1]);
+  std::nth_element(changes.begin(), changes.begin() + changes.size() / 2, changes.end());
+  const std::string figures = ::testing::PrintToString(rss.mib);
+  EXPECT_LT(changes[changes.size() / 2], 1.5) << "resident MiB after each epoch: " << figures;
+  // The early steps summed to 28 MiB in one run; a gross leak goes far past this.
+  EXPECT_LT(rss.mib.back() - rss.mib.front(), 40.0 + 0.05 * rss.mib.front())
+      << "resident MiB after each epoch: " << figures;
+  std::cout << "[ figures  ] resident MiB after epochs 1-8: " << figures << "\n";
 }
 
 // The trainer reports through its observer (and prints nothing itself).
