@@ -10,7 +10,7 @@
 #include "core/timing.h"
 #include "data/loader.h"
 #include "data/train_val.h"
-#include "models/batch_norm_fold.h"
+#include "infer/predictor.h"
 #include "models/complexity.h"
 #include "models/registry.h"
 #include "train/step.h"
@@ -96,10 +96,8 @@ BenchResult run_bench(const std::string& architecture, int input_size, const Ben
       1.0 - result.train_loader_images_per_second / result.train_tensor_images_per_second;
 
   // Inference latency, with the network as predict runs it (infer/predictor.h).
-  net->eval();
-  fold_batch_norm(*net);
+  prepare_for_inference(*net, options.precision, c10::Device(c10::kCPU));
   result.multiply_adds = static_cast<double>(count_multiply_adds(*net, 1, input_size));
-  net->set_compute_type(scalar_type(options.precision));
   c10::InferenceMode inference;
   // Batch 1, as a reader beside the X-ray machine sees it.
   const torch::Tensor one = net->prepare_input(images.slice(0, 0, 1), c10::Device(c10::kCPU));

@@ -63,7 +63,7 @@ CaseAnalyzer::CaseAnalyzer(CaseAnalyzerOptions options)
   if (!options_.index_path.empty())
     finder_ = std::make_unique<CaseFinder>(options_.index_path, *predictor_, model_path_);
   provenance_ = provenance_of(predictor_->model());
-  provenance_.precision = precision_name(options_.precision);
+  provenance_.precision = precision_name(predictor_->precision());
 }
 
 torch::Tensor CaseAnalyzer::forward_rows(const torch::Tensor& rows) {

@@ -12,7 +12,6 @@
 #include "data/sample.h"
 #include "eval/evaluate.h"
 #include "infer/predictor.h"
-#include "models/batch_norm_fold.h"
 #include "report/plots.h"
 
 namespace pneumoscan::cli {
@@ -42,10 +41,7 @@ void print_class_report(const MulticlassMetrics& c) {
 int run_evaluate(EvaluateArgs& args) {
   const std::string model_path = model_or_default(args.model);
   LoadedModel model = load_model(model_path);
-  model.net->eval();
-  fold_batch_norm(*model.net);  // inference only from here: the model is never saved
-  check_precision_supported(args.precision, c10::Device(c10::kCPU));
-  model.net->set_compute_type(scalar_type(args.precision));
+  prepare_for_inference(*model.net, args.precision, c10::Device(c10::kCPU));  // the model is never saved
   std::vector<Sample> samples = read_dataset(args.data);
   if (!args.split.empty()) samples = select_split(samples, args.split);
   ProgressBar bar("evaluate", samples.size());  // silent unless stderr is a terminal

@@ -30,17 +30,23 @@ CLI::Option* add_model_option(CLI::App* command, std::string& path, const std::s
 }
 
 CLI::Option* add_precision_option(CLI::App* command, Precision& precision, const std::string& what) {
-  const std::map<std::string, Precision> names = {{"fp32", Precision::kFloat32},
-                                                  {"float32", Precision::kFloat32},
-                                                  {"bf16", Precision::kBFloat16},
-                                                  {"bfloat16", Precision::kBFloat16}};
+  // core/precision.h's parse_precision is the one list of names: the check
+  // reports its message, the callback stores its result.
+  const auto problem = [](const std::string& text) {
+    try {
+      parse_precision(text);
+      return std::string();
+    } catch (const UsageError& e) {
+      return std::string(e.what());
+    }
+  };
   return command
-      ->add_option(
-          "--precision", precision,
+      ->add_option_function<std::string>(
+          "--precision", [&precision](const std::string& text) { precision = parse_precision(text); },
           (what.empty() ? std::string("Inference number format") : what) +
               ": fp32 (default) or bf16 (CPUs with AVX512-BF16 or AMX; faster, figures differ slightly: "
               "README \"Performance\")")
-      ->transform(CLI::CheckedTransformer(names, CLI::ignore_case))
+      ->check(CLI::Validator(problem, "fp32|bf16"))
       ->option_text("fp32|bf16");
 }
 

@@ -1,5 +1,7 @@
 #include "core/precision.h"
 
+#include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <sstream>
 
@@ -8,8 +10,10 @@
 namespace pneumoscan {
 
 Precision parse_precision(const std::string& text) {
-  if (text == "fp32" || text == "float32") return Precision::kFloat32;
-  if (text == "bf16" || text == "bfloat16") return Precision::kBFloat16;
+  std::string name = text;
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (name == "fp32" || name == "float32") return Precision::kFloat32;
+  if (name == "bf16" || name == "bfloat16") return Precision::kBFloat16;
   throw UsageError("unknown precision '" + text + "' (use fp32 or bf16)");
 }
 

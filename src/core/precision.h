@@ -2,8 +2,8 @@
 // The number format inference computes in. float32 is the default and what
 // every model is trained, calibrated and thresholded in; bfloat16 halves the
 // bytes each convolution moves and runs on the AVX512-BF16/AMX units of
-// recent x86 CPUs (README "Performance": resnet18 batch 1 at 224 px 14.4 ->
-// about 9 ms here) at a probability change the README reports per model.
+// recent x86 CPUs (README "Performance": resnet18 batch 1 at 224 px 15.2 ->
+// 8.4 ms here) at a probability change the README reports per model.
 #include <c10/core/Device.h>
 #include <c10/core/ScalarType.h>
 
@@ -13,7 +13,7 @@ namespace pneumoscan {
 
 enum class Precision { kFloat32, kBFloat16 };
 
-// "fp32"/"float32" or "bf16"/"bfloat16"; throws UsageError naming the choices otherwise.
+// "fp32"/"float32" or "bf16"/"bfloat16", in any case; throws UsageError naming the choices otherwise.
 Precision parse_precision(const std::string& text);
 // "float32" or "bfloat16": what results and logs record.
 std::string precision_name(Precision precision);

@@ -22,14 +22,19 @@ namespace fs = std::filesystem;
 Predictor::Predictor(const std::string& model_path, PredictorOptions options)
     : Predictor(load_model(model_path, options.device), options) {}
 
+void prepare_for_inference(ClassifierImpl& net, Precision precision, c10::Device device) {
+  check_precision_supported(precision, device);
+  net.to(device);
+  net.eval();
+  to_channels_last(net);
+  fold_batch_norm(net);  // in float32, before any change of type
+  if (precision != Precision::kFloat32) net.set_compute_type(scalar_type(precision));
+}
+
 Predictor::Predictor(LoadedModel model, PredictorOptions options) : model_(std::move(model)), options_(options) {
-  check_precision_supported(options_.precision, options_.device);
-  model_.net->to(options_.device);
-  model_.net->eval();
+  // The fingerprint describes the weights as the file holds them: before folding.
   if (options_.with_fingerprint) fingerprint_ = model_fingerprint(model_.metadata, *model_.net);
-  to_channels_last(*model_.net);
-  fold_batch_norm(*model_.net);  // in float32, before any change of type
-  if (options_.precision != Precision::kFloat32) model_.net->set_compute_type(scalar_type(options_.precision));
+  prepare_for_inference(*model_.net, options_.precision, options_.device);
 }
 
 const std::string& Predictor::fingerprint() const {

@@ -35,6 +35,13 @@ struct PredictorOptions {
   Precision precision = Precision::kFloat32;
 };
 
+// Makes `net` what inference runs: on `device`, in eval mode, channels-last,
+// BatchNorm folded into the convolutions (in float32), then converted to
+// `precision`. Every inference path (Predictor, evaluate, bench) goes through
+// it. Never train or save the network afterwards. Throws UsageError for a
+// precision the device cannot run (check_precision_supported).
+void prepare_for_inference(ClassifierImpl& net, Precision precision, c10::Device device);
+
 class Predictor {
  public:
   // Throws ModelFileError for a file that cannot be used, UsageError for a
@@ -51,7 +58,6 @@ class Predictor {
   // input_tensor/input_batch/prepare_input.
   ClassifierImpl& net() { return *model_.net; }
   Precision precision() const { return options_.precision; }
-  c10::Device device() const { return options_.device; }
   // model_fingerprint() of the weights as the file holds them (before
   // folding). Throws std::logic_error unless constructed with_fingerprint.
   const std::string& fingerprint() const;
