@@ -1,6 +1,7 @@
 // HTTP service: batcher and metrics units, the API end to end over real
 // sockets (in-process servers on port 0), and shutdown on SIGTERM of the
 // `pneumoscan serve` process.
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <httplib.h>
 #include <poll.h>
@@ -26,6 +27,7 @@
 #include "search/embedding.h"
 #include "search/similar_cases.h"
 #include "serve/batcher.h"
+#include "serve/client_connections.h"
 #include "serve/http_server.h"
 #include "serve/prometheus.h"
 #include "serve_process.h"
@@ -543,8 +545,15 @@ TEST_F(ServeApiTest, SimilarWithoutAnIndexIs400) {
 
 // --- hostile clients over raw sockets (issue 14) --------------------------------
 
-int connect_to(int port) {
+// `from`: the client's own loopback address (any of 127.0.0.0/8), to act as another client.
+int connect_to(int port, const char* from = nullptr) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (from) {
+    sockaddr_in source{};
+    source.sin_family = AF_INET;
+    inet_pton(AF_INET, from, &source.sin_addr);
+    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&source), sizeof source), 0) << from;
+  }
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -646,11 +655,29 @@ TEST(ServeHostileTest, ChunkedBodyOverTheLimitIs413AsItStreams) {
       sent += static_cast<size_t>(n);
     }
   }
+  // The server then ends the connection: the rest of the body is not read as
+  // more requests (cpp-httplib alone read 65 MiB more after its 413).
+  size_t sent_after_answer = 0;
+  bool closed = false;
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  const auto close_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!closed && std::chrono::steady_clock::now() < close_deadline) {
+    char buffer[4096];
+    const ssize_t got = recv(fd, buffer, sizeof buffer, 0);
+    if (got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) closed = true;
+    const ssize_t n = send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL);
+    if (n > 0) sent_after_answer += static_cast<size_t>(n);
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) closed = true;
+    if (n <= 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   close(fd);
   EXPECT_EQ(status_of(response), 413) << response.substr(0, 300);
   EXPECT_NE(error_of(response).find("request body too large (limit 65536 bytes"), std::string::npos)
       << response;
   EXPECT_LT(sent, kOffered) << "the whole body was read before the answer";
+  EXPECT_TRUE(closed) << "the connection stayed open after the 413; " << sent_after_answer
+                      << " more bytes were taken";
+  EXPECT_LT(sent_after_answer, 16u << 20) << "the refused body was still being read";
   auto health = server.client().Get("/api/v1/health");
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);
@@ -726,6 +753,59 @@ TEST(ServeHostileTest, IdleAndSlowClientsDoNotStarveHealth) {
     EXPECT_EQ(status_of(response), 200) << response;
     EXPECT_LT(ms, 500.0) << "round " << round;
   }
+  for (int fd : held) close(fd);
+}
+
+TEST(ServeHostileTest, ClientConnectionLimitCountsPerAddress) {
+  ClientConnectionLimit limit(2);
+  EXPECT_TRUE(limit.admit("10.0.0.1"));
+  EXPECT_TRUE(limit.admit("10.0.0.1"));
+  EXPECT_FALSE(limit.admit("10.0.0.1"));
+  EXPECT_TRUE(limit.admit("10.0.0.2"));
+  EXPECT_EQ(limit.open("10.0.0.1"), 2u);
+  limit.release("10.0.0.1");
+  EXPECT_TRUE(limit.admit("10.0.0.1"));
+  limit.release("10.0.0.9");  // never admitted: nothing to uncount
+  EXPECT_EQ(limit.open("10.0.0.9"), 0u);
+  ClientConnectionLimit none(0);
+  for (int i = 0; i < 1000; ++i) EXPECT_TRUE(none.admit("10.0.0.1"));
+}
+
+TEST(ServeHostileTest, OneClientCannotHoldMoreThanItsConnections) {
+  ServeConfig config;
+  config.max_connections_per_client = 3;
+  LiveServer server(config);
+  // Three slow uploads from 127.0.0.1: headers, then a body that never finishes.
+  std::vector<int> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(connect_to(server.port));
+    send_all(held.back(),
+             "POST /api/v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: "
+             "100000\r\n\r\nslow");
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // all three inside the handler
+  const std::string health = "GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n";
+  const auto [refused, refused_ms] = http_exchange(server.port, health);
+  EXPECT_EQ(status_of(refused), 429) << refused;
+  EXPECT_NE(error_of(refused).find("too many connections from 127.0.0.1 (limit 3 per client address"),
+            std::string::npos)
+      << refused;
+  EXPECT_LT(refused_ms, 1000.0);
+  // Another address is served at once.
+  const int other = connect_to(server.port, "127.0.0.2");
+  send_all(other, health);
+  EXPECT_EQ(status_of(read_response(other)), 200);
+  close(other);
+  // A held connection that ends frees its place.
+  close(held.back());
+  held.pop_back();
+  int status = -1;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (status != 200 && std::chrono::steady_clock::now() < deadline) {
+    status = status_of(http_exchange(server.port, health).first);
+    if (status != 200) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(status, 200);
   for (int fd : held) close(fd);
 }
 

@@ -113,6 +113,9 @@ std::function<int()> add_serve(CLI::App& app) {
   cmd->add_option("--max-body-mb", args->max_body_mb, "Largest request body in MB (413 above)")
       ->capture_default_str()
       ->check(CLI::Range(0.001, 4096.0));
+  cmd->add_option("--max-connections-per-client", c.max_connections_per_client,
+                  "Most open connections from one client address (429 beyond; 0 = no limit)")
+      ->capture_default_str();
   cmd->add_option(
          "--token", c.token,
          "Require 'Authorization: Bearer TOKEN' on the API and /metrics (health and page stay open); "

@@ -6,7 +6,8 @@
 
 namespace pneumoscan {
 
-GrowingThreadPool::GrowingThreadPool(size_t max_threads) : max_threads_(std::max<size_t>(1, max_threads)) {}
+GrowingThreadPool::GrowingThreadPool(size_t max_threads, std::function<void()> after_each_task)
+    : max_threads_(std::max<size_t>(1, max_threads)), after_each_task_(std::move(after_each_task)) {}
 
 GrowingThreadPool::~GrowingThreadPool() { shutdown(); }
 
@@ -47,6 +48,7 @@ void GrowingThreadPool::work() {
     tasks_.pop_front();
     lock.unlock();
     task();
+    if (after_each_task_) after_each_task_();
     lock.lock();
   }
 }

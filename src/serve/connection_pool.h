@@ -5,6 +5,8 @@
 // connections: 6 s). This pool starts a worker whenever none is idle, up to
 // `max_threads`, so a connection waits only when that many are open at once.
 // Idle workers stay (threads that wait on a condition variable cost no CPU).
+// `after_each_task` runs on the worker once a connection's task returned
+// (the service uncounts the connection's client there).
 #include <httplib.h>
 
 #include <condition_variable>
@@ -18,7 +20,7 @@ namespace pneumoscan {
 
 class GrowingThreadPool : public httplib::TaskQueue {
  public:
-  explicit GrowingThreadPool(size_t max_threads);
+  explicit GrowingThreadPool(size_t max_threads, std::function<void()> after_each_task = {});
   ~GrowingThreadPool() override;
 
   void enqueue(std::function<void()> task) override;
@@ -31,6 +33,7 @@ class GrowingThreadPool : public httplib::TaskQueue {
   void work();
 
   const size_t max_threads_;
+  const std::function<void()> after_each_task_;
   mutable std::mutex mutex_;
   std::condition_variable task_ready_;
   std::deque<std::function<void()>> tasks_;

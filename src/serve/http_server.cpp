@@ -20,6 +20,7 @@
 #include "core/timing.h"
 #include "image/image.h"
 #include "model_file/model_file.h"
+#include "serve/client_connections.h"
 #include "serve/connection_pool.h"
 #include "serve/http_json.h"
 #include "serve/http_upload.h"
@@ -45,6 +46,16 @@ constexpr const char* kWorklistPath = "/api/v1/worklist";
 // httplib answers each request on one pool thread, from the pre-routing
 // handler to the logger, so the start time can live in a thread_local.
 thread_local Clock::time_point request_start{};
+
+// The connection this worker thread serves (one connection per task, see
+// connection_pool.h): whether its first request was seen, and the client
+// address it is counted under, if it is.
+struct ConnectionState {
+  bool started = false;
+  bool counted = false;
+  std::string client;
+};
+thread_local ConnectionState connection;
 
 // Compares in time independent of where the strings differ.
 bool same_secret(const std::string& given, const std::string& expected) {
@@ -138,6 +149,7 @@ struct HttpService::State {
   ServeConfig config;
   std::string web_root;
   ServeMetrics metrics;
+  ClientConnectionLimit client_connections;
   PredictionService predictions;
   httplib::Server server;
   Clock::time_point started = Clock::now();
@@ -151,6 +163,7 @@ struct HttpService::State {
   explicit State(ServeConfig c)
       : config(std::move(c)),
         web_root(config.web_root.empty() ? find_web_root() : config.web_root),
+        client_connections(config.max_connections_per_client),
         predictions(analyzer_options(config), config.batching, metrics) {
     metrics.set_queue_depth_source([this] { return predictions.queue_depth(); });
     configure_server();
@@ -159,7 +172,12 @@ struct HttpService::State {
 
   void configure_server() {
     const size_t threads = static_cast<size_t>(std::max(1, config.threads));
-    server.new_task_queue = [threads] { return new GrowingThreadPool(threads); };
+    server.new_task_queue = [this, threads] {
+      return new GrowingThreadPool(threads, [this] {
+        if (connection.counted) client_connections.release(connection.client);
+        connection = ConnectionState{};
+      });
+    };
     server.set_payload_max_length(config.max_body_bytes);
     // A client silent for this long between bytes is dropped (httplib's
     // default 5 s); writes to a client that stopped reading give up alike.
@@ -180,6 +198,15 @@ struct HttpService::State {
     server.set_keep_alive_max_count(10000);
     server.set_pre_routing_handler([this](const Request& req, Response& res) {
       request_start = Clock::now();
+      if (!admit_connection(req)) {
+        res.set_header("Retry-After", "1");
+        res.set_header("Connection", "close");
+        send_error(res, 429,
+                   "too many connections from " + req.remote_addr + " (limit " +
+                       std::to_string(client_connections.max_per_client()) +
+                       " per client address, --max-connections-per-client)");
+        return HandlerResponse::Handled;
+      }
       if (auto refusal = refuse_before_body(req, config.max_body_bytes)) {
         if (refusal->status == 405) res.set_header("Allow", req.path == kPredictPath ? "POST" : "GET");
         res.set_header("Connection", "close");  // the body was not read
@@ -211,7 +238,22 @@ struct HttpService::State {
       const double seconds = request_start == Clock::time_point{} ? 0.0 : seconds_since(request_start);
       request_start = Clock::time_point{};
       metrics.record_request(endpoint_label(req.path, res.status), res.status, seconds);
+      // We said close (a refusal whose body was not read): httplib would keep
+      // the connection and read the rest of that body as the next request.
+      if (res.get_header_value("Connection") == "close" && req.get_header_value("Connection") != "close")
+        close_connection_after_response(req);
     });
+  }
+
+  // Counts the connection under its client address at its first request;
+  // false when that address holds the maximum already.
+  bool admit_connection(const Request& req) {
+    if (connection.started) return true;
+    connection.started = true;
+    if (!client_connections.admit(req.remote_addr)) return false;
+    connection.counted = true;
+    connection.client = req.remote_addr;
+    return true;
   }
 
   void add_routes() {

@@ -27,6 +27,9 @@ struct ServeConfig {
   int threads = 512;
   BatcherConfig batching;
   size_t max_body_bytes = 32u << 20;  // larger bodies get 413
+  // Open connections one client address may hold (429 beyond; 0 = no limit).
+  // Counted from a connection's first request (serve/client_connections.h).
+  size_t max_connections_per_client = 64;
   std::string token;     // when set, all but /api/v1/health and the page need "Authorization: Bearer <token>"
   std::string web_root;  // "" = find_web_root()
   // The DICOM node's triage worklist shown at /api/v1/worklist and on the
