@@ -1,5 +1,7 @@
 // libFuzzer target: case index files (CaseIndex::load: magic, length-prefixed
-// JSON header, FAISS index), written to a file first.
+// JSON header, index data: vectors, IVF centroids, the HNSW graph checked edge
+// by edge), written to a file first. The seeds come with valid checksums, so
+// mutations that keep the checksum region whole reach the structure checks.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>

@@ -5,11 +5,13 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
+#include "core/hash.h"
 #include "data/sample.h"
 #include "file_size_limit.h"
 #include "infer/predictor.h"
@@ -183,11 +185,9 @@ TEST(SearchIndex, RefusesCorruptFilesNamingThem) {
   expect_input_error("model.psindex", read_file(model));  // a model file is not an index
   expect_input_error("truncated.psindex", bytes.substr(0, bytes.size() / 2));
   expect_input_error("short_header.psindex", bytes.substr(0, 30));
-  std::string broken_faiss = bytes;
-  const size_t faiss_start = bytes.find("IxFI");  // IndexFlatIP's FAISS tag
-  ASSERT_NE(faiss_start, std::string::npos);
-  broken_faiss[faiss_start] = 'Z';
-  expect_input_error("faiss.psindex", broken_faiss);
+  std::string flipped = bytes;
+  flipped[bytes.size() - 100] ^= 0x10;  // a bit of the vectors
+  expect_input_error("flipped.psindex", flipped);
   std::string bad_json = bytes;
   bad_json[bytes.find("\"cases\"")] = '#';
   expect_input_error("json.psindex", bad_json);
@@ -247,43 +247,189 @@ TEST(SearchIndex, FullFileSystemKeepsThePreviousIndex) {
   EXPECT_EQ(CaseIndex::load(path).size(), 8u);
 }
 
-// Found by fuzz/fuzz_case_index: a size field inside the FAISS index made
-// FAISS's reader ask for 128 GB before reading. The checksum stops any
-// damage before FAISS parses it.
-TEST(SearchIndex, DamagedFaissIndexIsRefusedBeforeFaissReadsIt) {
+// A case index file taken apart and put together again, checksum recomputed:
+// what a crafted file can say.
+struct IndexFileParts {
+  nlohmann::json header;
+  std::string data;
+
+  static uint64_t length_at(const std::string& bytes, size_t pos) {
+    uint64_t length = 0;
+    for (int i = 0; i < 8; ++i) length |= uint64_t(static_cast<unsigned char>(bytes[pos + i])) << (8 * i);
+    return length;
+  }
+  static std::string length_bytes(uint64_t length) {
+    std::string bytes;
+    for (int i = 0; i < 8; ++i) bytes.push_back(static_cast<char>((length >> (8 * i)) & 0xff));
+    return bytes;
+  }
+  explicit IndexFileParts(const std::string& bytes) {
+    const size_t header_at = bytes.find('\n') + 1 + 8;
+    const uint64_t header_length = length_at(bytes, header_at - 8);
+    header = nlohmann::json::parse(bytes.substr(header_at, header_length));
+    data = bytes.substr(header_at + header_length + 8);
+  }
+  std::string bytes() const {
+    nlohmann::json h = header;
+    h["data_checksum"] = hex64(fnv1a64(data.data(), data.size()));
+    const std::string text = h.dump();
+    return "PNEUMOSCAN-CASE-INDEX 1\n" + length_bytes(text.size()) + text + length_bytes(data.size()) + data;
+  }
+};
+
+CaseIndex small_index(IndexKind kind, int64_t n = 200, int64_t d = 16) {
+  torch::manual_seed(3);
+  const torch::Tensor embeddings = torch::nn::functional::normalize(
+      torch::randn({n, d}), torch::nn::functional::NormalizeFuncOptions().dim(1));
+  std::vector<IndexedCase> cases;
+  for (int64_t i = 0; i < n; ++i)
+    cases.push_back({"case" + std::to_string(i), int(i % 2), "p" + std::to_string(i)});
+  return CaseIndex(embeddings, cases, kind, {"f", "m", "small-cnn"});
+}
+
+// Formats 1 and 2 stored FAISS's own serialisation, which FAISS's reader
+// trusts (fuzz/fuzz_case_index: a size field in it asked for 128 GB): they are
+// refused by name, with the command that rebuilds them, and never parsed.
+TEST(SearchIndex, OlderFormatsAreRefusedWithTheCommandThatRebuildsThem) {
   test::TempDir dir;
   const std::string path = dir / "cases.psindex";
-  const torch::Tensor embeddings = torch::nn::functional::normalize(
-      torch::randn({64, 16}), torch::nn::functional::NormalizeFuncOptions().dim(1));
-  std::vector<IndexedCase> cases;
-  for (int i = 0; i < 64; ++i) cases.push_back({"case" + std::to_string(i), i % 2, "p" + std::to_string(i)});
-  CaseIndex(embeddings, cases, IndexKind::kHnsw, {"f", "m", "small-cnn"}).save(path);
-  std::string bytes = read_file(path);
-  // A format-1 file (no checksum) is refused by name, not parsed.
-  std::string format_one = bytes;
-  const size_t version_at = format_one.find("\"format_version\":2");
-  ASSERT_NE(version_at, std::string::npos);
-  format_one[version_at + 17] = '1';
-  write_file_atomically(dir / "old.psindex", format_one);
-  try {
-    CaseIndex::load(dir / "old.psindex");
-    FAIL() << "a case index without a checksum loaded";
-  } catch (const ModelFileError& e) {
-    EXPECT_NE(std::string(e.what()).find("carries no checksum; rebuild it"), std::string::npos) << e.what();
+  small_index(IndexKind::kHnsw).save(path);
+  for (int version : {1, 2}) {
+    IndexFileParts parts(read_file(path));
+    parts.header["format_version"] = version;
+    write_file_atomically(dir / "old.psindex", parts.bytes());
+    try {
+      CaseIndex::load(dir / "old.psindex");
+      ADD_FAILURE() << "a format " << version << " case index loaded";
+    } catch (const ModelFileError& e) {
+      EXPECT_EQ(std::string(e.what()),
+                dir / "old.psindex" + ": case index format " + std::to_string(version) +
+                    " is no longer read (its search structure could not be checked before use); rebuild it "
+                    "with `pneumoscan index build`");
+    }
   }
-  // magic line, header length, header, FAISS length, FAISS index
-  const size_t header_length = static_cast<unsigned char>(bytes[bytes.find('\n') + 1]) |
-                               static_cast<unsigned char>(bytes[bytes.find('\n') + 2]) << 8;
-  const size_t faiss_start = bytes.find('\n') + 1 + 8 + header_length + 8;
-  ASSERT_LT(faiss_start + 80, bytes.size());
-  for (size_t i = 0; i < 8; ++i) bytes[faiss_start + 72 + i] = '\xff';
-  write_file_atomically(path, bytes);
-  try {
-    CaseIndex::load(path);
-    FAIL() << "a damaged FAISS index loaded";
-  } catch (const InputError& e) {
-    EXPECT_EQ(std::string(e.what()),
-              path + ": damaged case index: the FAISS index does not match its checksum; rebuild the index");
+}
+
+// What the checksum cannot stop: a file made to pass it. Every size,
+// parameter and graph edge is checked before FAISS gets the structure.
+TEST(SearchIndex, CraftedIndexWithAValidChecksumIsRefusedNotSearched) {
+  test::TempDir dir;
+  const std::string path = dir / "crafted.psindex";
+  const auto expect_refused = [&](const IndexFileParts& parts, const std::string& reason) {
+    write_file_atomically(path, parts.bytes());
+    try {
+      const CaseIndex index = CaseIndex::load(path);
+      ADD_FAILURE() << "accepted; expected: " << reason;
+    } catch (const InputError& e) {
+      EXPECT_EQ(std::string(e.what()).rfind(path + ": corrupt case index", 0), 0u) << e.what();
+      EXPECT_NE(std::string(e.what()).find(reason), std::string::npos) << e.what();
+      EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
+    }
+  };
+  const auto set_int32 = [](std::string& data, size_t at, int32_t value) {
+    std::memcpy(&data[at], &value, sizeof value);
+  };
+  const size_t n = 200, d = 16, vectors = n * d * sizeof(float);
+
+  const std::string hnsw_path = dir / "hnsw.psindex";
+  const CaseIndex built_hnsw = small_index(IndexKind::kHnsw);
+  built_hnsw.save(hnsw_path);
+  const IndexFileParts hnsw(read_file(hnsw_path));
+  {
+    IndexFileParts parts = hnsw;  // a neighbour past the end
+    set_int32(parts.data, vectors + n * 4, static_cast<int32_t>(n));
+    expect_refused(parts, "lists 200 as a neighbour on layer 0");
+  }
+  {
+    IndexFileParts parts = hnsw;  // a neighbour on a layer it does not reach
+    std::vector<int32_t> levels(n);
+    std::memcpy(levels.data(), &parts.data[vectors], n * 4);
+    const size_t low = std::find(levels.begin(), levels.end(), 1) - levels.begin();
+    const size_t high =
+        std::find_if(levels.begin(), levels.end(), [](int32_t l) { return l >= 2; }) - levels.begin();
+    ASSERT_LT(low, n);
+    ASSERT_LT(high, n);
+    size_t slot = 0;  // node `high`'s first slot on layer 1: after the slots of the nodes before it
+    for (size_t i = 0; i < high; ++i) slot += levels[i] == 1 ? 64 : 64 + 32 * (levels[i] - 1);
+    set_int32(parts.data, vectors + n * 4 + (slot + 64) * 4, static_cast<int32_t>(low));
+    expect_refused(parts, "lists " + std::to_string(low) + " as a neighbour on layer 1");
+  }
+  {
+    IndexFileParts parts = hnsw;  // a node on more layers than there are
+    set_int32(parts.data, vectors, 1000);
+    expect_refused(parts, "node 0 has 1000 layers");
+  }
+  {
+    IndexFileParts parts = hnsw;
+    parts.header["params"]["entry_point"] = 5000;
+    expect_refused(parts, "'entry_point' is 5000, outside 0..199");
+  }
+  {
+    IndexFileParts parts = hnsw;
+    parts.header["params"]["max_level"] = 0;
+    expect_refused(parts, "is not on the top layer");
+  }
+  {
+    IndexFileParts parts = hnsw;
+    parts.header["params"]["ef_search"] = -1;
+    expect_refused(parts, "'ef_search' is -1");
+  }
+  {
+    IndexFileParts parts = hnsw;
+    parts.data.resize(vectors + 10);
+    expect_refused(parts, "its data ends inside the HNSW levels");
+  }
+
+  const std::string ivf_path = dir / "ivf.psindex";
+  const CaseIndex built_ivf = small_index(IndexKind::kIvf);
+  built_ivf.save(ivf_path);
+  const IndexFileParts ivf(read_file(ivf_path));
+  {
+    IndexFileParts parts = ivf;
+    parts.header["params"]["cells"] = 1 << 30;
+    expect_refused(parts, "'cells' is 1073741824, outside 1..200");
+  }
+  {
+    IndexFileParts parts = ivf;
+    parts.header["params"]["probes"] = 0;
+    expect_refused(parts, "'probes' is 0");
+  }
+  {
+    IndexFileParts parts = ivf;
+    parts.data += std::string(64, '\0');
+    expect_refused(parts, "trailing bytes in its data");
+  }
+
+  const std::string flat_path = dir / "flat.psindex";
+  const CaseIndex built_flat = small_index(IndexKind::kFlat);
+  built_flat.save(flat_path);
+  const IndexFileParts flat(read_file(flat_path));
+  {
+    IndexFileParts parts = flat;
+    parts.header["dimension"] = 1 << 20;
+    expect_refused(parts, "dimension 1048576 outside 1..65536");
+  }
+  {
+    IndexFileParts parts = flat;
+    parts.header["dimension"] = 17;
+    expect_refused(parts, "its data ends inside the vectors");
+  }
+  // What was built loads and finds each case itself first.
+  const std::vector<std::pair<std::string, const CaseIndex*>> saved = {
+      {hnsw_path, &built_hnsw}, {ivf_path, &built_ivf}, {flat_path, &built_flat}};
+  for (const auto& [good, original_index] : saved) {
+    const CaseIndex index = CaseIndex::load(good);
+    const CaseIndex& original = *original_index;
+    torch::manual_seed(3);
+    const torch::Tensor embeddings = torch::nn::functional::normalize(
+        torch::randn({200, 16}), torch::nn::functional::NormalizeFuncOptions().dim(1));
+    for (int64_t q = 0; q < 200; q += 37) {
+      const auto loaded = index.search(embeddings[q], 5), built = original.search(embeddings[q], 5);
+      ASSERT_EQ(loaded.size(), built.size()) << good;
+      for (size_t i = 0; i < loaded.size(); ++i)
+        EXPECT_EQ(loaded[i].id, built[i].id) << good << " query " << q;
+      EXPECT_EQ(loaded.front().id, q) << good;
+    }
   }
 }
 

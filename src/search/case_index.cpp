@@ -1,11 +1,6 @@
 #include "search/case_index.h"
 
-#include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
-#include <faiss/IndexIVFFlat.h>
-#include <faiss/impl/FaissException.h>
-#include <faiss/impl/io.h>
-#include <faiss/index_io.h>
 
 #include <algorithm>
 #include <cmath>
@@ -21,7 +16,6 @@ namespace pneumoscan {
 namespace {
 
 const std::string kMagic = "PNEUMOSCAN-CASE-INDEX 1\n";
-constexpr int kHnswNeighbours = 32;  // FAISS's usual M: good recall at a modest size
 
 void append_length(std::string& bytes, uint64_t length) {
   for (int i = 0; i < 8; ++i) bytes.push_back(static_cast<char>((length >> (8 * i)) & 0xff));
@@ -44,60 +38,7 @@ std::string normal_path(const std::string& path) {
   return (ec ? std::filesystem::path(path) : absolute).lexically_normal().string();
 }
 
-std::unique_ptr<faiss::Index> make_index(IndexKind kind, const float* x, int64_t n, int64_t d) {
-  std::unique_ptr<faiss::Index> index;
-  switch (kind) {
-    case IndexKind::kFlat:
-      index = std::make_unique<faiss::IndexFlatIP>(d);
-      break;
-    case IndexKind::kHnsw:
-      index = std::make_unique<faiss::IndexHNSWFlat>(d, kHnswNeighbours, faiss::METRIC_INNER_PRODUCT);
-      break;
-    case IndexKind::kIvf: {
-      // About 4 sqrt(n) cells, but at least 39 training points per cell (FAISS's minimum).
-      const int64_t cells =
-          std::max<int64_t>(1, std::min<int64_t>(std::lround(4 * std::sqrt(double(n))), n / 39));
-      auto ivf = std::make_unique<faiss::IndexIVFFlat>(new faiss::IndexFlatIP(d), d, cells,
-                                                       faiss::METRIC_INNER_PRODUCT);
-      ivf->own_fields = true;
-      ivf->nprobe = std::max<int64_t>(1, cells / 4);  // stored in the file
-      ivf->cp.seed = 42;
-      ivf->train(n, x);
-      index = std::move(ivf);
-      break;
-    }
-  }
-  index->add(n, x);
-  return index;
-}
-
-IndexKind kind_of(const faiss::Index& index) {
-  if (dynamic_cast<const faiss::IndexFlatIP*>(&index)) return IndexKind::kFlat;
-  if (dynamic_cast<const faiss::IndexHNSWFlat*>(&index)) return IndexKind::kHnsw;
-  if (dynamic_cast<const faiss::IndexIVFFlat*>(&index)) return IndexKind::kIvf;
-  throw std::runtime_error("unsupported FAISS index type");
-}
-
 }  // namespace
-
-std::string to_string(IndexKind kind) {
-  switch (kind) {
-    case IndexKind::kFlat:
-      return "flat";
-    case IndexKind::kHnsw:
-      return "hnsw";
-    case IndexKind::kIvf:
-      return "ivf";
-  }
-  return "unknown";
-}
-
-IndexKind index_kind_from_string(const std::string& name) {
-  if (name == "flat") return IndexKind::kFlat;
-  if (name == "hnsw") return IndexKind::kHnsw;
-  if (name == "ivf") return IndexKind::kIvf;
-  throw UsageError("unknown index kind '" + name + "' (expected flat, hnsw or ivf)");
-}
 
 CaseIndex::CaseIndex(const torch::Tensor& embeddings, std::vector<IndexedCase> cases, IndexKind kind,
                      ModelIdentity model)
@@ -107,7 +48,7 @@ CaseIndex::CaseIndex(const torch::Tensor& embeddings, std::vector<IndexedCase> c
                      c10::str(embeddings.sizes()));
   if (cases_.empty()) throw UsageError("case index: no images to index");
   const torch::Tensor x = embeddings.to(torch::kCPU, torch::kFloat32).contiguous();
-  index_ = make_index(kind, x.data_ptr<float>(), x.size(0), x.size(1));
+  index_ = build_faiss_index(kind, x.data_ptr<float>(), x.size(0), x.size(1));
 }
 
 CaseIndex::~CaseIndex() = default;
@@ -126,15 +67,15 @@ void CaseIndex::save(const std::string& path) const {
       {"model",
        {{"fingerprint", model_.fingerprint}, {"name", model_.name}, {"architecture", model_.architecture}}},
       {"cases", cases}};
-  faiss::VectorIOWriter writer;
-  faiss::write_index(index_.get(), &writer);
-  header["faiss_checksum"] = hex64(fnv1a64(writer.data.data(), writer.data.size()));
+  const EncodedIndex encoded = encode_faiss_index(*index_, kind_);
+  header["params"] = encoded.params;
+  header["data_checksum"] = hex64(fnv1a64(encoded.data.data(), encoded.data.size()));
   const std::string header_text = json_text(header);
   std::string bytes = kMagic;
   append_length(bytes, header_text.size());
   bytes += header_text;
-  append_length(bytes, writer.data.size());
-  bytes.append(reinterpret_cast<const char*>(writer.data.data()), writer.data.size());
+  append_length(bytes, encoded.data.size());
+  bytes += encoded.data;
   write_file_atomically(path, bytes);
 }
 
@@ -145,7 +86,8 @@ CaseIndex CaseIndex::load(const std::string& path) {
   const uint64_t header_length = read_length(bytes, pos, path, "header");
   CaseIndex result;
   int64_t dimension = 0;
-  std::string faiss_checksum;
+  std::string data_checksum;
+  nlohmann::json params;
   try {
     const nlohmann::json header = nlohmann::json::parse(bytes.substr(pos, header_length));
     const int version = header.at("format_version").get<int>();
@@ -153,13 +95,15 @@ CaseIndex CaseIndex::load(const std::string& path) {
       throw ModelFileError(path, "case index format " + std::to_string(version) +
                                      " is newer than this program's (" +
                                      std::to_string(kCaseIndexFormatVersion) + ")");
+    // Formats 1 and 2 held FAISS's own serialisation, which cannot be checked before FAISS reads it.
+    if (version < kCaseIndexFormatVersion)
+      throw ModelFileError(path, "case index format " + std::to_string(version) +
+                                     " is no longer read (its search structure could not be checked "
+                                     "before use); rebuild it with `pneumoscan index build`");
     result.kind_ = index_kind_from_string(header.at("kind").get<std::string>());
     dimension = header.at("dimension").get<int64_t>();
-    // Format 1 had no checksum, and FAISS's reader cannot be trusted with damaged bytes.
-    if (version < 2)
-      throw ModelFileError(path, "case index format " + std::to_string(version) +
-                                     " carries no checksum; rebuild it with `pneumoscan index build`");
-    faiss_checksum = header.at("faiss_checksum").get<std::string>();
+    data_checksum = header.at("data_checksum").get<std::string>();
+    params = header.at("params");
     const nlohmann::json& model = header.at("model");
     result.model_ = {model.at("fingerprint").get<std::string>(), model.at("name").get<std::string>(),
                      model.at("architecture").get<std::string>()};
@@ -175,27 +119,13 @@ CaseIndex CaseIndex::load(const std::string& path) {
     throw InputError(path, std::string("corrupt case index header: ") + e.what());
   }
   pos += header_length;
-  const uint64_t index_length = read_length(bytes, pos, path, "FAISS index");
-  if (hex64(fnv1a64(bytes.data() + pos, index_length)) != faiss_checksum)
-    throw InputError(path,
-                     "damaged case index: the FAISS index does not match its checksum; rebuild the index");
-  faiss::VectorIOReader reader;
-  reader.data.assign(bytes.begin() + static_cast<std::ptrdiff_t>(pos),
-                     bytes.begin() + static_cast<std::ptrdiff_t>(pos + index_length));
-  try {
-    result.index_.reset(faiss::read_index(&reader));
-    if (kind_of(*result.index_) != result.kind_)
-      throw std::runtime_error("index type differs from the header");
-  } catch (const std::exception& e) {
-    throw InputError(path, std::string("corrupt FAISS index in the case index: ") + e.what());
-  }
-  if (result.index_->metric_type != faiss::METRIC_INNER_PRODUCT || result.index_->d != dimension ||
-      result.index_->ntotal != static_cast<int64_t>(result.cases_.size()))
-    throw InputError(
-        path, "case index is inconsistent: the FAISS index holds " + std::to_string(result.index_->ntotal) +
-                  " vectors of dimension " + std::to_string(result.index_->d) + ", the header lists " +
-                  std::to_string(result.cases_.size()) + " cases of dimension " + std::to_string(dimension));
-  if (pos + index_length != bytes.size()) throw InputError(path, "case index has trailing bytes");
+  const uint64_t data_length = read_length(bytes, pos, path, "index data");
+  if (pos + data_length != bytes.size()) throw InputError(path, "case index has trailing bytes");
+  const std::string data = bytes.substr(pos, data_length);
+  if (hex64(fnv1a64(data.data(), data.size())) != data_checksum)
+    throw InputError(path, "damaged case index: its data does not match its checksum; rebuild the index");
+  result.index_ = decode_faiss_index(result.kind_, static_cast<int64_t>(result.cases_.size()), dimension,
+                                     params, data, path);
   return result;
 }
 

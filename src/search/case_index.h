@@ -4,8 +4,10 @@
 // the fingerprint of the model that produced them, in one file.
 //
 // File layout: the line "PNEUMOSCAN-CASE-INDEX 1\n", an 8-byte little-endian
-// length and a JSON header (model, kind, dimension, cases), an 8-byte length
-// and the FAISS index as faiss::write_index serialises it.
+// length and a JSON header (format_version, model, kind, dimension, cases,
+// params, data_checksum), an 8-byte length and the index data: vectors, and
+// IVF centroids or the HNSW graph (search/index_structure.h), never FAISS's
+// own serialisation.
 #include <torch/types.h>
 
 #include <cstdint>
@@ -15,22 +17,12 @@
 #include <vector>
 
 #include "data/sample.h"
-
-namespace faiss {
-struct Index;
-}
+#include "search/index_structure.h"
 
 namespace pneumoscan {
 
-inline constexpr int kCaseIndexFormatVersion = 2;  // 2: checksum of the FAISS index in the header
-
-// flat: exact inner product (IndexFlatIP). hnsw: graph search (IndexHNSWFlat,
-// inner product), approximate, for large archives. ivf: inverted lists over
-// k-means cells (IndexIVFFlat, inner product; trained on the embeddings).
-enum class IndexKind { kFlat, kHnsw, kIvf };
-std::string to_string(IndexKind kind);
-// Throws UsageError naming the accepted values.
-IndexKind index_kind_from_string(const std::string& name);
+// 2: a checksum of the FAISS index; 3: PneumoScan's own layout of the index data.
+inline constexpr int kCaseIndexFormatVersion = 3;
 
 struct IndexedCase {
   std::string path;
@@ -71,10 +63,9 @@ class CaseIndex {
   // Writes atomically; throws IoError naming the file.
   void save(const std::string& path) const;
   // Throws InputError naming the file when it is not a case index or is
-  // corrupt, ModelFileError when it is from a newer format or from format 1
-  // (no checksum: rebuild it). The FAISS index is parsed only once its
-  // checksum matches: FAISS's reader sizes its vectors from the file before
-  // reading them, so a damaged file could ask for any amount of memory.
+  // corrupt (every size, parameter and graph edge is checked before use), and
+  // ModelFileError when it is from a newer format or from formats 1-2 (FAISS's
+  // own serialisation: rebuild it).
   static CaseIndex load(const std::string& path);
 
   // The k most similar cases to `query` (a [D] unit vector), best first,

@@ -82,8 +82,8 @@ void linger(int fd) {
   size_t drained = 0;
   char buffer[65536];
   while (drained < kLingerBytes) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                              std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     pollfd ready{fd, POLLIN, 0};
     if (left.count() <= 0 || poll(&ready, 1, static_cast<int>(left.count())) <= 0) return;
     const ssize_t n = recv(fd, buffer, sizeof buffer, MSG_DONTWAIT);
