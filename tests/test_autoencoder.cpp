@@ -10,6 +10,7 @@
 #include <fstream>
 #include <opencv2/imgcodecs.hpp>
 
+#include "core/atomic_file.h"
 #include "core/errors.h"
 #include "generative/autoencoder_train.h"
 #include "generative/codes.h"
@@ -105,7 +106,8 @@ TEST(Autoencoder, FileRoundTripAndRefusalsByKind) {
     load_model(path);
     FAIL() << "a classifier loader took an autoencoder";
   } catch (const ModelFileError& e) {
-    EXPECT_NE(std::string(e.what()).find(path + ": is an autoencoder file, not a classifier"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find(path + ": is an autoencoder file, not a classifier"),
+              std::string::npos)
         << e.what();
   }
   const std::string classifier = dir / "small.psmodel";
@@ -114,6 +116,30 @@ TEST(Autoencoder, FileRoundTripAndRefusalsByKind) {
   metadata.preprocess.input_size = 64;
   save_model(classifier, metadata, *create_model(metadata.spec));
   EXPECT_THROW(load_autoencoder(classifier), ModelFileError);
+}
+
+TEST(Autoencoder, InfoDescribesTheFileAfterVerifyingIt) {
+  test::TempDir dir;
+  const std::string path = saved_autoencoder(dir, "ae", 1);
+  const test::CommandResult result = test::run_cli("info --model " + path);
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  const nlohmann::json info = nlohmann::json::parse(result.output);
+  EXPECT_EQ(info.at("kind"), kAutoencoderKind);
+  EXPECT_EQ(info.at("name"), "ae");
+  EXPECT_EQ(info.at("network").at("input_size"), 32);
+  EXPECT_EQ(info.at("preprocess").at("input_size"), 32);
+  int64_t parameters = 0;
+  for (const torch::Tensor& p : Autoencoder(tiny_options())->parameters()) parameters += p.numel();
+  EXPECT_EQ(info.at("parameters"), parameters);
+  EXPECT_EQ(info.at("integrity").at("verified"), true);
+  EXPECT_EQ(info.at("integrity").at("checksum"), load_autoencoder(path).checksum);
+  // A damaged file fails as it would in use: one line naming it.
+  std::string bytes = read_file(path);
+  bytes[bytes.size() / 2] ^= 0x01;
+  write_file_atomically(dir / "damaged.psmodel", bytes);
+  const test::CommandResult damaged = test::run_cli("info --model " + (dir / "damaged.psmodel"));
+  EXPECT_EQ(damaged.exit_code, 1) << damaged.output;
+  EXPECT_EQ(damaged.output.rfind("error: " + (dir / "damaged.psmodel") + ": ", 0), 0u) << damaged.output;
 }
 
 TEST(Autoencoder, TrainingWritesTheBestModelLogsAndResumes) {
@@ -168,7 +194,8 @@ TEST(AutoencoderCodes, FileRoundTripKeepsCodesAndSamples) {
   EXPECT_EQ(codes.codes.sizes(), (std::vector<int64_t>{5, 256, 2, 2}));
   EXPECT_EQ(codes.codes.scalar_type(), torch::kHalf);
   write_codes(dir / "codes.pt", codes);
-  const CodeSet back = read_codes(dir / "codes.pt", encoder_fingerprint(*ae.net, ae.metadata.preprocess), ae_path);
+  const CodeSet back =
+      read_codes(dir / "codes.pt", encoder_fingerprint(*ae.net, ae.metadata.preprocess), ae_path);
   EXPECT_TRUE(torch::equal(back.codes, codes.codes));
   ASSERT_EQ(back.samples.size(), samples.size());
   EXPECT_EQ(back.samples[3].path, samples[3].path);
@@ -178,9 +205,8 @@ TEST(AutoencoderCodes, FileRoundTripKeepsCodesAndSamples) {
   // The encoder's codes in float16: what the network computes, to half precision.
   torch::NoGradGuard no_grad;
   ae.net->eval();
-  const torch::Tensor direct = ae.net->encode(images_to_batch({resize_for_model(decode_image(samples[0].path),
-                                                                                ae.metadata.preprocess)},
-                                                              ae.metadata.preprocess));
+  const torch::Tensor direct = ae.net->encode(images_to_batch(
+      {resize_for_model(decode_image(samples[0].path), ae.metadata.preprocess)}, ae.metadata.preprocess));
   EXPECT_TRUE(torch::allclose(back.codes[0].to(torch::kFloat32), direct[0], 1e-2, 1e-2));
   EXPECT_THROW(codes_for(back, {Sample{dir / "other.png", 0}}, dir / "codes.pt"), ModelFileError);
   std::ofstream(dir / "junk.pt") << "not codes";
@@ -195,7 +221,8 @@ TEST(AutoencoderCodes, CodesOfAnotherEncoderAreRefusedNamingTheFile) {
   LoadedAutoencoder ae = load_autoencoder(ae_path);
   LoadedAutoencoder other = load_autoencoder(other_path);
   std::vector<std::string> failures;
-  write_codes(dir / "codes.pt", encode_samples(*ae.net, ae.metadata.preprocess, ae_path, samples, 1, 4, failures));
+  write_codes(dir / "codes.pt",
+              encode_samples(*ae.net, ae.metadata.preprocess, ae_path, samples, 1, 4, failures));
   const std::string other_fingerprint = encoder_fingerprint(*other.net, other.metadata.preprocess);
   EXPECT_NE(other_fingerprint, encoder_fingerprint(*ae.net, ae.metadata.preprocess));
   try {
@@ -210,8 +237,8 @@ TEST(AutoencoderCodes, CodesOfAnotherEncoderAreRefusedNamingTheFile) {
   TrainConfig config;
   config.spec = {"latent-cnn", 32, 1, 1};
   config.epochs = 1;
-  EXPECT_THROW(train_latent_model(samples, samples, read_codes(dir / "codes.pt"), dir / "codes.pt", other, other_path,
-                                  config, dir / "latent.psmodel"),
+  EXPECT_THROW(train_latent_model(samples, samples, read_codes(dir / "codes.pt"), dir / "codes.pt", other,
+                                  other_path, config, dir / "latent.psmodel"),
                ModelFileError);
 }
 
@@ -243,10 +270,12 @@ TEST(LatentCnn, ModelFileFromCodesPredictsOnAnImageEndToEnd) {
   config.epochs = 2;
   config.batch_size = 8;
   const std::string path = dir / "latent.psmodel";
-  const TrainResult result = train_latent_model(train, val, codes, dir / "codes.pt", ae, ae_path, config, path);
+  const TrainResult result =
+      train_latent_model(train, val, codes, dir / "codes.pt", ae, ae_path, config, path);
   EXPECT_EQ(result.history.size(), 2u);
   EXPECT_EQ(result.val_probabilities.size(), val.size());
-  // The file runs on images: encoder (the autoencoder's, unchanged) + latent CNN, at the encoder's preprocessing.
+  // The file runs on images: encoder (the autoencoder's, unchanged) + latent CNN, at the encoder's
+  // preprocessing.
   Predictor predictor(path);
   EXPECT_EQ(predictor.metadata().spec.architecture, "latent-cnn");
   EXPECT_EQ(predictor.metadata().preprocess.input_size, 32);
@@ -257,10 +286,12 @@ TEST(LatentCnn, ModelFileFromCodesPredictsOnAnImageEndToEnd) {
   const Prediction p = predictor.predict_file(val[1].path);
   EXPECT_GE(p.probability, 0.0);
   EXPECT_LE(p.probability, 1.0);
-  // On an image it gives what it gave on the image's code during validation (float16 codes: close, not equal).
+  // On an image it gives what it gave on the image's code during validation (float16 codes: close, not
+  // equal).
   EXPECT_NEAR(p.probability, result.val_probabilities[1], 2e-2);
   config.spec.architecture = "small-cnn";
-  EXPECT_THROW(train_latent_model(train, val, codes, dir / "codes.pt", ae, ae_path, config, path), UsageError);
+  EXPECT_THROW(train_latent_model(train, val, codes, dir / "codes.pt", ae, ae_path, config, path),
+               UsageError);
   TrainConfig pixels;
   pixels.spec = {"latent-cnn", 32, 1, 1};
   EXPECT_THROW(train_model(train, val, pixels, dir / "pixels.psmodel"), UsageError);
@@ -271,8 +302,9 @@ TEST(AutoencoderCli, TrainEncodeLatentCnnAndPredict) {
   const auto samples = test::tiny_xrays(dir, 24);
   write_manifest(dir / "data.csv", samples);
   const std::string common = " --threads 1 ";
-  auto result = test::run_cli(common + "autoencoder train --data " + dir / "data.csv" + " --out " + dir / "ae.psmodel" +
-                              " --image-size 32 --epochs 1 --batch-size 8 --no-progress --logdir " + dir / "runs");
+  auto result =
+      test::run_cli(common + "autoencoder train --data " + dir / "data.csv" + " --out " + dir / "ae.psmodel" +
+                    " --image-size 32 --epochs 1 --batch-size 8 --no-progress --logdir " + dir / "runs");
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("val_mse"), std::string::npos) << result.output;
   EXPECT_TRUE(std::filesystem::exists(dir / "runs/ae"));
@@ -281,26 +313,28 @@ TEST(AutoencoderCli, TrainEncodeLatentCnnAndPredict) {
   EXPECT_GE(events.files, 1u);
   EXPECT_GT(events.scalars, 0u);
   EXPECT_GT(events.images, 0u);
-  result = test::run_cli(common + "autoencoder encode --model " + dir / "ae.psmodel" + " --data " + dir / "data.csv" +
-                         " --out " + dir / "codes.pt");
+  result = test::run_cli(common + "autoencoder encode --model " + dir / "ae.psmodel" + " --data " +
+                         dir / "data.csv" + " --out " + dir / "codes.pt");
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("encoded 24 images"), std::string::npos) << result.output;
-  result = test::run_cli(common + "train --arch latent-cnn --codes " + dir / "codes.pt" + " --data " + dir / "data.csv" +
-                         " --out " + dir / "latent.psmodel" + " --epochs 1 --batch-size 8 --no-progress");
+  result = test::run_cli(common + "train --arch latent-cnn --codes " + dir / "codes.pt" + " --data " +
+                         dir / "data.csv" + " --out " + dir / "latent.psmodel" +
+                         " --epochs 1 --batch-size 8 --no-progress");
   ASSERT_EQ(result.exit_code, 0) << result.output;
   result = test::run_cli(common + "predict --model " + dir / "latent.psmodel" + " " + samples[1].path);
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find(samples[1].path + "\t"), std::string::npos) << result.output;
-  result = test::run_cli(common + "autoencoder reconstruct --model " + dir / "ae.psmodel" + " --out " + dir / "rec " +
-                         samples[0].path);
+  result = test::run_cli(common + "autoencoder reconstruct --model " + dir / "ae.psmodel" + " --out " +
+                         dir / "rec " + samples[0].path);
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_TRUE(std::filesystem::exists(dir / "rec/img-0.reconstruction.png"));
   EXPECT_TRUE(std::filesystem::exists(dir / "rec/errors.csv"));
   // latent-cnn without codes, and a classifier command on the autoencoder file: one-line errors.
-  result = test::run_cli(common + "train --arch latent-cnn --data " + dir / "data.csv" + " --out " + dir / "x.psmodel");
+  result = test::run_cli(common + "train --arch latent-cnn --data " + dir / "data.csv" + " --out " +
+                         dir / "x.psmodel");
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_NE(result.output.find("--codes"), std::string::npos) << result.output;
-  result = test::run_cli(common + "info --model " + dir / "ae.psmodel");
+  result = test::run_cli(common + "predict --model " + dir / "ae.psmodel" + " " + samples[1].path);
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_NE(result.output.find("not a classifier"), std::string::npos) << result.output;
 }

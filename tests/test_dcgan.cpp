@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "core/atomic_file.h"
@@ -107,6 +108,19 @@ TEST(Dcgan, OneStepLowersEachLoss) {
   EXPECT_LT(g_loss(), g_before);
 }
 
+TEST(Dcgan, InfoDescribesAGeneratorFile) {
+  test::TempDir dir;
+  const std::string path = saved_generator(dir, 1);
+  const test::CommandResult result = test::run_cli("info --model " + path);
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  const nlohmann::json info = nlohmann::json::parse(result.output);
+  EXPECT_EQ(info.at("kind"), kGeneratorKind);
+  EXPECT_EQ(info.at("label"), "NORMAL");
+  EXPECT_EQ(info.at("network").at("image_size"), 16);
+  EXPECT_GT(info.at("parameters").get<int64_t>(), 0);
+  EXPECT_EQ(info.at("integrity").at("checksum"), load_generator(path).checksum);
+}
+
 TEST(Dcgan, SamplingIsReproducibleWithASeed) {
   test::TempDir dir;
   const std::string model = saved_generator(dir, 1);
@@ -167,7 +181,8 @@ TEST(Synthetic, ImagesNeverEnterValidation) {
   EXPECT_EQ(split.train.size(), 14u);
   ASSERT_EQ(split.val.size(), val_before.size());
   for (size_t i = 0; i < split.val.size(); ++i) EXPECT_EQ(split.val[i].path, val_before[i].path);
-  // Training with them: the model file counts them, and validation (and with it the threshold) saw only real images.
+  // Training with them: the model file counts them, and validation (and with it the threshold) saw only real
+  // images.
   TrainConfig config = test::quick_config(32, 1, 8, 1);
   config.loader_threads = 1;
   config.data_summary["synthetic"] = synthetic_summary(synthetic);
@@ -190,9 +205,9 @@ TEST(DcganCli, TrainSampleAndTrainWithSynthetic) {
   const auto samples = test::tiny_xrays(dir, 24);
   write_manifest(dir / "data.csv", samples);
   const std::string common = " --threads 1 ";
-  auto result = test::run_cli(common + "gan train --data " + dir / "data.csv" + " --class normal --out " +
-                              dir / "g.psmodel" + " --image-size 64 --width 4 --epochs 1 --batch-size 4 --no-progress" +
-                              " --logdir " + dir / "runs");
+  auto result = test::run_cli(
+      common + "gan train --data " + dir / "data.csv" + " --class normal --out " + dir / "g.psmodel" +
+      " --image-size 64 --width 4 --epochs 1 --batch-size 4 --no-progress" + " --logdir " + dir / "runs");
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("d_loss"), std::string::npos) << result.output;
   EXPECT_TRUE(std::filesystem::exists(dir / "g.psmodel.samples/epoch-001.png"));
@@ -201,11 +216,13 @@ TEST(DcganCli, TrainSampleAndTrainWithSynthetic) {
   EXPECT_GE(events.files, 1u);
   EXPECT_GT(events.scalars, 0u);
   EXPECT_GT(events.images, 0u);
-  result = test::run_cli(common + "gan sample --model " + dir / "g.psmodel" + " -n 4 --seed 3 --out " + dir / "s");
+  result =
+      test::run_cli(common + "gan sample --model " + dir / "g.psmodel" + " -n 4 --seed 3 --out " + dir / "s");
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_TRUE(std::filesystem::exists(dir / "s/contact_sheet.png"));
-  result = test::run_cli(common + "train --data " + dir / "data.csv" + " --synthetic " + dir / "s" + " --out " +
-                         dir / "m.psmodel" + " --image-size 32 --epochs 1 --batch-size 8 --no-progress");
+  result =
+      test::run_cli(common + "train --data " + dir / "data.csv" + " --synthetic " + dir / "s" + " --out " +
+                    dir / "m.psmodel" + " --image-size 32 --epochs 1 --batch-size 8 --no-progress");
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("added 4 synthetic NORMAL images"), std::string::npos) << result.output;
   EXPECT_EQ(read_model_metadata(dir / "m.psmodel").training.at("data").at("synthetic").at("images"), 4);

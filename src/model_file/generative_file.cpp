@@ -20,13 +20,26 @@ PreprocessConfig fixed_preprocess(int64_t size, int64_t channels, float mean, fl
 }
 
 nlohmann::json to_json(const GenerativeMetadata& m, const nlohmann::json& network) {
-  return {{"format", "pneumoscan-model"}, {"format_version", 1},
-          {"kind", m.kind},               {"name", m.name},
-          {"network", network},           {"preprocess", to_json(m.preprocess)},
-          {"label", m.label},             {"training", m.training},
+  return {{"format", "pneumoscan-model"},
+          {"format_version", 1},
+          {"kind", m.kind},
+          {"name", m.name},
+          {"network", network},
+          {"preprocess", to_json(m.preprocess)},
+          {"label", m.label},
+          {"training", m.training},
           {"created_at", m.created_at.empty() ? utc_now() : m.created_at},
           {"pneumoscan_version", m.pneumoscan_version},
           {"checksum", kChecksumAlgorithm}};
+}
+
+// The network options as the metadata stores them.
+nlohmann::json network_json(const AutoencoderOptions& o) {
+  return {{"input_size", o.input_size}, {"in_channels", o.in_channels}, {"widths", o.widths}};
+}
+nlohmann::json network_json(const DcganOptions& o) {
+  return {
+      {"image_size", o.image_size}, {"noise_dim", o.noise_dim}, {"width", o.width}, {"channels", o.channels}};
 }
 
 // The verified archive and its metadata, refused unless it holds `kind`.
@@ -48,7 +61,8 @@ Read read_kind(const std::string& path, const std::string& kind) {
         throw ModelFileError(path, "is a " + found.substr(0, 40) + " file, not " +
                                        (kind == kAutoencoderKind ? "an " : "a ") + kind);
       if (json.at("format_version").get<int>() > 1)
-        throw ModelFileError(path, "this " + kind + " file is newer than this program reads; upgrade pneumoscan");
+        throw ModelFileError(path,
+                             "this " + kind + " file is newer than this program reads; upgrade pneumoscan");
       GenerativeMetadata& m = read.metadata;
       m.kind = found;
       m.name = json.at("name").get<std::string>();
@@ -87,19 +101,12 @@ PreprocessConfig generator_preprocess(int64_t size, int64_t channels) {
 
 void save_autoencoder(const std::string& path, GenerativeMetadata metadata, AutoencoderImpl& net) {
   metadata.kind = kAutoencoderKind;
-  const nlohmann::json network = {{"input_size", net.options.input_size},
-                                  {"in_channels", net.options.in_channels},
-                                  {"widths", net.options.widths}};
-  write_network_archive(path, json_text(to_json(metadata, network)), net);
+  write_network_archive(path, json_text(to_json(metadata, network_json(net.options))), net);
 }
 
 void save_generator(const std::string& path, GenerativeMetadata metadata, GeneratorImpl& net) {
   metadata.kind = kGeneratorKind;
-  const nlohmann::json network = {{"image_size", net.options.image_size},
-                                  {"noise_dim", net.options.noise_dim},
-                                  {"width", net.options.width},
-                                  {"channels", net.options.channels}};
-  write_network_archive(path, json_text(to_json(metadata, network)), net);
+  write_network_archive(path, json_text(to_json(metadata, network_json(net.options))), net);
 }
 
 LoadedAutoencoder load_autoencoder(const std::string& path) {
@@ -133,6 +140,46 @@ LoadedGenerator load_generator(const std::string& path) {
     throw ModelFileError(path, e.what());
   }
   return finish<LoadedGenerator>(path, read, Generator(options));
+}
+
+std::string generative_kind(const std::string& path) {
+  try {
+    const nlohmann::json json = nlohmann::json::parse(read_network_metadata(path));
+    const std::string kind = json.value("kind", "classifier");
+    return kind == kAutoencoderKind || kind == kGeneratorKind ? kind : "";
+  } catch (const std::exception&) {
+    return "";  // not readable as one: the classifier loader says why
+  }
+}
+
+nlohmann::json generative_info(const std::string& path) {
+  GenerativeMetadata metadata;
+  nlohmann::json network;
+  std::string checksum;
+  int64_t parameters = 0;
+  const auto count = [&](const std::vector<torch::Tensor>& tensors) {
+    for (const torch::Tensor& p : tensors) parameters += p.numel();
+  };
+  if (generative_kind(path) == kAutoencoderKind) {
+    const LoadedAutoencoder loaded = load_autoencoder(path);
+    metadata = loaded.metadata;
+    network = network_json(loaded.net->options);
+    checksum = loaded.checksum;
+    count(loaded.net->parameters());
+  } else {
+    const LoadedGenerator loaded = load_generator(path);
+    metadata = loaded.metadata;
+    network = network_json(loaded.net->options);
+    checksum = loaded.checksum;
+    count(loaded.net->parameters());
+  }
+  nlohmann::json info = to_json(metadata, network);
+  info.erase("checksum");  // the algorithm's name; the value is under integrity
+  info["parameters"] = parameters;
+  info["integrity"] = checksum.empty() ? nlohmann::json{{"verified", false},
+                                                        {"warning", "no checksum (written before checksums)"}}
+                                       : nlohmann::json{{"verified", true}, {"checksum", checksum}};
+  return info;
 }
 
 }  // namespace pneumoscan

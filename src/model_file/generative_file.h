@@ -52,4 +52,15 @@ struct LoadedGenerator {
 LoadedAutoencoder load_autoencoder(const std::string& path);
 LoadedGenerator load_generator(const std::string& path);
 
+// kAutoencoderKind or kGeneratorKind when the file's metadata says it holds
+// one, "" for anything else (a classifier, or a file load_model will name
+// the problem of). Reads the metadata only.
+std::string generative_kind(const std::string& path);
+
+// What `pneumoscan info` prints for an autoencoder or generator file, after
+// loading and verifying it in full: kind, name, class, network options,
+// parameters, input preparation, training summary, integrity. Throws
+// ModelFileError naming the file.
+nlohmann::json generative_info(const std::string& path);
+
 }  // namespace pneumoscan
