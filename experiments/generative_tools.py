@@ -11,6 +11,9 @@
   generative_tools.py table INFO.json...
                                       mean and sample standard deviation over runs of the validation
                                       figures in `pneumoscan info` JSON (training.validation)
+  generative_tools.py quality QUALITY.json...
+                                      mean and sample standard deviation over `pneumoscan gan evaluate`
+                                      runs (Frechet distance and its floor, classifier accuracy, copies)
 """
 import csv
 import json
@@ -92,6 +95,32 @@ def table(paths):
     return f"n={len(runs)} " + "  ".join(parts)
 
 
+def mean_sd(values):
+    mean = sum(values) / len(values)
+    sd = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5 if len(values) > 1 else 0.0
+    return mean, sd
+
+
+def quality(paths):
+    """Mean +- sd over `gan evaluate` runs (quality.json files)."""
+    runs = []
+    for path in paths:
+        with open(path) as f:
+            runs.append(json.load(f))
+    rows = [("Frechet distance", lambda r: r["frechet_distance"]),
+            ("real-vs-real floor", lambda r: r["frechet_distance_real_floor"]),
+            ("real-vs-synthetic accuracy", lambda r: r["two_sample_classifier_accuracy"]),
+            ("nearest real, samples (median cosine)", lambda r: r["nearest_similarity"]["samples_median"]),
+            ("nearest real, held-out real (median)", lambda r: r["nearest_similarity"]["held_out_median"]),
+            ("possible copies", lambda r: r["possible_copies"])]
+    lines = [f"n={len(runs)} runs, {runs[0]['samples']} samples vs {runs[0]['reference_images']} + "
+             f"{runs[0]['held_out_images']} real each"]
+    for name, get in rows:
+        mean, sd = mean_sd([get(r) for r in runs])
+        lines.append(f"{name}: {mean:.4f} +- {sd:.4f}")
+    return "\n".join(lines)
+
+
 def main(argv):
     if len(argv) >= 2 and argv[0] == "images":
         images(argv[1])
@@ -103,6 +132,8 @@ def main(argv):
               f"{mean(outside):.5f} | ROC AUC {auc(inside, outside):.4f}")
     elif len(argv) >= 2 and argv[0] == "table":
         print(table(argv[1:]))
+    elif len(argv) >= 2 and argv[0] == "quality":
+        print(quality(argv[1:]))
     else:
         sys.exit(__doc__)
 
