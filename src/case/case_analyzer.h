@@ -135,6 +135,7 @@ class CaseAnalyzer {
   const ModelMetadata& metadata() const { return predictor_->metadata(); }
   const Provenance& provenance() const { return provenance_; }
   CaseFinder* finder() { return finder_.get(); }
+  const CaseFinder* finder() const { return finder_.get(); }
   const std::string& model_path() const { return model_path_; }
 
  private:

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "case/case_analyzer.h"
+#include "case/gate.h"
 #include "core/atomic_file.h"
 #include "core/errors.h"
 #include "core/json_text.h"
@@ -51,8 +53,6 @@ const char* const kTransferSyntaxes[] = {
     UID_JPEGLSLosslessTransferSyntax,       UID_JPEGLSLossyTransferSyntax,
     UID_RLELosslessTransferSyntax};
 
-const char* const kXrayModalities[] = {"CR", "DX", "RG", "DR"};
-
 std::string get(DcmItem& item, const DcmTagKey& key) {
   OFString value;
   return item.findAndGetOFString(key, value).good() ? value.c_str() : "";
@@ -66,9 +66,8 @@ std::string to_jpeg(const cv::Mat& image, const std::string& name) {
 }
 
 bool is_xray_modality(const std::string& modality) {
-  for (const char* xray : kXrayModalities)
-    if (modality == xray) return true;
-  return false;
+  const std::vector<std::string>& xray = default_xray_modalities();  // the input gate's list
+  return std::find(xray.begin(), xray.end(), modality) != xray.end();
 }
 
 // "" when objects of this SOP class (and Modality) are triaged, else why not.

@@ -24,7 +24,7 @@ nlohmann::json PredictionService::model_summary() const {
 }
 
 nlohmann::json PredictionService::index_summary() const {
-  CaseFinder* finder = const_cast<CaseAnalyzer&>(analyzer_).finder();
+  const CaseFinder* finder = analyzer_.finder();
   if (finder == nullptr) return nullptr;
   return {{"cases", finder->index().size()}, {"kind", to_string(finder->index().kind())}};
 }
