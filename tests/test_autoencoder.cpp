@@ -171,6 +171,31 @@ TEST(Autoencoder, TrainingWritesTheBestModelLogsAndResumes) {
   EXPECT_THROW(train_autoencoder(train, val, config, path, true), UsageError);
 }
 
+TEST(Autoencoder, SsimTermIsTrainedRecordedAndReported) {
+  test::TempDir dir;
+  const auto train = test::tiny_xrays(dir, 12, "train");
+  const auto val = test::tiny_xrays(dir, 4, "val");
+  AutoencoderTrainConfig config;
+  config.network = tiny_options();
+  config.epochs = 2;
+  config.batch_size = 4;
+  config.loader_threads = 1;
+  config.ssim_weight = 0.5;
+  const std::string path = dir / "ae.psmodel";
+  Recorder events;
+  const auto result = train_autoencoder(train, val, config, path, false, &events);
+  EXPECT_GT(result.best_val_ssim, 0.0);
+  EXPECT_LE(result.best_val_ssim, 1.0);
+  EXPECT_EQ(events.figures.at(0).at(2).first, "val_ssim");
+  const LoadedAutoencoder loaded = load_autoencoder(path);
+  EXPECT_EQ(loaded.metadata.training.at("config").at("ssim_weight"), 0.5);
+  EXPECT_EQ(loaded.metadata.training.at("best_val_ssim"), result.best_val_ssim);
+  // Without the term the settings say nothing of it (older checkpoints resume).
+  EXPECT_FALSE(to_json(AutoencoderTrainConfig{}).contains("ssim_weight"));
+  config.ssim_weight = -1;
+  EXPECT_THROW(train_autoencoder(train, val, config, dir / "x.psmodel"), UsageError);
+}
+
 TEST(Autoencoder, ReconstructionPanelAndError) {
   test::TempDir dir;
   const auto files = test::tiny_xrays(dir, 1);
