@@ -5,8 +5,10 @@
 #   latent   codes of the training folder, latent-cnn on them vs small-cnn on pixels, same split and seed
 #   ood      reconstruction error as an out-of-distribution score (ROC AUC), X-rays vs non-X-rays and RSNA adults
 #   gan      a DCGAN on NORMAL training images at 64 px, sample grid and samples
-#   quality  `gan evaluate` of that generator, 3 seeds (noise and real-image split): Frechet distance on
-#            ImageNet ResNet-50 features with its real-vs-real floor, real-vs-synthetic classifier, copy check
+#   gan128   the same generator at 128 px (gan_normal_128.psmodel)
+#   quality  `gan evaluate` of a generator (GAN_MODEL: gan_normal, the default, or gan_normal_128), 3 seeds
+#            (noise and real-image split): Frechet distance on ImageNet ResNet-50 features with its
+#            real-vs-real floor, real-vs-synthetic classifier, copy check
 #   synth    small-cnn with and without 300 synthetic NORMAL images in training, 3 seeds (a reduced form of
 #            the study's resnet18/densenet121 experiment)
 #   resnet   resnet18 on pixels (128 px) on the split of `latent`
@@ -28,6 +30,7 @@ cls_epochs=${CLS_EPOCHS:-6}
 gan_epochs=${GAN_EPOCHS:-25}
 seeds=${SEEDS:-"1 2 3"}
 gan_width=${GAN_WIDTH:-32}
+gan_model=${GAN_MODEL:-gan_normal}
 tools=$here/experiments/generative_tools.py
 p() { "$bin" --threads 1 "$@"; }
 mkdir -p "$work" "$work/synth"
@@ -89,13 +92,20 @@ for stage in $stages; do
       tee "$work/gan.log"
     p gan sample --model "$work/gan_normal.psmodel" -n 64 --seed 1 --out "$work/samples_normal" | tee -a "$work/gan.log"
     ;;
+  gan128)
+    p gan train --data "$data" --class normal --image-size 128 --width "$gan_width" --epochs "$gan_epochs" \
+      --batch-size 64 --seed 42 --out "$work/gan_normal_128.psmodel" --logdir "$work/runs" --no-progress |
+      tee "$work/gan128.log"
+    p gan sample --model "$work/gan_normal_128.psmodel" -n 64 --seed 1 --out "$work/samples_normal_128" |
+      tee -a "$work/gan128.log"
+    ;;
   quality)
     for seed in $seeds; do
-      p gan evaluate --model "$work/gan_normal.psmodel" --data "$data" \
+      p gan evaluate --model "$work/$gan_model.psmodel" --data "$data" \
         --features "$shared/pretrained/resnet50_imagenet.pt" -n 256 --real 512 --seed "$seed" \
-        --out "$work/quality_$seed"
-    done | tee "$work/quality.log"
-    python3 "$tools" quality "$work"/quality_*/quality.json | tee "$work/quality.txt"
+        --out "$work/quality_${gan_model}_$seed"
+    done | tee "$work/quality_$gan_model.log"
+    python3 "$tools" quality "$work"/quality_"${gan_model}"_*/quality.json | tee "$work/quality_$gan_model.txt"
     ;;
   synth)
     p gan sample --model "$work/gan_normal.psmodel" -n 300 --seed 7 --out "$work/synthetic_normal" >/dev/null
@@ -117,6 +127,6 @@ for stage in $stages; do
     p evaluate --model "$work/resnet18.psmodel" --data "$work/split.csv" --split val --json "$work/eval_resnet18.json" |
       tee "$work/eval_resnet18.log"
     ;;
-  *) echo "unknown stage $stage (ae latent eval ood gan quality synth resnet)" >&2; exit 2 ;;
+  *) echo "unknown stage $stage (ae latent eval ood gan gan128 quality synth resnet)" >&2; exit 2 ;;
   esac
 done
