@@ -61,6 +61,10 @@ int main(int argc, char** argv) {
   app.fallthrough();
   app.add_option("--threads", cli::common_options().threads, "CPU threads for tensor work (0 = all cores)")
       ->check(CLI::NonNegativeNumber);
+  std::string cache_dir;
+  app.add_option("--cache-dir", cache_dir,
+                 "Keep decoded, resized images here so later runs over the same files skip decoding "
+                 "(or set PNEUMOSCAN_CACHE_DIR; README \"Performance\")");
 
   std::map<CLI::App*, std::function<int()>> runners;
   for (auto& [name, factory] : cli::registry()) {
@@ -75,6 +79,7 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   set_threads(cli::common_options().threads);
+  if (!cache_dir.empty()) setenv("PNEUMOSCAN_CACHE_DIR", cache_dir.c_str(), 1);  // read by data/image_store
   try {
     for (auto& [sub, run] : runners)
       if (sub->parsed()) return run();

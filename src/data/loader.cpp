@@ -6,6 +6,7 @@
 
 #include "core/errors.h"
 #include "core/parallel.h"
+#include "data/image_store.h"
 #include "image/image.h"
 
 namespace pneumoscan {
@@ -15,18 +16,27 @@ ImageCache::ImageCache(const std::vector<Sample>& samples, const PreprocessConfi
     : config_(config) {
   std::vector<cv::Mat> decoded(samples.size());
   std::vector<std::string> errors(samples.size());
-  parallel_for(
-      samples.size(), threads,
-      [&](size_t i) {
-        try {
-          decoded[i] = resize_for_model(decode_image(samples[i].path), config_);
-        } catch (const Error& e) {
-          errors[i] = e.what();
-        } catch (const std::exception& e) {
-          errors[i] = samples[i].path + ": " + e.what();
-        }
-      },
-      progress);
+  const std::string store = image_store_dir();
+  if (std::optional<StoredImages> stored = load_stored_images(store, samples, config_)) {
+    decoded = std::move(stored->images);
+    errors = std::move(stored->failures);
+    backing_ = std::move(stored->mapping);
+    if (progress) progress(samples.size(), samples.size());
+  } else {
+    parallel_for(
+        samples.size(), threads,
+        [&](size_t i) {
+          try {
+            decoded[i] = resize_for_model(decode_image(samples[i].path), config_);
+          } catch (const Error& e) {
+            errors[i] = e.what();
+          } catch (const std::exception& e) {
+            errors[i] = samples[i].path + ": " + e.what();
+          }
+        },
+        progress);
+    store_images(store, samples, config_, decoded, errors);  // best effort; a no-op without a store
+  }
 
   for (size_t i = 0; i < samples.size(); ++i) {
     if (!errors[i].empty()) {
@@ -38,7 +48,8 @@ ImageCache::ImageCache(const std::vector<Sample>& samples, const PreprocessConfi
   }
 }
 
-ImageCache::ImageCache(std::vector<Sample> samples, std::vector<cv::Mat> images, const PreprocessConfig& config)
+ImageCache::ImageCache(std::vector<Sample> samples, std::vector<cv::Mat> images,
+                       const PreprocessConfig& config)
     : config_(config), samples_(std::move(samples)), images_(std::move(images)) {
   if (samples_.size() != images_.size()) throw UsageError("image cache: samples and images differ in number");
   for (const cv::Mat& image : images_)
@@ -78,7 +89,8 @@ Batch make_batch(const ImageCache& cache, const std::vector<size_t>& indices, co
     const size_t index = indices[b];
     if (options.augment) {
       auto rng = augment_rng(options.seed, epoch, index);
-      normalize_into(augment(cache.image(index), options.augment_config, rng), config, images + b * per_image);
+      normalize_into(augment(cache.image(index), options.augment_config, rng), config,
+                     images + b * per_image);
     } else {
       normalize_into(cache.image(index), config, images + b * per_image);
     }
@@ -121,7 +133,8 @@ BatchStream::~BatchStream() {
 void BatchStream::prefetch() {
   if (next_index_ >= batches_.size()) return;
   const std::vector<size_t>& indices = batches_[next_index_++];
-  pending_ = std::async(std::launch::async, [this, &indices] { return make_batch(cache_, indices, options_, epoch_); });
+  pending_ = std::async(std::launch::async,
+                        [this, &indices] { return make_batch(cache_, indices, options_, epoch_); });
 }
 
 std::optional<Batch> BatchStream::next() {

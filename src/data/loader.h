@@ -2,14 +2,15 @@
 // Feeding images to a network: a decoded, resized in-memory cache (decoded
 // once, in parallel) and a stream of batches assembled in a background thread
 // while the previous batch trains.
+#include <torch/types.h>
+
 #include <functional>
 #include <future>
+#include <memory>
+#include <opencv2/core.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <opencv2/core.hpp>
-#include <torch/types.h>
 
 #include "data/augment.h"
 #include "data/sample.h"
@@ -24,6 +25,9 @@ class ImageCache {
 
   // Decodes every sample with `threads` threads (0 = one per core). Files that
   // cannot be decoded are left out and listed in failures() as "path: problem".
+  // With a prepared-image store (data/image_store.h: $PNEUMOSCAN_CACHE_DIR)
+  // the images come from its memory-mapped pack when it holds these files,
+  // and a decoded set is written there for the next run.
   ImageCache(const std::vector<Sample>& samples, const PreprocessConfig& config, int threads = 0,
              const Progress& progress = nullptr);
 
@@ -46,6 +50,7 @@ class ImageCache {
   std::vector<Sample> samples_;
   std::vector<cv::Mat> images_;
   std::vector<std::string> failures_;
+  std::shared_ptr<const void> backing_;  // the store's memory map, when the images are views into it
 };
 
 struct BatchOptions {
@@ -58,8 +63,8 @@ struct BatchOptions {
 };
 
 struct Batch {
-  torch::Tensor images;  // float [B, C, S, S]
-  torch::Tensor labels;  // int64 [B]
+  torch::Tensor images;         // float [B, C, S, S]
+  torch::Tensor labels;         // int64 [B]
   std::vector<size_t> indices;  // into the cache
 };
 
