@@ -751,7 +751,8 @@ TEST(ServeHostileTest, IdleAndSlowClientsDoNotStarveHealth) {
   for (int round = 0; round < 3; ++round) {
     const auto [response, ms] = http_exchange(server.port, "GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n");
     EXPECT_EQ(status_of(response), 200) << response;
-    EXPECT_LT(ms, 500.0) << "round " << round;
+    // Starved, it took 6 s; 2 s leaves room for a machine busy with other work.
+    EXPECT_LT(ms, 2000.0) << "round " << round;
   }
   for (int fd : held) close(fd);
 }

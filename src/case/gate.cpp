@@ -7,6 +7,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "core/text.h"
+#include "image/validity.h"
 
 namespace pneumoscan {
 namespace {
@@ -149,25 +150,15 @@ void check_dicom_attributes(const Image& image, const Population& population, Ga
 }
 
 void check_pixels(const Image& image, GateResult& gate) {
-  const std::string size =
-      std::to_string(image.original_width()) + "x" + std::to_string(image.original_height());
   if (image.pixels.empty()) {
     gate.add("blank", GateStatus::kRefuse, "the image has no pixels");
     return;
   }
-  if (std::min(image.original_width(), image.original_height()) < kMinDiagnosticSide)
-    gate.add("too_small", GateStatus::kRefuse,
-             "the image is " + size + " pixels, too small to diagnose (at least " +
-                 std::to_string(kMinDiagnosticSide) + " a side)");
+  for (const PixelProblem& problem : undiagnosable_pixels(image))
+    gate.add(problem.code, GateStatus::kRefuse, "the " + problem.message);
   cv::Scalar mean, spread;
   cv::meanStdDev(image.pixels, mean, spread);
-  double lo = 0, hi = 0;
-  cv::minMaxLoc(image.pixels, &lo, &hi);
-  if (!(hi - lo >= 0.5 / 255.0))  // also catches NaN
-    gate.add("blank", GateStatus::kRefuse,
-             "the image is blank (every pixel has the same gray value " +
-                 std::to_string(static_cast<int>(lo * 255.0 + 0.5)) + "/255)");
-  else if (spread[0] < kMinPixelSpread)
+  if (!gate.has("blank") && spread[0] < kMinPixelSpread)
     gate.add("low_contrast", GateStatus::kRefuse,
              format_string("the image is nearly flat (pixel standard deviation %.3f, under %.2f)", spread[0],
                            kMinPixelSpread));
