@@ -349,6 +349,18 @@ TEST(AutoencoderCli, TrainEncodeLatentCnnAndPredict) {
   result = test::run_cli(common + "predict --model " + dir / "latent.psmodel" + " " + samples[1].path);
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find(samples[1].path + "\t"), std::string::npos) << result.output;
+  // The latent CNN as a row of the comparison study beside a pixel model; without codes it is refused.
+  result = test::run_cli(common + "compare --archs latent-cnn:codes=" + dir / "codes.pt" +
+                         ",small-cnn:size=32 --data " + dir / "data.csv" + " --out " + dir / "cmp" +
+                         " --epochs 1 --batch-size 8 --no-plots --no-progress");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  const std::string table = read_file(dir / "cmp/comparison.csv");
+  EXPECT_NE(table.find("latent-cnn"), std::string::npos) << table;
+  EXPECT_NE(table.find("small-cnn"), std::string::npos) << table;
+  result = test::run_cli(common + "compare --archs latent-cnn --data " + dir / "data.csv" + " --out " +
+                         dir / "cmp2 --epochs 1 --no-plots --no-progress");
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.output.find("add codes=FILE"), std::string::npos) << result.output;
   result = test::run_cli(common + "autoencoder reconstruct --model " + dir / "ae.psmodel" + " --out " +
                          dir / "rec " + samples[0].path);
   ASSERT_EQ(result.exit_code, 0) << result.output;

@@ -40,10 +40,12 @@ std::function<int()> add_compare(CLI::App& app) {
   TrainConfig& c = o.base;
   CLI::App* cmd = app.add_subcommand(
       "compare", "Train several architectures on one patient-grouped split and compare them in one table");
-  cmd->add_option("--archs", args->archs,
-                  "Comma-separated entries ARCH[:key=value]...; keys: name, size, epochs, batch, lr, limit, "
-                  "pretrained, freeze, unfreeze-after, freeze-bn-stats, norm (mode or preset imagenet/inception), "
-                  "norm-mean, norm-std, channels (e.g. small-cnn,resnet18:size=128:epochs=5)")
+  cmd->add_option(
+         "--archs", args->archs,
+         "Comma-separated entries ARCH[:key=value]...; keys: name, size, epochs, batch, lr, limit, "
+         "pretrained, freeze, unfreeze-after, freeze-bn-stats, norm (mode or preset imagenet/inception), "
+         "norm-mean, norm-std, channels, codes (latent-cnn: `autoencoder encode`'s file) (e.g. "
+         "small-cnn,resnet18:size=128:epochs=5,latent-cnn:codes=codes.pt)")
       ->required();
   cmd->add_option("--data", o.data.data, "Data folder (train/NORMAL|PNEUMONIA ...) or CSV manifest")
       ->required();

@@ -10,6 +10,9 @@
 #include "core/errors.h"
 #include "core/text.h"
 #include "core/timing.h"
+#include "generative/codes.h"
+#include "generative/latent_train.h"
+#include "model_file/generative_file.h"
 #include "models/complexity.h"
 #include "train/trainer.h"
 
@@ -46,8 +49,22 @@ bool finished_with_same_settings(const std::string& model_path, const TrainConfi
   }
 }
 
+// Trains an entry's model: on images, or for latent-cnn on its autoencoder codes.
+void train_entry(const CompareEntry& entry, const TrainConfig& config, const std::vector<Sample>& train,
+                 const std::vector<Sample>& val, const std::string& model_path, bool resume,
+                 CompareObserver& observer) {
+  if (entry.codes_path.empty()) {
+    train_model(train, val, config, model_path, resume, observer.training());
+    return;
+  }
+  const CodeSet codes = read_codes(entry.codes_path);
+  LoadedAutoencoder autoencoder = load_autoencoder(codes.autoencoder_path);
+  train_latent_model(train, val, codes, entry.codes_path, autoencoder, codes.autoencoder_path, config,
+                     model_path, resume, observer.training());
+}
+
 // Trains the entry unless a finished model with its settings exists; resumes from a checkpoint.
-bool train_or_reuse(const TrainConfig& config, const std::vector<Sample>& train,
+bool train_or_reuse(const CompareEntry& entry, const TrainConfig& config, const std::vector<Sample>& train,
                     const std::vector<Sample>& val, const std::string& model_path,
                     CompareObserver& observer) {
   if (finished_with_same_settings(model_path, config, observer)) {
@@ -57,14 +74,14 @@ bool train_or_reuse(const TrainConfig& config, const std::vector<Sample>& train,
   if (fs::exists(checkpoint_path(model_path)) && !fs::exists(model_path)) {
     try {
       observer.on_resuming(checkpoint_path(model_path));
-      train_model(train, val, config, model_path, /*resume=*/true, observer.training());
+      train_entry(entry, config, train, val, model_path, /*resume=*/true, observer);
       return false;
     } catch (const UsageError& e) {
       // A checkpoint of other settings: it cannot be continued, so start over.
       observer.on_resume_refused(e.what());
     }
   }
-  train_model(train, val, config, model_path, /*resume=*/false, observer.training());
+  train_entry(entry, config, train, val, model_path, /*resume=*/false, observer);
   return false;
 }
 
@@ -125,7 +142,7 @@ Comparison run_comparison(const std::vector<CompareEntry>& entries, const Compar
     const std::vector<Sample> train =
         entry.limit > 0 ? stratified_subset(split.train, entry.limit, config.seed) : split.train;
     observer.on_entry_start(i, entries.size(), entry, config, train.size());
-    row.reused = train_or_reuse(config, train, split.val, row.model_path, observer);
+    row.reused = train_or_reuse(entry, config, train, split.val, row.model_path, observer);
 
     LoadedModel model = load_model(row.model_path, c10::Device(config.device));
     const nlohmann::json& training = model.metadata.training;
@@ -141,9 +158,9 @@ Comparison run_comparison(const std::vector<CompareEntry>& entries, const Compar
       observer.on_warning(std::string(e.what()) + " (no training curves for " + entry.label + ")");
     }
     observer.on_evaluate_progress(0, split.val.size());
-    Evaluation evaluation =
-        evaluate_model(model, split.val, config.batch_size, options.threads, -1.0, false,
-                       [&observer](size_t done, size_t total) { observer.on_evaluate_progress(done, total); });
+    Evaluation evaluation = evaluate_model(
+        model, split.val, config.batch_size, options.threads, -1.0, false,
+        [&observer](size_t done, size_t total) { observer.on_evaluate_progress(done, total); });
     for (const auto& failure : evaluation.failures) observer.on_warning("skipped " + failure);
     row.metrics = evaluation.metrics;
     row.probabilities = std::move(evaluation.probabilities);

@@ -99,17 +99,28 @@ CompareEntry parse_compare_entry(const std::string& text, const TrainConfig& bas
     } else if (key == "norm-mean" || key == "norm-std") {
       (key == "norm-mean" ? c.preprocess.mean : c.preprocess.std) = {parse_number<float>(text, key, value)};
       norm_numbers_given = true;
+    } else if (key == "codes") {
+      if (!std::filesystem::is_regular_file(value))
+        throw UsageError("compare entry '" + text + "': code file '" + value + "' does not exist");
+      entry.codes_path = value;
     } else if (key == "channels") {
       channels = parse_number<int64_t>(text, key, value);
-      if (channels != 1 && channels != 3) throw UsageError("compare entry '" + text + "': channels is 1 or 3");
+      if (channels != 1 && channels != 3)
+        throw UsageError("compare entry '" + text + "': channels is 1 or 3");
     } else {
       throw UsageError("compare entry '" + text + "': unknown key '" + key +
                        "' (name, size, epochs, batch, lr, limit, pretrained, freeze, unfreeze-after, "
-                       "freeze-bn-stats, norm, norm-mean, norm-std, channels)");
+                       "freeze-bn-stats, norm, norm-mean, norm-std, channels, codes)");
     }
     if (key == "size" || key == "epochs" || key == "limit" || key == "name") continue;
     entry.settings.push_back(parts[i]);
   }
+  if ((architecture == "latent-cnn") != !entry.codes_path.empty())
+    throw UsageError("compare entry '" + text + "': " +
+                     (entry.codes_path.empty()
+                          ? std::string("latent-cnn trains on autoencoder codes: add codes=FILE (`pneumoscan "
+                                        "autoencoder encode`)")
+                          : std::string("codes=FILE is for latent-cnn entries only")));
   if (!valid_label(entry.label))
     throw UsageError("compare entry '" + text + "': name '" + entry.label +
                      "' may hold only letters, digits, '-', '_' and '.' (it names the model file)");
