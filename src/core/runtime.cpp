@@ -16,11 +16,14 @@ namespace pneumoscan {
 void tune_allocator() {
   mallopt(M_MMAP_MAX, 0);
   mallopt(M_TRIM_THRESHOLD, INT_MAX);
-  // Memory is never given back (above), so every malloc arena keeps its own
-  // peak: glibc's default of 8 arenas per core let `serve`'s many connection
-  // threads grow RSS from 450 to 770 MiB in a minute of mixed load
-  // (bench/load/soak.sh); one arena per core stayed flat.
-  mallopt(M_ARENA_MAX, static_cast<int>(std::max(2u, std::thread::hardware_concurrency())));
+  // One arena: only the main (brk) arena obeys the two settings above. The
+  // others live in 64 MB mmap'd heaps that glibc unmaps whenever one empties,
+  // so a thread moved to one of them (threads change arena when the lock is
+  // contended) page-faulted its way through every forward pass: `serve`
+  // collapsed from 41 to 8-14 req/s (32 clients, 40% system time, page faults
+  // in elementwise kernels; README "Performance"). More arenas also multiplied
+  // the kept peak (8 per core: RSS 450 -> 770 MiB in a minute of mixed load).
+  mallopt(M_ARENA_MAX, 1);
 }
 
 void set_threads(int threads) { at::set_num_threads(resolve_threads(threads)); }
