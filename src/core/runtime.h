@@ -6,9 +6,9 @@
 namespace pneumoscan {
 
 // Keeps glibc malloc from mapping/unmapping large tensors on every iteration
-// (measured 2-5x training slowdown from page faults otherwise), and bounds
-// its arenas to one per core so that kept memory does not multiply with
-// threads (serve's RSS). Call first thing in main(), before any tensor is
+// (measured 2-5x training slowdown from page faults otherwise), in one arena:
+// glibc's other arenas unmap their heaps when empty (serve's collapse) and
+// each keeps its own peak (serve's RSS). Call first thing in main(), before any tensor is
 // allocated or thread started. Safe to call twice.
 void tune_allocator();
 
