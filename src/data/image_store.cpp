@@ -119,18 +119,22 @@ bool store_images(const std::string& dir, const std::vector<Sample>& samples, co
   if (dir.empty() || samples.empty() || images.size() != samples.size() || failures.size() != samples.size())
     return false;
   const size_t side = static_cast<size_t>(config.input_size);
-  std::string pixels;
+  // The checksum runs over the rows as they will be written, so the pixels are copied once, into the file's
+  // bytes.
+  uint64_t checksum = 14695981039346656037ull;
+  size_t decoded = 0;
   for (size_t i = 0; i < images.size(); ++i) {
     if (!failures[i].empty()) continue;
     const cv::Mat& image = images[i];
     if (image.type() != CV_8UC1 || image.rows != config.input_size || image.cols != config.input_size)
       return false;
-    for (int row = 0; row < image.rows; ++row) pixels.append(image.ptr<char>(row), side);
+    for (int row = 0; row < image.rows; ++row) checksum = fnv1a64(image.ptr(row), side, checksum);
+    ++decoded;
   }
   nlohmann::json header = {{"side", side},
                            {"count", samples.size()},
                            {"failures", failures},
-                           {"checksum", hex64(fnv1a64(pixels.data(), pixels.size()))},
+                           {"checksum", hex64(checksum)},
                            {"pixels_at", 0}};
   // The header says where the pixels start; its own length depends on that number: fix it at a page boundary.
   std::string header_text;
@@ -144,11 +148,14 @@ bool store_images(const std::string& dir, const std::vector<Sample>& samples, co
   header_text = json_text(header);
   if (kMagic.size() + 8 + header_text.size() > pixels_at) return false;
   std::string bytes = kMagic;
+  bytes.reserve(pixels_at + decoded * side * side);
   const uint64_t header_length = header_text.size();
   bytes.append(reinterpret_cast<const char*>(&header_length), 8);
   bytes += header_text;
   bytes.resize(pixels_at, '\0');
-  bytes += pixels;
+  for (size_t i = 0; i < images.size(); ++i)
+    if (failures[i].empty())
+      for (int row = 0; row < images[i].rows; ++row) bytes.append(images[i].ptr<char>(row), side);
   try {
     std::filesystem::create_directories(dir);
     write_file_atomically(image_store_path(dir, samples, config), bytes);
