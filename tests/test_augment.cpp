@@ -1,6 +1,8 @@
 // Tests of src/data/augment: determinism, range, and that it changes the image.
 #include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
 
+#include "core/errors.h"
 #include "data/augment.h"
 #include "test_support.h"
 
@@ -61,4 +63,55 @@ TEST(Augment, NoHorizontalFlipByDefault) {
     const cv::Mat out = augment(image, config, rng);
     EXPECT_GT(cv::mean(out(cv::Rect(0, 0, 32, 64)))[0], cv::mean(out(cv::Rect(32, 0, 32, 64)))[0]);
   }
+}
+
+TEST(Augment, PresetsNameTheSettingsAndStandardIsTheDefault) {
+  const cv::Mat image = test_image();
+  auto rng1 = augment_rng(3, 1, 5);
+  auto rng2 = augment_rng(3, 1, 5);
+  EXPECT_EQ(cv::norm(augment(image, AugmentConfig{}, rng1), augment(image, augment_preset("standard"), rng2),
+                     cv::NORM_INF),
+            0.0);
+  EXPECT_FALSE(augment_preset("none").enabled);
+  const AugmentConfig strong = augment_preset("strong");
+  EXPECT_GT(strong.max_gamma, AugmentConfig{}.max_gamma);
+  EXPECT_GT(strong.max_contrast, AugmentConfig{}.max_contrast);
+  EXPECT_EQ(strong.max_rotation_deg, AugmentConfig{}.max_rotation_deg);  // photometric only
+  EXPECT_EQ(strong.max_zoom, AugmentConfig{}.max_zoom);
+  EXPECT_DOUBLE_EQ(strong.vendor_processing_probability, 0.5);
+  EXPECT_THROW(augment_preset("heavy"), UsageError);
+}
+
+TEST(Augment, VendorProcessingChangesLocalContrastAndStaysInRange) {
+  // A low-contrast texture: every vendor processing (CLAHE, equalisation,
+  // unsharp masking) spreads its values; every other setting is zero here.
+  cv::Mat image(64, 64, CV_8U);
+  cv::randu(image, 110, 131);
+  cv::GaussianBlur(image, image, cv::Size(0, 0), 1.0);
+  AugmentConfig only_vendor;
+  only_vendor.max_rotation_deg = only_vendor.max_shift = only_vendor.max_zoom = 0;
+  only_vendor.max_brightness = only_vendor.max_contrast = only_vendor.max_gamma = 0;
+  only_vendor.blur_probability = only_vendor.max_noise = 0;
+  only_vendor.vendor_processing_probability = 1.0;
+  cv::Mat original;
+  image.convertTo(original, CV_32F, 1.0 / 255.0);
+  cv::Scalar original_mean, original_std;
+  cv::meanStdDev(original, original_mean, original_std);
+  int changed = 0;
+  for (int i = 0; i < 12; ++i) {
+    auto rng = augment_rng(9, 1, i);
+    const cv::Mat out = augment(image, only_vendor, rng);
+    double lo, hi;
+    cv::minMaxLoc(out, &lo, &hi);
+    EXPECT_GE(lo, 0.0);
+    EXPECT_LE(hi, 1.0);
+    cv::Scalar mean, std;
+    cv::meanStdDev(out, mean, std);
+    changed += std[0] > original_std[0] * 1.05;
+  }
+  EXPECT_EQ(changed, 12);
+
+  only_vendor.vendor_processing_probability = 0;
+  auto rng = augment_rng(9, 1, 0);
+  EXPECT_EQ(cv::norm(augment(image, only_vendor, rng), original, cv::NORM_INF), 0.0);
 }

@@ -1,5 +1,6 @@
 // Tests of src/train/config: the one set of training rules every front end
 // applies, the completed configuration, and the preprocessing a run uses.
+#include <cmath>
 #include <string>
 
 #include "core/errors.h"
@@ -34,6 +35,11 @@ TEST(Config, ValidateNamesTheBrokenRule) {
   EXPECT_NE(with([](TrainConfig& c) { c.target_sensitivity = 1.5; }).find("target sensitivity"),
             std::string::npos);
   EXPECT_NE(with([](TrainConfig& c) { c.label_smoothing = 1; }).find("label smoothing"), std::string::npos);
+  EXPECT_NE(with([](TrainConfig& c) { c.sampling = "oversample"; }).find("unknown sampling 'oversample'"),
+            std::string::npos);
+  EXPECT_NE(with([](TrainConfig& c) { c.mixup_alpha = -0.2; }).find("mixup alpha"), std::string::npos);
+  EXPECT_NE(with([](TrainConfig& c) { c.mixup_alpha = NAN; }).find("mixup alpha"), std::string::npos);
+  EXPECT_EQ(with([](TrainConfig& c) { c.mixup_alpha = 0.2; }), "");
   EXPECT_NE(with([](TrainConfig& c) { c.class_names = {"PNEUMONIA", "NORMAL"}; }), "");
   EXPECT_NE(with([](TrainConfig& c) {
               c.class_names = {"normal", "bacterial", "viral"};
@@ -89,4 +95,24 @@ TEST(Config, FeaturesFrozenUntilTheUnfreezeEpoch) {
   EXPECT_FALSE(features_frozen(c, 3));
   c.unfreeze_after = 0;  // never
   EXPECT_TRUE(features_frozen(c, 100));
+}
+
+TEST(Config, BalancedSamplingReplacesClassWeightingAndNewSettingsAreStoredOnlyWhenUsed) {
+  TrainConfig c;
+  const nlohmann::json plain = to_json(completed(c));
+  EXPECT_FALSE(plain.contains("sampling"));  // files written before the option still compare equal
+  EXPECT_FALSE(plain.contains("mixup_alpha"));
+  EXPECT_FALSE(plain.at("augment").contains("vendor_processing_probability"));
+  EXPECT_TRUE(completed(c).class_weighting);
+
+  c.sampling = "balanced";
+  c.mixup_alpha = 0.3;
+  c.augment = augment_preset("strong");
+  const TrainConfig done = completed(c);
+  EXPECT_FALSE(done.class_weighting);
+  const nlohmann::json json = to_json(done);
+  EXPECT_EQ(json.at("sampling"), "balanced");
+  EXPECT_DOUBLE_EQ(json.at("mixup_alpha").get<double>(), 0.3);
+  EXPECT_DOUBLE_EQ(json.at("augment").at("vendor_processing_probability").get<double>(), 0.5);
+  EXPECT_FALSE(json.at("class_weighting").get<bool>());
 }

@@ -19,6 +19,7 @@
 #include <thread>
 #include <tuple>
 
+#include "core/atomic_file.h"
 #include "distributed/communicator.h"
 #include "distributed/sampler.h"
 #include "model_file/model_file.h"
@@ -279,6 +280,32 @@ TEST_F(DistributedTraining, ResumeContinuesOnEveryRank) {
   run_group(*this, dir / "parts.psmodel", kQuick + std::vector<std::string>{"--epochs", "2", "--resume"},
             "rest");
   EXPECT_LE(max_weight_difference(dir / "whole.psmodel", dir / "parts.psmodel"), 1e-6);
+}
+
+// `compare` as 2 ranks: both train every entry together, rank 0 alone
+// evaluates and writes the table; run again, rank 0 finds the finished model
+// and every rank skips it (rank 1 has no model files of its own to look at).
+TEST_F(DistributedTraining, CompareTrainsEveryEntryOnAllRanksAndRankZeroWritesTheTable) {
+  auto compare_args = [&](const std::string& out, int rank, int port) {
+    return std::vector<std::string>{"--threads", "1", "compare", "--archs", "small-cnn:size=32,small-cnn:size=32:name=again",
+                                    "--data", dir / "train", "--val", dir / "val", "--out", out, "--epochs", "1",
+                                    "--batch-size", "8", "--no-augment", "--no-plots", "--no-progress", "--seed", "7"} +
+           rank_args(2, rank, "127.0.0.1", port);
+  };
+  for (int run = 0; run < 2; ++run) {
+    const int port = test::free_port();
+    Process rank1(compare_args(dir / "out1", 1, port), dir / ("compare1." + std::to_string(run) + ".log"));
+    Process rank0(compare_args(dir / "out0", 0, port), dir / ("compare0." + std::to_string(run) + ".log"));
+    ASSERT_EQ(rank0.wait(120), 0) << rank0.output();
+    ASSERT_EQ(rank1.wait(30), 0) << rank1.output();
+    EXPECT_NE(rank1.output().find("rank 0 writes the tables"), std::string::npos) << rank1.output();
+    if (run == 1) EXPECT_NE(rank0.output().find("reusing"), std::string::npos) << rank0.output();
+  }
+  const std::string table = read_file(dir / "out0/comparison.md");
+  EXPECT_NE(table.find("again"), std::string::npos) << table;
+  EXPECT_TRUE(std::filesystem::exists(dir / "out0/models/small-cnn.psmodel"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "out1/comparison.md"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "out1/models/small-cnn.psmodel"));
 }
 
 // The launcher's variables say 2 ranks, the flag says 1: the flag wins, and

@@ -3,8 +3,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <algorithm>
 #include <set>
 
+#include "core/errors.h"
 #include "data/loader.h"
 #include "data/sample.h"
 #include "test_support.h"
@@ -79,4 +81,37 @@ TEST(Loader, BatchLabelsFollowSamples) {
   EXPECT_EQ(batch.labels[0].item<int64_t>(), cache.sample(0).label);
   EXPECT_EQ(batch.labels[1].item<int64_t>(), cache.sample(5).label);
   EXPECT_EQ(batch.labels[2].item<int64_t>(), cache.sample(3).label);
+}
+
+TEST(Loader, WeightedOrderDrawsInProportionAndRefusesBadWeights) {
+  // 10 entries of class 0 and 30 of class 1, balanced: about as many draws of each class.
+  std::vector<int> labels(40, 1);
+  std::fill(labels.begin(), labels.begin() + 10, 0);
+  BatchOptions options;
+  options.shuffle = true;
+  options.sample_weights = balanced_sample_weights(labels);
+  EXPECT_DOUBLE_EQ(options.sample_weights[0], 1.0 / 10);
+  EXPECT_DOUBLE_EQ(options.sample_weights[39], 1.0 / 30);
+  size_t class0 = 0, draws = 0;
+  for (int epoch = 1; epoch <= 50; ++epoch) {
+    const std::vector<size_t> order = epoch_order(40, options, epoch);
+    ASSERT_EQ(order.size(), 40u);
+    for (size_t index : order) {
+      ASSERT_LT(index, 40u);
+      class0 += labels[index] == 0;
+      ++draws;
+    }
+  }
+  EXPECT_NEAR(static_cast<double>(class0) / draws, 0.5, 0.05);  // 2,000 draws: sd 0.011
+  EXPECT_EQ(epoch_order(40, options, 3), epoch_order(40, options, 3));
+  EXPECT_NE(epoch_order(40, options, 3), epoch_order(40, options, 4));
+
+  options.sample_weights = {1.0, 2.0};
+  EXPECT_THROW(epoch_order(3, options, 1), UsageError);
+  options.sample_weights = {1.0, -1.0, 1.0};
+  EXPECT_THROW(epoch_order(3, options, 1), UsageError);
+  options.sample_weights = {0.0, 0.0, 0.0};
+  EXPECT_THROW(epoch_order(3, options, 1), UsageError);
+  options.sample_weights = {0.0, 0.0, 1.0};
+  for (size_t index : epoch_order(3, options, 1)) EXPECT_EQ(index, 2u);
 }

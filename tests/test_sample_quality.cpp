@@ -108,6 +108,20 @@ TEST(SampleQuality, GanEvaluateWithTheImageNetResNet50) {
   EXPECT_EQ(report.at("possible_copies"), 0);
   EXPECT_TRUE(std::filesystem::exists(dir / "quality/nearest_pairs.png"));
   EXPECT_NE(result.output.find("Frechet distance (ResNet-50 features)"), std::string::npos) << result.output;
+
+  // Too few real images of the class: one line naming the data set and the class.
+  const std::string manifest = dir / "three.csv";
+  std::string rows = "path,label\n";
+  int normals = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(data + "/train/NORMAL"))
+    if (normals++ < 3) rows += entry.path().string() + ",NORMAL\n";
+  write_file_atomically(manifest, rows);
+  const test::CommandResult few =
+      test::run_cli("gan evaluate --model " + (dir / "g.psmodel") + " --data " + manifest + " --features " +
+                    weights + " -n 12 --real 24");
+  EXPECT_NE(few.exit_code, 0);
+  EXPECT_NE(few.output.find(manifest + ": 3 readable training images of class NORMAL"), std::string::npos)
+      << few.output;
 }
 
 }  // namespace

@@ -6,9 +6,10 @@
 // augmentation taught it to ignore (zoom, shift, two gamma curves). A case
 // whose interval straddles the threshold is `uncertain`: another look could
 // change the label.
-#include <opencv2/core.hpp>
 #include <string>
 #include <vector>
+
+#include "image/test_time_augmentation.h"  // the looks of a single network
 
 namespace pneumoscan {
 
@@ -18,13 +19,6 @@ struct Uncertainty {
   std::string method;        // "ensemble" or "tta"
   int samples = 0;           // looks
 };
-
-inline constexpr int kTtaVariants = 4;
-
-// The kTtaVariants variants of a model-size 8-bit image (image/preprocess.h's
-// resize_for_model output), same size and type: zoom in 8% about the centre,
-// shift by 4% right and down, gamma 0.8, gamma 1.25. Deterministic.
-std::vector<cv::Mat> tta_variants(const cv::Mat& resized);
 
 // The interval over `probabilities` (at least one) against `threshold`.
 Uncertainty uncertainty_interval(const std::vector<double>& probabilities, double threshold,

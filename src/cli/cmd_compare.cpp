@@ -4,6 +4,7 @@
 
 #include "cli/command.h"
 #include "cli/compare_printer.h"
+#include "cli/distributed_options.h"
 #include "cli/event_log.h"
 
 namespace pneumoscan::cli {
@@ -13,6 +14,7 @@ struct CompareArgs {
   std::string archs, normalization = "image_zscore", logdir;
   bool no_augment = false, no_progress = false, no_plots = false;
   CompareOptions options;
+  DistributedFlags distributed;
 };
 
 int run_compare(CompareArgs& args) {
@@ -23,12 +25,20 @@ int run_compare(CompareArgs& args) {
   base.loader_threads = common_options().threads;
   options.threads = common_options().threads;
   options.plots = !args.no_plots;
+  const DistributedOptions distributed = resolve(args.distributed, base.device);
+  base.device = rank_device(distributed, base.device);
   const std::vector<CompareEntry> entries = parse_compare_entries(args.archs, base, options.data.limit);
+  const std::unique_ptr<Communicator> comm = join_group(distributed);
+  options.comm = comm.get();
   std::unique_ptr<ComparePrinter> printer =
       args.logdir.empty() ? std::make_unique<ComparePrinter>(!args.no_progress, options.data.exclude_qc)
                           : std::make_unique<MonitoredComparePrinter>(!args.no_progress,
                                                                       options.data.exclude_qc, args.logdir);
   const Comparison comparison = run_comparison(entries, options, printer.get());
+  if (comm != nullptr && !comm->is_root()) {
+    std::printf("%s: trained %zu entries; rank 0 writes the tables\n", comm->where().c_str(), entries.size());
+    return 0;
+  }
   std::printf("\n");
   for (const auto& path : comparison.written) std::printf("wrote %s\n", path.c_str());
   return 0;
@@ -84,6 +94,7 @@ std::function<int()> add_compare(CLI::App& app) {
       "board --logdir LOGDIR` or TensorBoard)");
   cmd->add_flag("--no-plots", args->no_plots, "Tables only: no PNG plots and no report.html");
   cmd->add_flag("--no-progress", args->no_progress, "No progress bars");
+  add_distributed_options(cmd, args->distributed);
   return [args] { return run_compare(*args); };
 }
 

@@ -11,6 +11,7 @@
 #include "core/json_text.h"
 #include "data/sample.h"
 #include "eval/evaluate.h"
+#include "image/test_time_augmentation.h"
 #include "infer/predictor.h"
 #include "report/plots.h"
 
@@ -20,7 +21,7 @@ namespace {
 struct EvaluateArgs {
   std::string model, data, split, json, plots;
   double threshold = -1;
-  bool shifts = false;
+  bool shifts = false, tta = false;
   Precision precision = Precision::kFloat32;
 };
 
@@ -45,8 +46,13 @@ int run_evaluate(EvaluateArgs& args) {
   std::vector<Sample> samples = read_dataset(args.data);
   if (!args.split.empty()) samples = select_split(samples, args.split);
   ProgressBar bar("evaluate", samples.size());  // silent unless stderr is a terminal
-  Evaluation evaluation = evaluate_model(model, samples, 32, common_options().threads, args.threshold,
-                                         args.shifts, [&](size_t done, size_t) { bar.update(done, done); });
+  EvaluateOptions options;
+  options.threads = common_options().threads;
+  options.threshold_override = args.threshold;
+  options.with_shifts = args.shifts;
+  options.test_time_augmentation = args.tta;
+  Evaluation evaluation =
+      evaluate_model(model, samples, options, [&](size_t done, size_t) { bar.update(done, done); });
   bar.finish();
   for (const auto& failure : evaluation.failures) std::cerr << "warning: skipped " << failure << "\n";
   const BinaryMetrics& m = evaluation.metrics;
@@ -54,6 +60,9 @@ int run_evaluate(EvaluateArgs& args) {
               model.metadata.spec.architecture.c_str());
   if (args.precision != Precision::kFloat32)
     std::printf("precision  %s\n", precision_name(args.precision).c_str());
+  if (args.tta)
+    std::printf("test-time augmentation: each probability the mean over the image and %d variants\n",
+                kTtaVariants);
   std::printf("images     %lld (%zu unreadable skipped)\nthreshold  %.4f\n\n", static_cast<long long>(m.n),
               evaluation.failures.size(), m.threshold);
   std::printf("recall (sensitivity) %.4f\nspecificity          %.4f\nprecision            %.4f\n", m.recall,
@@ -75,6 +84,7 @@ int run_evaluate(EvaluateArgs& args) {
   }
   if (!args.json.empty()) {
     nlohmann::json json = to_json(m);
+    if (args.tta) json["test_time_augmentation"] = 1 + kTtaVariants;
     if (evaluation.classes) json["classes"] = to_json(*evaluation.classes);
     for (const auto& [name, s] : evaluation.shifted) json["shifts"][name] = to_json(s);
     write_file_atomically(args.json, json_text(json, 2) + "\n");
@@ -104,6 +114,9 @@ std::function<int()> add_evaluate(CLI::App& app) {
   cmd->add_flag("--shifts", args->shifts,
                 "Also evaluate acquisition-shifted copies of the data (tone curve, contrast, blur, noise, "
                 "collimation, rotation, JPEG, vendor processing) at the same threshold");
+  cmd->add_flag("--tta", args->tta,
+                "Test-time augmentation: each image's probabilities averaged over it and 4 variants (zoom, shift, "
+                "two tone curves), five forward passes per image; the stored threshold is kept");
   cmd->add_option("--plots", args->plots, "Folder for PNG plots: ROC, precision-recall, confusion matrix, calibration");
   return [args] { return run_evaluate(*args); };
 }

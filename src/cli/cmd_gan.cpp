@@ -30,17 +30,21 @@ struct TrainArgs {
   bool resume = false, no_progress = false;
 };
 
+// The training images of a data set (its official val/test splits stay out, as in `train`).
+std::vector<Sample> training_images(const std::string& data) {
+  std::vector<Sample> train;
+  for (const auto& s : read_dataset(data))
+    if (s.split.empty() || s.split == "train") train.push_back(s);
+  return train;
+}
+
 int run_train(TrainArgs& args) {
   GanTrainConfig& config = args.config;
   config.label = label_from_name(args.label);
   if (config.label != kNormal && config.label != kPneumonia)
     throw UsageError("--class must be NORMAL or PNEUMONIA, not " + args.label);
   config.loader_threads = common_options().threads;
-  // Training images only: the official val/test splits stay out, as in `train`.
-  std::vector<Sample> samples = read_dataset(args.data);
-  std::vector<Sample> train;
-  for (const auto& s : samples)
-    if (s.split.empty() || s.split == "train") train.push_back(s);
+  std::vector<Sample> train = training_images(args.data);
   if (args.limit > 0) train = stratified_subset(train, args.limit, config.seed);
   config.data_summary = {{"source", args.data}};
   if (args.limit > 0) config.data_summary["limit"] = args.limit;
@@ -81,8 +85,8 @@ struct EvaluateArgs {
 // training prepared them; unreadable files are counted and skipped.
 std::vector<cv::Mat> real_images(const EvaluateArgs& args, int label, int64_t size, size_t& skipped) {
   std::vector<Sample> of_class;
-  for (const Sample& s : read_dataset(args.data))
-    if ((s.split.empty() || s.split == "train") && s.label == label) of_class.push_back(s);
+  for (const Sample& s : training_images(args.data))
+    if (s.label == label) of_class.push_back(s);
   std::mt19937_64 rng(args.seed);
   std::shuffle(of_class.begin(), of_class.end(), rng);
   const PreprocessConfig prepare = generator_preprocess(size);
@@ -95,6 +99,11 @@ std::vector<cv::Mat> real_images(const EvaluateArgs& args, int label, int64_t si
       ++skipped;
     }
   }
+  constexpr size_t kLeastReal = 8;  // measure_sample_quality's minimum
+  if (images.size() < kLeastReal)
+    throw UsageError(args.data + ": " + std::to_string(images.size()) + " readable training images of class " +
+                     kClassNames.at(static_cast<size_t>(label)) + " (of " + std::to_string(of_class.size()) +
+                     "); gan evaluate needs at least " + std::to_string(kLeastReal));
   return images;
 }
 

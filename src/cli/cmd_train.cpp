@@ -1,7 +1,4 @@
 // pneumoscan train: fit a network on a data set and write one model file.
-#include <torch/cuda.h>
-
-#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -29,7 +26,8 @@ struct TrainArgs {
   std::string out, plots, logdir, normalization = "image_zscore", norm_preset, norm_mean = "0.5", norm_std = "0.25";
   int channels = 0;  // 0: 3 with per-channel normalisation, else 1
   std::vector<std::string> classes = {"normal", "pneumonia"};
-  bool resume = false, no_augment = false, no_progress = false;
+  bool resume = false, no_augment = false, no_progress = false, hflip = false;
+  std::string augment = "standard";
   TrainConfig config;
   DistributedFlags distributed;
   CLI::Option* normalization_option = nullptr;
@@ -68,7 +66,10 @@ int run_train(TrainArgs& args) {
   else if (config.preprocess.normalization == Normalization::kFixed &&
            (config.preprocess.mean.size() == 3 || config.preprocess.std.size() == 3))
     config.spec.in_channels = 3;
-  if (args.no_augment) config.augment.enabled = false;
+  if (args.no_augment && args.augment != "standard" && args.augment != "none")
+    throw UsageError("--no-augment contradicts --augment " + args.augment);
+  config.augment = augment_preset(args.no_augment ? "none" : args.augment);
+  config.augment.horizontal_flip = args.hflip;
   config.class_names = validate_class_names(args.classes);
   config.loader_threads = common_options().threads;
   validate(config);
@@ -82,12 +83,7 @@ int run_train(TrainArgs& args) {
   const DistributedOptions distributed = resolve(args.distributed, config.device);
   if (distributed.distributed() && !args.codes.empty())
     throw UsageError("--codes (latent-cnn) trains in one process; drop --world-size");
-  // One GPU per rank: LOCAL_RANK's, else the rank modulo the GPUs.
-  if (distributed.distributed() && config.device == "cuda") {
-    const int gpus = static_cast<int>(std::max<int64_t>(1, torch::cuda::device_count()));
-    config.device = "cuda:" + std::to_string(distributed.local_rank >= 0 ? distributed.local_rank
-                                                                         : distributed.rank % gpus);
-  }
+  config.device = rank_device(distributed, config.device);
   const std::unique_ptr<Communicator> comm = join_group(distributed);
   const bool root = comm == nullptr || comm->is_root();
 
@@ -204,8 +200,24 @@ std::function<int()> add_train(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--freeze-bn-stats", c.freeze_batchnorm_stats,
                 "Keep BatchNorm layers in eval mode (running statistics unchanged) while training");
-  cmd->add_flag("--no-augment", args->no_augment, "Turn augmentation off");
-  cmd->add_flag("--hflip", c.augment.horizontal_flip, "Allow horizontal flips (off: X-rays have a side)");
+  cmd->add_option("--augment", args->augment,
+                  "Training augmentation: standard (rotation, shift, zoom, tone curve, contrast, exposure, blur, "
+                  "noise), strong (wider photometric ranges, and CLAHE, histogram equalisation or unsharp "
+                  "masking on half the images) or none")
+      ->check(CLI::IsMember({"standard", "strong", "none"}))
+      ->capture_default_str();
+  cmd->add_flag("--no-augment", args->no_augment, "Turn augmentation off (= --augment none)");
+  cmd->add_flag("--hflip", args->hflip, "Allow horizontal flips (off: X-rays have a side)");
+  cmd->add_option("--sampling", c.sampling,
+                  "Order of an epoch: shuffle (each image once) or balanced (draws with replacement, every class "
+                  "equally likely; replaces class weighting)")
+      ->check(CLI::IsMember({"shuffle", "balanced"}))
+      ->capture_default_str();
+  cmd->add_option("--mixup", c.mixup_alpha,
+                  "Mixup: train on blends of image pairs and their targets, blend ~ Beta(ALPHA, ALPHA) "
+                  "(0 = off; 0.2-0.4 usual)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->add_option("--patience", c.early_stopping_patience, "Early stopping patience (epochs)")
       ->capture_default_str();
   cmd->add_option("--plateau-patience", c.plateau_patience, "Epochs without improvement before LR is halved")

@@ -1,5 +1,8 @@
 #include "cli/distributed_options.h"
 
+#include <torch/cuda.h>
+
+#include <algorithm>
 #include <cstdio>
 
 namespace pneumoscan::cli {
@@ -47,6 +50,12 @@ std::unique_ptr<Communicator> join_group(const DistributedOptions& options) {
   std::printf("joined as %s\n", comm->where().c_str());
   std::fflush(stdout);
   return comm;
+}
+
+std::string rank_device(const DistributedOptions& options, const std::string& device) {
+  if (!options.distributed() || device != "cuda") return device;
+  const int gpus = static_cast<int>(std::max<int64_t>(1, torch::cuda::device_count()));
+  return "cuda:" + std::to_string(options.local_rank >= 0 ? options.local_rank : options.rank % gpus);
 }
 
 }  // namespace pneumoscan::cli

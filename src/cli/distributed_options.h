@@ -4,6 +4,7 @@
 // torchrun-style launcher; a flag wins) and --dist-timeout.
 #include <CLI/CLI.hpp>
 #include <memory>
+#include <string>
 
 #include "distributed/communicator.h"
 
@@ -21,6 +22,10 @@ void add_distributed_options(CLI::App* cmd, DistributedFlags& flags);
 
 // The environment's settings with the given flags over them, for `device`.
 DistributedOptions resolve(const DistributedFlags& flags, const std::string& device);
+
+// The device a rank trains on: one GPU per rank (LOCAL_RANK's, else the rank
+// modulo the GPUs) for "cuda" in a group; `device` otherwise.
+std::string rank_device(const DistributedOptions& options, const std::string& device);
 
 // Joins the group when the world size is above 1 (prints which rank joined), else nullptr.
 std::unique_ptr<Communicator> join_group(const DistributedOptions& options);

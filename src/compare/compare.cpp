@@ -10,6 +10,7 @@
 #include "core/errors.h"
 #include "core/text.h"
 #include "core/timing.h"
+#include "distributed/sync.h"
 #include "generative/codes.h"
 #include "generative/latent_train.h"
 #include "model_file/generative_file.h"
@@ -52,9 +53,9 @@ bool finished_with_same_settings(const std::string& model_path, const TrainConfi
 // Trains an entry's model: on images, or for latent-cnn on its autoencoder codes.
 void train_entry(const CompareEntry& entry, const TrainConfig& config, const std::vector<Sample>& train,
                  const std::vector<Sample>& val, const std::string& model_path, bool resume,
-                 CompareObserver& observer) {
+                 CompareObserver& observer, Communicator* comm) {
   if (entry.codes_path.empty()) {
-    train_model(train, val, config, model_path, resume, observer.training());
+    train_model(train, val, config, model_path, resume, observer.training(), comm);
     return;
   }
   const CodeSet codes = read_codes(entry.codes_path);
@@ -64,24 +65,32 @@ void train_entry(const CompareEntry& entry, const TrainConfig& config, const std
 }
 
 // Trains the entry unless a finished model with its settings exists; resumes from a checkpoint.
+// With a communicator rank 0's files decide for every rank (the others need not share its disk).
 bool train_or_reuse(const CompareEntry& entry, const TrainConfig& config, const std::vector<Sample>& train,
                     const std::vector<Sample>& val, const std::string& model_path,
-                    CompareObserver& observer) {
-  if (finished_with_same_settings(model_path, config, observer)) {
-    observer.on_reused(model_path);
+                    CompareObserver& observer, Communicator* comm) {
+  const bool root = comm == nullptr || comm->is_root();
+  std::vector<double> decision = {0, 0};  // reuse, resume
+  if (root) {
+    decision[0] = finished_with_same_settings(model_path, config, observer) ? 1 : 0;
+    decision[1] = decision[0] == 0 && fs::exists(checkpoint_path(model_path)) && !fs::exists(model_path) ? 1 : 0;
+  }
+  if (comm != nullptr) decision = from_root(decision, *comm);
+  if (decision[0] != 0) {
+    if (root) observer.on_reused(model_path);
     return true;
   }
-  if (fs::exists(checkpoint_path(model_path)) && !fs::exists(model_path)) {
+  if (decision[1] != 0) {
     try {
-      observer.on_resuming(checkpoint_path(model_path));
-      train_entry(entry, config, train, val, model_path, /*resume=*/true, observer);
+      if (root) observer.on_resuming(checkpoint_path(model_path));
+      train_entry(entry, config, train, val, model_path, /*resume=*/true, observer, comm);
       return false;
     } catch (const UsageError& e) {
-      // A checkpoint of other settings: it cannot be continued, so start over.
-      observer.on_resume_refused(e.what());
+      // A checkpoint of other settings (every rank loads rank 0's): it cannot be continued, so start over.
+      if (root) observer.on_resume_refused(e.what());
     }
   }
-  train_entry(entry, config, train, val, model_path, /*resume=*/false, observer);
+  train_entry(entry, config, train, val, model_path, /*resume=*/false, observer, comm);
   return false;
 }
 
@@ -120,6 +129,12 @@ Comparison run_comparison(const std::vector<CompareEntry>& entries, const Compar
   CompareObserver silent;
   CompareObserver& observer = observer_in != nullptr ? *observer_in : silent;
   if (entries.empty()) throw UsageError("compare: no architectures given");
+  Communicator* comm = options.comm;
+  const bool root = comm == nullptr || comm->is_root();
+  if (comm != nullptr)
+    for (const CompareEntry& entry : entries)
+      if (!entry.codes_path.empty())
+        throw UsageError("compare entry " + entry.text + ": latent-cnn trains in one process; drop --world-size");
   TrainValOptions data = options.data;
   data.seed = options.base.seed;
   const TrainValSplit split = prepare_train_val(data);
@@ -127,7 +142,7 @@ Comparison run_comparison(const std::vector<CompareEntry>& entries, const Compar
   comparison.validation = split.how;
   comparison.train_images = split.train.size();
   comparison.val_images = split.val.size();
-  observer.on_comparison_start(entries.size(), split);
+  if (root) observer.on_comparison_start(entries.size(), split);
   fs::create_directories(fs::path(options.out_dir) / "models");
 
   for (size_t i = 0; i < entries.size(); ++i) {
@@ -141,8 +156,9 @@ Comparison run_comparison(const std::vector<CompareEntry>& entries, const Compar
     config.data_summary = entry_data_summary(entry, options, split);
     const std::vector<Sample> train =
         entry.limit > 0 ? stratified_subset(split.train, entry.limit, config.seed) : split.train;
-    observer.on_entry_start(i, entries.size(), entry, config, train.size());
-    row.reused = train_or_reuse(entry, config, train, split.val, row.model_path, observer);
+    if (root) observer.on_entry_start(i, entries.size(), entry, config, train.size());
+    row.reused = train_or_reuse(entry, config, train, split.val, row.model_path, observer, comm);
+    if (!root) continue;  // rank 0 evaluates and writes
 
     LoadedModel model = load_model(row.model_path, c10::Device(config.device));
     const nlohmann::json& training = model.metadata.training;
@@ -158,8 +174,11 @@ Comparison run_comparison(const std::vector<CompareEntry>& entries, const Compar
       observer.on_warning(std::string(e.what()) + " (no training curves for " + entry.label + ")");
     }
     observer.on_evaluate_progress(0, split.val.size());
+    EvaluateOptions evaluate_options;
+    evaluate_options.batch_size = config.batch_size;
+    evaluate_options.threads = options.threads;
     Evaluation evaluation = evaluate_model(
-        model, split.val, config.batch_size, options.threads, -1.0, false,
+        model, split.val, evaluate_options,
         [&observer](size_t done, size_t total) { observer.on_evaluate_progress(done, total); });
     for (const auto& failure : evaluation.failures) observer.on_warning("skipped " + failure);
     row.metrics = evaluation.metrics;
@@ -169,6 +188,7 @@ Comparison run_comparison(const std::vector<CompareEntry>& entries, const Compar
     comparison.rows.push_back(std::move(row));
   }
 
+  if (!root) return comparison;
   const std::string md = (fs::path(options.out_dir) / "comparison.md").string();
   const std::string csv = (fs::path(options.out_dir) / "comparison.csv").string();
   write_file_atomically(md, comparison_markdown(comparison, options));

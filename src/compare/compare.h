@@ -16,12 +16,18 @@
 
 namespace pneumoscan {
 
+class Communicator;  // distributed/communicator.h
+
 struct CompareOptions {
   TrainValOptions data;  // the one split every entry shares (its seed = base.seed)
   TrainConfig base;      // command-wide training settings
   std::string out_dir;   // DIR: comparison.md/.csv, report.html, models/, plots/
   int threads = 0;       // evaluation decoding threads (0 = one per core)
   bool plots = true;
+  // Data-parallel: every rank runs the comparison and trains each entry
+  // together (train/trainer.h); rank 0 alone evaluates and writes, the other
+  // ranks' Comparison has no rows. latent-cnn entries are refused.
+  Communicator* comm = nullptr;
 };
 
 struct CompareRow {
@@ -71,7 +77,9 @@ class CompareObserver {
 };
 
 // Trains (or reuses/resumes) and evaluates every entry, then writes the tables
-// (and plots and report.html when options.plots). Progress goes to `observer`.
+// (and plots and report.html when options.plots). Progress goes to `observer`
+// (rank 0's only, but for training, where every rank reports its own).
+// Throws UsageError for no entries, and DistributedError when a peer is lost.
 Comparison run_comparison(const std::vector<CompareEntry>& entries, const CompareOptions& options,
                           CompareObserver* observer = nullptr);
 

@@ -1,6 +1,8 @@
 #include "data/loader.h"
 
 #include <algorithm>
+#include <cmath>
+#include <map>
 #include <numeric>
 #include <random>
 
@@ -101,13 +103,35 @@ Batch make_batch(const ImageCache& cache, const std::vector<size_t>& indices, co
 }
 
 std::vector<size_t> epoch_order(size_t size, const BatchOptions& options, int epoch) {
+  std::mt19937_64 rng(options.seed * 1000003ull + static_cast<uint64_t>(epoch));
   std::vector<size_t> order(size);
-  std::iota(order.begin(), order.end(), size_t{0});
-  if (options.shuffle) {
-    std::mt19937_64 rng(options.seed * 1000003ull + static_cast<uint64_t>(epoch));
-    std::shuffle(order.begin(), order.end(), rng);
+  if (!options.sample_weights.empty()) {
+    const std::vector<double>& weights = options.sample_weights;
+    if (weights.size() != size)
+      throw UsageError("sampling: " + std::to_string(weights.size()) + " weights for " + std::to_string(size) +
+                       " images");
+    double total = 0;
+    for (double w : weights) {
+      if (!(w >= 0 && std::isfinite(w))) throw UsageError("sampling: weights must be non-negative numbers");
+      total += w;
+    }
+    if (!(total > 0)) throw UsageError("sampling: every weight is zero");
+    std::discrete_distribution<size_t> draw(weights.begin(), weights.end());
+    for (size_t& index : order) index = draw(rng);
+    return order;
   }
+  std::iota(order.begin(), order.end(), size_t{0});
+  if (options.shuffle) std::shuffle(order.begin(), order.end(), rng);
   return order;
+}
+
+std::vector<double> balanced_sample_weights(const std::vector<int>& labels) {
+  std::map<int, size_t> counts;
+  for (int label : labels) ++counts[label];
+  std::vector<double> weights;
+  weights.reserve(labels.size());
+  for (int label : labels) weights.push_back(1.0 / static_cast<double>(counts[label]));
+  return weights;
 }
 
 BatchStream::BatchStream(const ImageCache& cache, const BatchOptions& options, int epoch)

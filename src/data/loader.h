@@ -60,6 +60,10 @@ struct BatchOptions {
   AugmentConfig augment_config;
   uint64_t seed = 42;
   bool channels_last = true;
+  // Empty: an epoch visits every entry once. Else one non-negative weight per
+  // cache entry: an epoch is as many draws with replacement, each entry drawn
+  // in proportion to its weight (balanced sampling: 1 / its class's count).
+  std::vector<double> sample_weights;
 };
 
 struct Batch {
@@ -75,8 +79,14 @@ Batch make_batch(const ImageCache& cache, const std::vector<size_t>& indices, co
 
 // The order in which an epoch visits `size` cache entries: 0..size-1,
 // shuffled when options.shuffle by a generator seeded with (seed, epoch), so
-// every process that asks gets the same order.
+// every process that asks gets the same order; with sample weights, `size`
+// weighted draws from that generator instead. Throws UsageError when the
+// weights do not fit (count, a negative or non-finite one, all zero).
 std::vector<size_t> epoch_order(size_t size, const BatchOptions& options, int epoch);
+
+// One over the count of each entry's class among `labels` (class indices):
+// the sample weights of balanced sampling.
+std::vector<double> balanced_sample_weights(const std::vector<int>& labels);
 
 // One epoch's batches in order, the next one prepared while the caller works.
 class BatchStream {

@@ -4,23 +4,49 @@
 #include "data/loader.h"
 #include "eval/predict_cache.h"
 #include "eval/shift.h"
+#include "image/test_time_augmentation.h"
 
 namespace pneumoscan {
+namespace {
 
-Evaluation evaluate_model(LoadedModel& model, const std::vector<Sample>& samples, int batch_size, int threads,
-                          double threshold_override, bool with_shifts, const ProgressCallback& progress) {
+// The network's probabilities on `cache`, averaged over the test-time
+// variants of each image too when `tta`.
+CachePredictions predict(ClassifierImpl& net, const ImageCache& cache, int batch_size, const c10::Device& device,
+                         bool tta) {
+  CachePredictions predictions = predict_cache(net, cache, batch_size, std::nullopt, device);
+  if (!tta) return predictions;
+  for (int variant = 0; variant < kTtaVariants; ++variant) {
+    const CachePredictions look = predict_cache(
+        net, cache.transformed([variant](const cv::Mat& image) { return tta_variant(image, variant); }),
+        batch_size, std::nullopt, device);
+    for (size_t i = 0; i < look.probabilities.size(); ++i) predictions.probabilities[i] += look.probabilities[i];
+    for (size_t i = 0; i < look.class_probabilities.size(); ++i)
+      predictions.class_probabilities[i] += look.class_probabilities[i];
+  }
+  for (float& p : predictions.probabilities) p /= 1 + kTtaVariants;
+  for (float& p : predictions.class_probabilities) p /= 1 + kTtaVariants;
+  return predictions;
+}
+
+}  // namespace
+
+Evaluation evaluate_model(LoadedModel& model, const std::vector<Sample>& samples, const EvaluateOptions& options,
+                          const ProgressCallback& progress) {
+  const int batch_size = options.batch_size;
+  const bool tta = options.test_time_augmentation;
+  const double threshold_override = options.threshold_override;
   for (const auto& s : samples)
     if (s.label != kNormal && s.label != kPneumonia)
       throw InputError(s.path, "has no NORMAL/PNEUMONIA label");
   if (samples.empty()) throw UsageError("no labelled images to evaluate");
-  ImageCache cache(samples, model.metadata.preprocess, threads, progress);
+  ImageCache cache(samples, model.metadata.preprocess, options.threads, progress);
   Evaluation evaluation;
   evaluation.failures = cache.failures();
   evaluation.samples = cache.samples();
   if (cache.size() == 0) throw UsageError("none of the images could be decoded");
   to_channels_last(*model.net);
   const c10::Device device = model.net->parameters().front().device();
-  CachePredictions predictions = predict_cache(*model.net, cache, batch_size, std::nullopt, device);
+  CachePredictions predictions = predict(*model.net, cache, batch_size, device, tta);
   const double threshold =
       threshold_override >= 0.0 && threshold_override <= 1.0 ? threshold_override : model.metadata.threshold;
   evaluation.metrics = compute_metrics(predictions.probabilities, predictions.labels, threshold);
@@ -39,9 +65,8 @@ Evaluation evaluate_model(LoadedModel& model, const std::vector<Sample>& samples
     if (!known_labels.empty())
       evaluation.classes = compute_multiclass_metrics(known_probabilities, known_labels, names, threshold);
   }
-  for (const AcquisitionShift& shift : with_shifts ? acquisition_shifts() : std::vector<AcquisitionShift>{}) {
-    const CachePredictions p =
-        predict_cache(*model.net, cache.transformed(shift.apply), batch_size, std::nullopt, device);
+  for (const AcquisitionShift& shift : options.with_shifts ? acquisition_shifts() : std::vector<AcquisitionShift>{}) {
+    const CachePredictions p = predict(*model.net, cache.transformed(shift.apply), batch_size, device, tta);
     evaluation.shifted.emplace_back(shift.name, compute_metrics(p.probabilities, p.labels, threshold));
   }
   evaluation.probabilities = std::move(predictions.probabilities);

@@ -26,10 +26,19 @@ struct Evaluation {
   std::vector<std::string> failures;
 };
 
-// Threshold: the model's stored one unless `threshold_override` is in [0, 1].
+struct EvaluateOptions {
+  int batch_size = 32;
+  int threads = 0;                  // decoding threads, 0 = one per core
+  double threshold_override = -1;   // used when in [0, 1]; else the model's stored threshold
+  bool with_shifts = false;         // also every acquisition-shifted copy (eval/shift.h)
+  // Each image's probabilities are the mean over it and its kTtaVariants
+  // test-time variants (image/test_time_augmentation.h), shifted copies too:
+  // five forward passes per image.
+  bool test_time_augmentation = false;
+};
+
 // `progress` (optional) hears the decoding of the files, from worker threads (serialised).
-Evaluation evaluate_model(LoadedModel& model, const std::vector<Sample>& samples, int batch_size = 32,
-                          int threads = 0, double threshold_override = -1.0, bool with_shifts = false,
-                          const ProgressCallback& progress = nullptr);
+Evaluation evaluate_model(LoadedModel& model, const std::vector<Sample>& samples,
+                          const EvaluateOptions& options = {}, const ProgressCallback& progress = nullptr);
 
 }  // namespace pneumoscan

@@ -1,5 +1,7 @@
 #include "train/config.h"
 
+#include <cmath>
+
 #include "core/errors.h"
 #include "data/sample.h"
 
@@ -14,6 +16,10 @@ void validate(const TrainConfig& c) {
     throw UsageError("target sensitivity must lie in (0, 1]");
   if (!(c.label_smoothing >= 0 && c.label_smoothing < 1))
     throw UsageError("label smoothing must lie in [0, 1)");
+  if (c.sampling != "shuffle" && c.sampling != "balanced")
+    throw UsageError("unknown sampling '" + c.sampling + "' (shuffle, balanced)");
+  if (!(c.mixup_alpha >= 0 && std::isfinite(c.mixup_alpha)))
+    throw UsageError("mixup alpha must be 0 (off) or a positive number");
   const size_t classes = validate_class_names(c.class_names).size();
   if (classes > 2 && c.spec.num_outputs != static_cast<int64_t>(classes) && c.spec.num_outputs != 0 &&
       c.spec.num_outputs != find_architecture(c.spec.architecture).default_num_outputs)
@@ -37,6 +43,7 @@ TrainConfig completed(TrainConfig config) {
   if (config.class_names.size() > 2)
     config.spec.num_outputs = static_cast<int64_t>(config.class_names.size());
   config.spec = complete_spec(config.spec);
+  if (config.sampling == "balanced") config.class_weighting = false;
   if (config.model_name.empty()) config.model_name = "pneumoscan-" + config.spec.architecture;
   return config;
 }
@@ -110,6 +117,8 @@ nlohmann::json to_json(const TrainConfig& c) {
   // Only when not float32, so that files and checkpoints written before the
   // option existed still describe the same settings (compare reuses them).
   if (c.precision != Precision::kFloat32) json["precision"] = precision_name(c.precision);
+  if (c.sampling != "shuffle") json["sampling"] = c.sampling;
+  if (c.mixup_alpha > 0) json["mixup_alpha"] = c.mixup_alpha;
   return json;
 }
 

@@ -33,6 +33,13 @@ struct TrainConfig {
   double plateau_factor = 0.5;
   double min_learning_rate = 1e-6;
   bool class_weighting = true;
+  // The order an epoch visits the training images: "shuffle" (each image
+  // once) or "balanced" (as many draws with replacement, each class equally
+  // likely; completed() then turns class weighting off, which it replaces).
+  std::string sampling = "shuffle";
+  // Mixup (Zhang et al. 2018): each batch trains on lambda x + (1 - lambda)
+  // x[perm] against both targets, lambda ~ Beta(alpha, alpha); 0 = off.
+  double mixup_alpha = 0.0;
   // The classes the network learns: {NORMAL, PNEUMONIA}, or NORMAL and
   // pneumonia types ({NORMAL, BACTERIAL, VIRAL}: one output per class, and
   // P(pneumonia) = 1 - P(NORMAL)). Samples are mapped by data/sample.h's
@@ -64,7 +71,8 @@ struct TrainConfig {
 
 // Throws UsageError naming the first rule `config` breaks: epochs, batch size
 // and learning rate positive; optimizer adam or sgd; target sensitivity in
-// (0, 1]; label smoothing in [0, 1); a valid class list (data/sample.h's
+// (0, 1]; label smoothing in [0, 1); sampling shuffle or balanced; mixup
+// alpha 0 or positive and finite; a valid class list (data/sample.h's
 // validate_class_names) whose size fits the outputs asked for; freeze "" or
 // "features"; unfreeze-after 0 (never) or an epoch, and only after a frozen
 // start; fixed normalisation mean/std that suit the input channels
@@ -72,8 +80,9 @@ struct TrainConfig {
 void validate(const TrainConfig& config);
 
 // `config` as training uses it: the class names upper-cased, one output per
-// class for finer class lists, the architecture's defaults filled in, and a
-// model name ("pneumoscan-<architecture>" unless given). Validates first.
+// class for finer class lists, the architecture's defaults filled in, class
+// weighting off under balanced sampling, and a model name
+// ("pneumoscan-<architecture>" unless given). Validates first.
 TrainConfig completed(TrainConfig config);
 
 // The preprocessing a model trained with `config` uses: the normalisation of

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 
 #include "distributed/sync.h"
 #include "models/losses.h"
@@ -71,6 +72,18 @@ AutocastGuard::~AutocastGuard() {
   }
 }
 
+MixupDraw draw_mixup(double alpha, int64_t rows, std::mt19937_64& rng) {
+  TORCH_CHECK(alpha > 0 && rows > 0, "mixup needs a positive alpha and rows");
+  std::gamma_distribution<double> gamma(alpha, 1.0);
+  const double a = gamma(rng), b = gamma(rng);
+  MixupDraw draw;
+  draw.lambda = a + b > 0 ? a / (a + b) : 0.5;  // Beta(alpha, alpha)
+  draw.permutation.resize(static_cast<size_t>(rows));
+  std::iota(draw.permutation.begin(), draw.permutation.end(), int64_t{0});
+  std::shuffle(draw.permutation.begin(), draw.permutation.end(), rng);
+  return draw;
+}
+
 StepResult train_step(ClassifierImpl& net, torch::optim::Optimizer& optimizer, const torch::Tensor& images,
                       const torch::Tensor& labels, const StepOptions& options) {
   const std::vector<double>& class_weights = options.class_weights;
@@ -79,8 +92,20 @@ StepResult train_step(ClassifierImpl& net, torch::optim::Optimizer& optimizer, c
   torch::Tensor logits, loss;
   {
     const AutocastGuard autocast(options.precision, images.device());
-    logits = net.forward(images);  // float32 logits whatever the precision (ClassifierImpl::logits)
-    loss = weighted_loss(logits, labels, class_weights, options.label_smoothing);
+    if (options.mixup) {
+      const MixupDraw& mix = *options.mixup;
+      TORCH_CHECK(static_cast<int64_t>(mix.permutation.size()) == images.size(0),
+                  "mixup: a permutation of ", mix.permutation.size(), " rows for a batch of ", images.size(0));
+      const torch::Tensor partner =
+          torch::tensor(mix.permutation, torch::TensorOptions(torch::kInt64)).to(images.device());
+      logits = net.forward(images * mix.lambda + images.index_select(0, partner) * (1 - mix.lambda));
+      loss = weighted_loss(logits, labels, class_weights, options.label_smoothing) * mix.lambda +
+             weighted_loss(logits, labels.index_select(0, partner), class_weights, options.label_smoothing) *
+                 (1 - mix.lambda);
+    } else {
+      logits = net.forward(images);  // float32 logits whatever the precision (ClassifierImpl::logits)
+      loss = weighted_loss(logits, labels, class_weights, options.label_smoothing);
+    }
   }
   StepResult result;
   result.loss = loss.item<double>();
@@ -102,10 +127,16 @@ EpochTotals run_epoch(ClassifierImpl& net, torch::optim::Optimizer& optimizer, B
   double loss_sum = 0;
   int64_t seen = 0, correct = 0;
   size_t step = 0;
+  StepOptions step_options = options;
   while (auto batch = stream.next()) {
     const torch::Tensor images = batch->images.to(device);
     const torch::Tensor labels = batch->labels.to(device);
-    const StepResult result = train_step(net, optimizer, images, labels, options);
+    if (options.mixup_alpha > 0) {
+      // Its own stream of (seed, epoch, step), apart from the augmentation's (seed, epoch, sample).
+      std::mt19937_64 rng = augment_rng(options.seed ^ 0x6d69787570ull, epoch, step);
+      step_options.mixup = draw_mixup(options.mixup_alpha, labels.size(0), rng);
+    }
+    const StepResult result = train_step(net, optimizer, images, labels, step_options);
     TORCH_CHECK(result.finite, "training diverged (loss is not finite) at epoch ", epoch,
                 "; lower the learning rate");
     const int64_t n = labels.size(0);

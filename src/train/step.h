@@ -4,6 +4,8 @@
 #include <torch/optim/optimizer.h>
 
 #include <cstdint>
+#include <optional>
+#include <random>
 #include <vector>
 
 #include "core/precision.h"
@@ -21,9 +23,24 @@ struct StepResult {
   torch::Tensor logits;  // [N, K], detached
 };
 
+// One batch's mixup: the images become lambda x + (1 - lambda) x[permutation]
+// and the loss lambda L(y) + (1 - lambda) L(y[permutation]).
+struct MixupDraw {
+  double lambda = 1.0;
+  std::vector<int64_t> permutation;  // of the batch's rows
+};
+
+// lambda ~ Beta(alpha, alpha) and a uniform permutation of `rows`, from `rng`.
+MixupDraw draw_mixup(double alpha, int64_t rows, std::mt19937_64& rng);
+
 struct StepOptions {
   std::vector<double> class_weights = {1.0, 1.0};  // one per class (train/losses.h)
   double label_smoothing = 0.0;
+  // Mixup: run_epoch draws each step's MixupDraw from (seed, epoch, step)
+  // when alpha > 0; train_step applies `mixup` when set.
+  double mixup_alpha = 0.0;
+  uint64_t seed = 42;
+  std::optional<MixupDraw> mixup;
   // bfloat16: mixed precision. The forward pass runs under autocast
   // (convolutions and matrix products in bf16, the loss in float32), while
   // weights, gradients and the optimiser's state stay float32.
@@ -33,8 +50,9 @@ struct StepOptions {
 
 // Zeroes the gradients, runs the network on `images` (already on its device),
 // takes the class-weighted loss against the class indices `labels`
-// (train/losses.h, with the options' label smoothing) and, when
-// the loss is finite, backpropagates and updates the weights.
+// (train/losses.h, with the options' label smoothing; mixed as
+// options.mixup says) and, when the loss is finite, backpropagates and
+// updates the weights.
 //
 // With a communicator (data-parallel training, a collective: every rank steps
 // together) `images` is this rank's part of the global batch. The gradient is
@@ -42,7 +60,8 @@ struct StepOptions {
 // loss is scaled by N x its share of the batch's total class weight, the
 // gradients are all-reduced in buckets and divided by N (distributed/sync.h).
 // With equal weights and equal parts this is torch DDP's mean of the ranks'
-// means; with class weights it stays exact where DDP's is not. When any
+// means; with class weights it stays exact where DDP's is not (under mixup
+// the shares follow the unmixed labels, an approximation). When any
 // rank's loss is not finite, every rank returns finite = false, unchanged.
 // The returned loss is this rank's. Throws DistributedError when a peer is lost.
 StepResult train_step(ClassifierImpl& net, torch::optim::Optimizer& optimizer, const torch::Tensor& images,

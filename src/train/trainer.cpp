@@ -162,6 +162,7 @@ BatchStream Run::epoch_stream(int epoch) const {
   options.augment_config = config.augment;
   options.seed = config.seed;
   options.channels_last = config.channels_last;
+  if (config.sampling == "balanced") options.sample_weights = balanced_sample_weights(train_cache.labels());
   if (comm == nullptr) return BatchStream(train_cache, options, epoch);
   return BatchStream(
       train_cache, options, epoch,
@@ -207,6 +208,8 @@ void Run::run_one_epoch(int epoch) {
   StepOptions step;
   step.class_weights = class_weights;
   step.label_smoothing = config.label_smoothing;
+  step.mixup_alpha = config.mixup_alpha;
+  step.seed = config.seed;
   step.precision = config.precision;
   step.comm = comm;
   const EpochTotals totals = run_epoch(*net, *optimizer, stream, step, device, epoch, schedule.learning_rate, observer);
