@@ -59,3 +59,15 @@ TEST(Ensemble, RefusesMismatchedMembers) {
   LoadedModel pair = make_ensemble({random_model(1), random_model(2)}, {"a", "b"}, "pair");
   EXPECT_THROW(make_ensemble({pair, random_model(5)}, {"pair", "c"}, "nested"), ModelFileError);
 }
+
+TEST(Ensemble, MemberIsTheMembersOwnNetwork) {
+  LoadedModel a = random_model(1), b = random_model(2);
+  const torch::Tensor x = torch::randn({2, 1, 64, 64});
+  torch::NoGradGuard no_grad;
+  LoadedModel e = make_ensemble({a, b}, {"a.psmodel", "b.psmodel"}, "pair");
+  EXPECT_TRUE(torch::allclose(ensemble_member(*e.net, 1).forward(x), b.net->forward(x), 1e-6, 1e-6));
+  EXPECT_TRUE(torch::allclose(ensemble_member(*e.net, 0).forward(x), a.net->forward(x), 1e-6, 1e-6));
+  EXPECT_THROW(ensemble_member(*e.net, 2), UsageError);
+  EXPECT_THROW(ensemble_member(*e.net, -1), UsageError);
+  EXPECT_THROW(ensemble_member(*a.net, 0), UsageError);
+}

@@ -18,7 +18,9 @@
 #include "explain/explain_file.h"
 #include "explain/heatmap.h"
 #include "explain/overlay.h"
+#include "model_file/ensemble.h"
 #include "model_file/model_file.h"
+#include "models/ensemble.h"
 #include "models/output.h"
 #include "models/registry.h"
 #include "test_support.h"
@@ -394,4 +396,46 @@ TEST(ExplainCli, WritesBothPngsAndReportsBadFiles) {
   EXPECT_EQ(predicted.exit_code, 0) << predicted.output;
   EXPECT_NE(predicted.output.find(out2 + "/chest.overlay.png"), std::string::npos) << predicted.output;
   EXPECT_EQ(cv::imread(out2 + "/chest.heatmap.png", cv::IMREAD_UNCHANGED).size(), xray.size());
+}
+
+// An ensemble explained member by member: the map of member i is that of the
+// member's own network; the whole model's map differs from each member's.
+TEST(ExplainCli, EnsembleMemberAloneOrAllTogether) {
+  test::TempDir dir;
+  std::vector<LoadedModel> members(2);
+  for (uint64_t i = 0; i < 2; ++i) {
+    torch::manual_seed(10 + i);
+    members[i].metadata.spec = complete_spec({"small-cnn", 64, 1, 1});
+    members[i].metadata.preprocess.input_size = 64;
+    members[i].net = create_model(members[i].metadata.spec);
+    members[i].net->eval();
+  }
+  LoadedModel pair = make_ensemble(members, {"a.psmodel", "b.psmodel"}, "pair");
+  const std::string model = dir / "pair.psmodel";
+  save_model(model, pair.metadata, *pair.net);
+  cv::Mat xray(96, 96, CV_8UC1);
+  cv::randu(xray, 0, 256);
+  cv::GaussianBlur(xray, xray, cv::Size(0, 0), 3);
+  const std::string file = dir / "chest.png";
+  ASSERT_TRUE(cv::imwrite(file, xray));
+
+  Predictor predictor(model);
+  const Image image = decode_image(file);
+  const torch::Tensor input = predictor.input_tensor(image);
+  const ExplanationFiles whole =
+      write_explanation(predictor, image, file, ExplainMethod::kGradCam, kTargetPneumonia, dir / "whole");
+  for (int i = 0; i < 2; ++i) {
+    const ExplanationFiles one = write_explanation(predictor, image, file, ExplainMethod::kGradCam,
+                                                   kTargetPneumonia, dir / ("m" + std::to_string(i)), 0.4, i);
+    const Heatmap expected = explain(*members[i].net, input, ExplainMethod::kGradCam);
+    EXPECT_LT(cv::norm(one.heatmap.map, expected.map, cv::NORM_INF), 1e-5) << "member " << i;
+    EXPECT_NEAR(one.heatmap.probability, expected.probability, 1e-5);
+    EXPECT_GT(cv::norm(one.heatmap.map, whole.heatmap.map, cv::NORM_INF), 1e-3) << "member " << i;
+  }
+
+  const CommandResult ok = run_cli("explain --model " + model + " --member 1 " + file + " --out " + (dir / "cli"));
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  const CommandResult missing = run_cli("explain --model " + model + " --member 2 " + file + " --out " + (dir / "cli"));
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.output.find("no member 2 (members 0-1)"), std::string::npos) << missing.output;
 }

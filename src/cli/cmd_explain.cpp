@@ -6,6 +6,7 @@
 #include "core/errors.h"
 #include "explain/explain_file.h"
 #include "infer/predictor.h"
+#include "models/ensemble.h"
 
 namespace pneumoscan::cli {
 namespace {
@@ -16,6 +17,7 @@ struct ExplainArgs {
   std::string target = "pneumonia";
   std::string out;
   double alpha = 0.4;
+  int member = -1;
   std::vector<std::string> files;
   Precision precision = Precision::kFloat32;
 };
@@ -28,11 +30,12 @@ int run_explain(ExplainArgs& args) {
   PredictorOptions options;
   options.precision = args.precision;
   Predictor predictor(model_or_default(args.model), options);
+  if (args.member >= 0) ensemble_member(predictor.net(), args.member);  // refuse a bad --member before any file
   int failures = 0;
   for (const std::string& file : args.files) {
     try {
       const ExplanationFiles written =
-          write_explanation(predictor, decode_image(file), file, method, target, args.out, args.alpha);
+          write_explanation(predictor, decode_image(file), file, method, target, args.out, args.alpha, args.member);
       std::printf("%s\tp(pneumonia)=%.4f\t%s\t%s\t%s\n", file.c_str(), written.heatmap.probability,
                   written.heatmap.method.c_str(), written.overlay_path.c_str(), written.heatmap_path.c_str());
     } catch (const Error& e) {
@@ -57,6 +60,10 @@ std::function<int()> add_explain(CLI::App& app) {
   cmd->add_option("--alpha", args->alpha, "Overlay opacity of the heatmap")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--member", args->member,
+                  "Ensembles: explain member I (0-based) alone, its own P(pneumonia) printed; default: all "
+                  "members' evidence together")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--out", args->out, "Output folder (created when missing)")->required();
   cmd->add_option("files", args->files, "X-ray files")->required();
   return [args] { return run_explain(*args); };

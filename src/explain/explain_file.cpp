@@ -3,15 +3,17 @@
 #include <filesystem>
 
 #include "explain/overlay.h"
+#include "models/ensemble.h"
 
 namespace pneumoscan {
 namespace fs = std::filesystem;
 
 ExplanationFiles write_explanation(Predictor& predictor, const Image& image, const std::string& source_path,
                                    ExplainMethod method, int target, const std::string& out_dir,
-                                   double alpha) {
-  return write_explanation_files(explain(predictor.net(), predictor.input_tensor(image), method, target),
-                                 image, source_path, out_dir, alpha);
+                                   double alpha, int member) {
+  ClassifierImpl& net = member < 0 ? predictor.net() : ensemble_member(predictor.net(), member);
+  return write_explanation_files(explain(net, predictor.input_tensor(image), method, target), image,
+                                 source_path, out_dir, alpha);
 }
 
 ExplanationFiles write_explanation_files(const Heatmap& heatmap, const Image& image,

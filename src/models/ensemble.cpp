@@ -9,6 +9,15 @@ namespace pneumoscan {
 
 std::string ensemble_member_prefix(size_t i) { return "members." + std::to_string(i) + "."; }
 
+ClassifierImpl& ensemble_member(ClassifierImpl& net, int64_t index) {
+  auto* ensemble = dynamic_cast<EnsembleImpl*>(&net);
+  if (ensemble == nullptr) throw UsageError("the model is a single network, not an ensemble: it has no members");
+  if (index < 0 || index >= static_cast<int64_t>(ensemble->size()))
+    throw UsageError("the ensemble has no member " + std::to_string(index) + " (members 0-" +
+                     std::to_string(ensemble->size() - 1) + ")");
+  return ensemble->member(static_cast<size_t>(index));
+}
+
 EnsembleImpl::EnsembleImpl(std::vector<Classifier> members, int64_t in_channels, int64_t input_size)
     : members_(std::move(members)) {
   if (members_.size() < 2) throw UsageError("an ensemble needs at least two members");

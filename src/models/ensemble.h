@@ -41,4 +41,9 @@ TORCH_MODULE(Ensemble);
 // The state-dict prefix of member i ("members.i.").
 std::string ensemble_member_prefix(size_t i);
 
+// Member `index` (0-based) of `net`, which must be an Ensemble: its own
+// network, whose outputs are the member's before the file's calibration.
+// Throws UsageError when `net` is not an ensemble or has no such member.
+ClassifierImpl& ensemble_member(ClassifierImpl& net, int64_t index);
+
 }  // namespace pneumoscan
