@@ -287,9 +287,26 @@ TEST_F(DistributedTraining, ResumeContinuesOnEveryRank) {
 // and every rank skips it (rank 1 has no model files of its own to look at).
 TEST_F(DistributedTraining, CompareTrainsEveryEntryOnAllRanksAndRankZeroWritesTheTable) {
   auto compare_args = [&](const std::string& out, int rank, int port) {
-    return std::vector<std::string>{"--threads", "1", "compare", "--archs", "small-cnn:size=32,small-cnn:size=32:name=again",
-                                    "--data", dir / "train", "--val", dir / "val", "--out", out, "--epochs", "1",
-                                    "--batch-size", "8", "--no-augment", "--no-plots", "--no-progress", "--seed", "7"} +
+    return std::vector<std::string>{"--threads",
+                                    "1",
+                                    "compare",
+                                    "--archs",
+                                    "small-cnn:size=32,small-cnn:size=32:name=again",
+                                    "--data",
+                                    dir / "train",
+                                    "--val",
+                                    dir / "val",
+                                    "--out",
+                                    out,
+                                    "--epochs",
+                                    "1",
+                                    "--batch-size",
+                                    "8",
+                                    "--no-augment",
+                                    "--no-plots",
+                                    "--no-progress",
+                                    "--seed",
+                                    "7"} +
            rank_args(2, rank, "127.0.0.1", port);
   };
   for (int run = 0; run < 2; ++run) {

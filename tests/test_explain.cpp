@@ -433,9 +433,11 @@ TEST(ExplainCli, EnsembleMemberAloneOrAllTogether) {
     EXPECT_GT(cv::norm(one.heatmap.map, whole.heatmap.map, cv::NORM_INF), 1e-3) << "member " << i;
   }
 
-  const CommandResult ok = run_cli("explain --model " + model + " --member 1 " + file + " --out " + (dir / "cli"));
+  const CommandResult ok =
+      run_cli("explain --model " + model + " --member 1 " + file + " --out " + (dir / "cli"));
   EXPECT_EQ(ok.exit_code, 0) << ok.output;
-  const CommandResult missing = run_cli("explain --model " + model + " --member 2 " + file + " --out " + (dir / "cli"));
+  const CommandResult missing =
+      run_cli("explain --model " + model + " --member 2 " + file + " --out " + (dir / "cli"));
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.output.find("no member 2 (members 0-1)"), std::string::npos) << missing.output;
 }

@@ -1,9 +1,9 @@
 // Tests of src/data/loader: the decoded cache and the batch stream.
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <algorithm>
 #include <set>
 
 #include "core/errors.h"

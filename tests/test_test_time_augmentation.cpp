@@ -16,7 +16,7 @@ TEST(TestTimeAugmentation, VariantsKeepSizeAndTypeDifferAndRepeat) {
     const cv::Mat& v = variants[i];
     EXPECT_EQ(v.size(), resized.size());
     EXPECT_EQ(v.type(), CV_8UC1);
-    EXPECT_GT(cv::norm(v, resized, cv::NORM_L1), 0.0);  // each one differs from the original
+    EXPECT_GT(cv::norm(v, resized, cv::NORM_L1), 0.0);                   // each one differs from the original
     EXPECT_EQ(cv::norm(tta_variant(resized, i), v, cv::NORM_INF), 0.0);  // one by one = all at once
   }
   const std::vector<cv::Mat> again = tta_variants(resized);

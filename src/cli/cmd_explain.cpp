@@ -30,12 +30,13 @@ int run_explain(ExplainArgs& args) {
   PredictorOptions options;
   options.precision = args.precision;
   Predictor predictor(model_or_default(args.model), options);
-  if (args.member >= 0) ensemble_member(predictor.net(), args.member);  // refuse a bad --member before any file
+  if (args.member >= 0)
+    ensemble_member(predictor.net(), args.member);  // refuse a bad --member before any file
   int failures = 0;
   for (const std::string& file : args.files) {
     try {
-      const ExplanationFiles written =
-          write_explanation(predictor, decode_image(file), file, method, target, args.out, args.alpha, args.member);
+      const ExplanationFiles written = write_explanation(predictor, decode_image(file), file, method, target,
+                                                         args.out, args.alpha, args.member);
       std::printf("%s\tp(pneumonia)=%.4f\t%s\t%s\t%s\n", file.c_str(), written.heatmap.probability,
                   written.heatmap.method.c_str(), written.overlay_path.c_str(), written.heatmap_path.c_str());
     } catch (const Error& e) {

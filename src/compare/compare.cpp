@@ -67,13 +67,14 @@ void train_entry(const CompareEntry& entry, const TrainConfig& config, const std
 // Trains the entry unless a finished model with its settings exists; resumes from a checkpoint.
 // With a communicator rank 0's files decide for every rank (the others need not share its disk).
 bool train_or_reuse(const CompareEntry& entry, const TrainConfig& config, const std::vector<Sample>& train,
-                    const std::vector<Sample>& val, const std::string& model_path,
-                    CompareObserver& observer, Communicator* comm) {
+                    const std::vector<Sample>& val, const std::string& model_path, CompareObserver& observer,
+                    Communicator* comm) {
   const bool root = comm == nullptr || comm->is_root();
   std::vector<double> decision = {0, 0};  // reuse, resume
   if (root) {
     decision[0] = finished_with_same_settings(model_path, config, observer) ? 1 : 0;
-    decision[1] = decision[0] == 0 && fs::exists(checkpoint_path(model_path)) && !fs::exists(model_path) ? 1 : 0;
+    decision[1] =
+        decision[0] == 0 && fs::exists(checkpoint_path(model_path)) && !fs::exists(model_path) ? 1 : 0;
   }
   if (comm != nullptr) decision = from_root(decision, *comm);
   if (decision[0] != 0) {
@@ -134,7 +135,8 @@ Comparison run_comparison(const std::vector<CompareEntry>& entries, const Compar
   if (comm != nullptr)
     for (const CompareEntry& entry : entries)
       if (!entry.codes_path.empty())
-        throw UsageError("compare entry " + entry.text + ": latent-cnn trains in one process; drop --world-size");
+        throw UsageError("compare entry " + entry.text +
+                         ": latent-cnn trains in one process; drop --world-size");
   TrainValOptions data = options.data;
   data.seed = options.base.seed;
   const TrainValSplit split = prepare_train_val(data);

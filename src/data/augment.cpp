@@ -1,20 +1,24 @@
 #include "data/augment.h"
 
 #include <cmath>
-
-#include "core/errors.h"
-
 #include <nlohmann/json.hpp>
 #include <opencv2/imgproc.hpp>
+
+#include "core/errors.h"
 
 namespace pneumoscan {
 
 nlohmann::json to_json(const AugmentConfig& c) {
-  nlohmann::json json = {{"enabled", c.enabled},           {"max_rotation_deg", c.max_rotation_deg},
-                         {"max_shift", c.max_shift},       {"max_zoom", c.max_zoom},
-                         {"max_brightness", c.max_brightness}, {"max_contrast", c.max_contrast},
-                         {"max_gamma", c.max_gamma},       {"blur_probability", c.blur_probability},
-                         {"max_noise", c.max_noise},       {"horizontal_flip", c.horizontal_flip}};
+  nlohmann::json json = {{"enabled", c.enabled},
+                         {"max_rotation_deg", c.max_rotation_deg},
+                         {"max_shift", c.max_shift},
+                         {"max_zoom", c.max_zoom},
+                         {"max_brightness", c.max_brightness},
+                         {"max_contrast", c.max_contrast},
+                         {"max_gamma", c.max_gamma},
+                         {"blur_probability", c.blur_probability},
+                         {"max_noise", c.max_noise},
+                         {"horizontal_flip", c.horizontal_flip}};
   // Only when used, so files written before it existed still describe the same settings.
   if (c.vendor_processing_probability > 0)
     json["vendor_processing_probability"] = c.vendor_processing_probability;

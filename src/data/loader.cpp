@@ -108,8 +108,8 @@ std::vector<size_t> epoch_order(size_t size, const BatchOptions& options, int ep
   if (!options.sample_weights.empty()) {
     const std::vector<double>& weights = options.sample_weights;
     if (weights.size() != size)
-      throw UsageError("sampling: " + std::to_string(weights.size()) + " weights for " + std::to_string(size) +
-                       " images");
+      throw UsageError("sampling: " + std::to_string(weights.size()) + " weights for " +
+                       std::to_string(size) + " images");
     double total = 0;
     for (double w : weights) {
       if (!(w >= 0 && std::isfinite(w))) throw UsageError("sampling: weights must be non-negative numbers");

@@ -11,15 +11,16 @@ namespace {
 
 // The network's probabilities on `cache`, averaged over the test-time
 // variants of each image too when `tta`.
-CachePredictions predict(ClassifierImpl& net, const ImageCache& cache, int batch_size, const c10::Device& device,
-                         bool tta) {
+CachePredictions predict(ClassifierImpl& net, const ImageCache& cache, int batch_size,
+                         const c10::Device& device, bool tta) {
   CachePredictions predictions = predict_cache(net, cache, batch_size, std::nullopt, device);
   if (!tta) return predictions;
   for (int variant = 0; variant < kTtaVariants; ++variant) {
     const CachePredictions look = predict_cache(
         net, cache.transformed([variant](const cv::Mat& image) { return tta_variant(image, variant); }),
         batch_size, std::nullopt, device);
-    for (size_t i = 0; i < look.probabilities.size(); ++i) predictions.probabilities[i] += look.probabilities[i];
+    for (size_t i = 0; i < look.probabilities.size(); ++i)
+      predictions.probabilities[i] += look.probabilities[i];
     for (size_t i = 0; i < look.class_probabilities.size(); ++i)
       predictions.class_probabilities[i] += look.class_probabilities[i];
   }
@@ -30,8 +31,8 @@ CachePredictions predict(ClassifierImpl& net, const ImageCache& cache, int batch
 
 }  // namespace
 
-Evaluation evaluate_model(LoadedModel& model, const std::vector<Sample>& samples, const EvaluateOptions& options,
-                          const ProgressCallback& progress) {
+Evaluation evaluate_model(LoadedModel& model, const std::vector<Sample>& samples,
+                          const EvaluateOptions& options, const ProgressCallback& progress) {
   const int batch_size = options.batch_size;
   const bool tta = options.test_time_augmentation;
   const double threshold_override = options.threshold_override;
@@ -65,7 +66,8 @@ Evaluation evaluate_model(LoadedModel& model, const std::vector<Sample>& samples
     if (!known_labels.empty())
       evaluation.classes = compute_multiclass_metrics(known_probabilities, known_labels, names, threshold);
   }
-  for (const AcquisitionShift& shift : options.with_shifts ? acquisition_shifts() : std::vector<AcquisitionShift>{}) {
+  for (const AcquisitionShift& shift :
+       options.with_shifts ? acquisition_shifts() : std::vector<AcquisitionShift>{}) {
     const CachePredictions p = predict(*model.net, cache.transformed(shift.apply), batch_size, device, tta);
     evaluation.shifted.emplace_back(shift.name, compute_metrics(p.probabilities, p.labels, threshold));
   }

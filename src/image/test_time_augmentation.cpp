@@ -24,11 +24,16 @@ cv::Mat tta_variant(const cv::Mat& resized, int index) {
   if (resized.empty() || resized.type() != CV_8UC1)
     throw UsageError("test-time augmentation needs an 8-bit gray image");
   switch (index) {
-    case 0: return warp(resized, 1.08, 0, 0);
-    case 1: return warp(resized, 1.0, 0.04, 0.04);
-    case 2: return apply_gamma_u8(resized, 0.8);
-    case 3: return apply_gamma_u8(resized, 1.25);
-    default: throw UsageError("test-time augmentation: no variant " + std::to_string(index));
+    case 0:
+      return warp(resized, 1.08, 0, 0);
+    case 1:
+      return warp(resized, 1.0, 0.04, 0.04);
+    case 2:
+      return apply_gamma_u8(resized, 0.8);
+    case 3:
+      return apply_gamma_u8(resized, 1.25);
+    default:
+      throw UsageError("test-time augmentation: no variant " + std::to_string(index));
   }
 }
 

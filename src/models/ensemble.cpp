@@ -11,7 +11,8 @@ std::string ensemble_member_prefix(size_t i) { return "members." + std::to_strin
 
 ClassifierImpl& ensemble_member(ClassifierImpl& net, int64_t index) {
   auto* ensemble = dynamic_cast<EnsembleImpl*>(&net);
-  if (ensemble == nullptr) throw UsageError("the model is a single network, not an ensemble: it has no members");
+  if (ensemble == nullptr)
+    throw UsageError("the model is a single network, not an ensemble: it has no members");
   if (index < 0 || index >= static_cast<int64_t>(ensemble->size()))
     throw UsageError("the ensemble has no member " + std::to_string(index) + " (members 0-" +
                      std::to_string(ensemble->size() - 1) + ")");

@@ -94,8 +94,8 @@ StepResult train_step(ClassifierImpl& net, torch::optim::Optimizer& optimizer, c
     const AutocastGuard autocast(options.precision, images.device());
     if (options.mixup) {
       const MixupDraw& mix = *options.mixup;
-      TORCH_CHECK(static_cast<int64_t>(mix.permutation.size()) == images.size(0),
-                  "mixup: a permutation of ", mix.permutation.size(), " rows for a batch of ", images.size(0));
+      TORCH_CHECK(static_cast<int64_t>(mix.permutation.size()) == images.size(0), "mixup: a permutation of ",
+                  mix.permutation.size(), " rows for a batch of ", images.size(0));
       const torch::Tensor partner =
           torch::tensor(mix.permutation, torch::TensorOptions(torch::kInt64)).to(images.device());
       logits = net.forward(images * mix.lambda + images.index_select(0, partner) * (1 - mix.lambda));
