@@ -49,6 +49,27 @@ TEST(Preprocess, ImageZScoreRemovesExposureAndContrast) {
   EXPECT_LT(diff, 0.05);  // only 8-bit rounding differs
 }
 
+// Regression: equalize_zscore wrote the equalised pixels back into its input
+// (the training cache's images; a segmentation fault when they are views into
+// the read-only memory-mapped image store).
+TEST(Preprocess, EqualizeZScoreLeavesItsInputAlone) {
+  PreprocessConfig config;
+  config.input_size = 32;
+  config.normalization = Normalization::kEqualizeZScore;
+  cv::Mat image(32, 32, CV_8U);
+  cv::randu(image, 90, 140);  // a narrow histogram: equalising changes nearly every pixel
+  const cv::Mat before = image.clone();
+  std::vector<float> out(32 * 32);
+  normalize_into(image, config, out.data());
+  EXPECT_EQ(cv::norm(image, before, cv::NORM_INF), 0.0);
+  std::vector<float> again(32 * 32);
+  normalize_into(image, config, again.data());
+  EXPECT_EQ(out, again);
+  double mean = 0;
+  for (float v : out) mean += v / out.size();
+  EXPECT_NEAR(mean, 0.0, 1e-4);
+}
+
 TEST(Preprocess, FixedNormalisationAndChannelCopies) {
   PreprocessConfig config;
   config.input_size = 16;

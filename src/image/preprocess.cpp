@@ -141,7 +141,11 @@ void normalize_into(const cv::Mat& image, const PreprocessConfig& config, float*
       u8 = image;
     else
       image.convertTo(u8, CV_8U, 255.0);
-    cv::equalizeHist(u8, source);
+    // Into a new matrix: `source` still shares `image`'s pixels, which
+    // equalizeHist would overwrite (a cache's images, or a read-only mapped store).
+    cv::Mat equalized;
+    cv::equalizeHist(u8, equalized);
+    source = equalized;
   }
   const int plane = config.input_size * config.input_size;
   const double scale = source.type() == CV_8U ? 1.0 / 255.0 : 1.0;
