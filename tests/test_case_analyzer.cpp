@@ -14,6 +14,7 @@
 #include "case/gate_evaluation.h"
 #include "case/gate_fit.h"
 #include "core/errors.h"
+#include "image/test_time_augmentation.h"
 #include "models/ensemble.h"
 #include "test_support.h"
 

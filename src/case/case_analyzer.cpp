@@ -7,6 +7,7 @@
 #include "core/text.h"
 #include "core/timing.h"
 #include "image/preprocess.h"
+#include "image/test_time_augmentation.h"
 #include "models/ensemble.h"
 #include "models/output.h"
 

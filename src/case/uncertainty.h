@@ -9,8 +9,6 @@
 #include <string>
 #include <vector>
 
-#include "image/test_time_augmentation.h"  // the looks of a single network
-
 namespace pneumoscan {
 
 struct Uncertainty {

@@ -99,12 +99,11 @@ std::vector<cv::Mat> real_images(const EvaluateArgs& args, int label, int64_t si
       ++skipped;
     }
   }
-  constexpr size_t kLeastReal = 8;  // measure_sample_quality's minimum
-  if (images.size() < kLeastReal)
+  if (images.size() < kLeastRealImages)
     throw UsageError(args.data + ": " + std::to_string(images.size()) +
                      " readable training images of class " + kClassNames.at(static_cast<size_t>(label)) +
                      " (of " + std::to_string(of_class.size()) + "); gan evaluate needs at least " +
-                     std::to_string(kLeastReal));
+                     std::to_string(kLeastRealImages));
   return images;
 }
 

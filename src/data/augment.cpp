@@ -79,15 +79,11 @@ cv::Mat augment(const cv::Mat& image_u8, const AugmentConfig& c, std::mt19937_64
   CV_Assert(image_u8.type() == CV_8UC1);
   std::uniform_real_distribution<double> unit(-1.0, 1.0);
   std::uniform_real_distribution<double> prob(0.0, 1.0);
+  const bool vendor =
+      c.enabled && c.vendor_processing_probability > 0 && prob(rng) < c.vendor_processing_probability;
   cv::Mat image;
-  if (!c.enabled) {
-    image_u8.convertTo(image, CV_32F, 1.0 / 255.0);
-    return image;
-  }
-  if (c.vendor_processing_probability > 0 && prob(rng) < c.vendor_processing_probability)
-    vendor_processing(image_u8, rng).convertTo(image, CV_32F, 1.0 / 255.0);
-  else
-    image_u8.convertTo(image, CV_32F, 1.0 / 255.0);
+  (vendor ? vendor_processing(image_u8, rng) : image_u8).convertTo(image, CV_32F, 1.0 / 255.0);
+  if (!c.enabled) return image;
 
   // Geometry: one affine warp for rotation, zoom and shift.
   const double side = image.cols;

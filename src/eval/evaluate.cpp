@@ -26,6 +26,8 @@ CachePredictions predict(ClassifierImpl& net, const ImageCache& cache, int batch
   }
   for (float& p : predictions.probabilities) p /= 1 + kTtaVariants;
   for (float& p : predictions.class_probabilities) p /= 1 + kTtaVariants;
+  predictions.logits.clear();  // one look's logits would not match the averaged probabilities
+  predictions.logit_width = 0;
   return predictions;
 }
 

@@ -143,8 +143,10 @@ Nearest nearest_by_cosine(const torch::Tensor& queries, const torch::Tensor& ref
 
 SampleQuality measure_sample_quality(const std::vector<cv::Mat>& real, const std::vector<cv::Mat>& samples,
                                      const FeatureExtractor& features, uint64_t seed) {
-  if (samples.size() < 4) throw UsageError("sample quality: needs at least 4 samples");
-  if (real.size() < 8) throw UsageError("sample quality: needs at least 8 real images");
+  if (samples.size() < kLeastSamples)
+    throw UsageError("sample quality: needs at least " + std::to_string(kLeastSamples) + " samples");
+  if (real.size() < kLeastRealImages)
+    throw UsageError("sample quality: needs at least " + std::to_string(kLeastRealImages) + " real images");
   const torch::Tensor real_features = features(real).to(torch::kFloat32);
   const torch::Tensor sample_features = features(samples).to(torch::kFloat32);
   const std::vector<int64_t> order = shuffled(static_cast<int64_t>(real.size()), seed);

@@ -62,8 +62,11 @@ struct SampleQuality {
   std::vector<double> closest_similarity;
 };
 
+// The fewest samples and real images measure_sample_quality accepts.
+inline constexpr size_t kLeastSamples = 4, kLeastRealImages = 8;
+
 // `real` is split (by `seed`) into reference and held-out halves.
-// UsageError when either side is too small (4 samples, 8 real images).
+// UsageError when either side is too small (kLeastSamples, kLeastRealImages).
 SampleQuality measure_sample_quality(const std::vector<cv::Mat>& real, const std::vector<cv::Mat>& samples,
                                      const FeatureExtractor& features, uint64_t seed);
 

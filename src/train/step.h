@@ -69,7 +69,8 @@ StepResult train_step(ClassifierImpl& net, torch::optim::Optimizer& optimizer, c
 
 struct EpochTotals {
   double mean_loss = 0;  // over the epoch's images
-  double accuracy = 0;   // NORMAL vs pneumonia at P(pneumonia) >= 0.5
+  double accuracy = 0;   // NORMAL vs pneumonia at P(pneumonia) >= 0.5 (under mixup: of the blends, against
+                         // each row's own label)
   int64_t images = 0;
 };
 
