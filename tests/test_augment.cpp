@@ -1,4 +1,6 @@
 // Tests of src/data/augment: determinism, range, and that it changes the image.
+#include <algorithm>
+
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -114,4 +116,35 @@ TEST(Augment, VendorProcessingChangesLocalContrastAndStaysInRange) {
   only_vendor.vendor_processing_probability = 0;
   auto rng = augment_rng(9, 1, 0);
   EXPECT_EQ(cv::norm(augment(image, only_vendor, rng), original, cv::NORM_INF), 0.0);
+}
+
+TEST(Augment, ZoomRangeBoundsTheScaleOfTheContent) {
+  // A centred bright square; with geometry other than zoom and every
+  // photometric setting off, its area scales by zoom^2.
+  cv::Mat image = cv::Mat::zeros(128, 128, CV_8U);
+  cv::rectangle(image, cv::Rect(44, 44, 40, 40), cv::Scalar(255), cv::FILLED);
+  AugmentConfig only_zoom;
+  only_zoom.max_rotation_deg = only_zoom.max_shift = 0;
+  only_zoom.max_brightness = only_zoom.max_contrast = only_zoom.max_gamma = 0;
+  only_zoom.blur_probability = only_zoom.max_noise = 0;
+  auto area_scale = [&](const AugmentConfig& config, int i) {
+    auto rng = augment_rng(5, 0, static_cast<size_t>(i));
+    const cv::Mat out = augment(image, config, rng);
+    return cv::sum(out)[0] / (40.0 * 40.0);
+  };
+  for (const double z : {0.10, 0.25}) {
+    only_zoom.max_zoom = z;
+    double smallest = 10, largest = 0;
+    for (int i = 0; i < 200; ++i) {
+      const double scale = area_scale(only_zoom, i);
+      smallest = std::min(smallest, scale);
+      largest = std::max(largest, scale);
+    }
+    // Bilinear edges blur the area by about one pixel of perimeter.
+    EXPECT_GE(smallest, (1 - z) * (1 - z) - 0.06) << "zoom " << z;
+    EXPECT_LE(largest, (1 + z) * (1 + z) + 0.06) << "zoom " << z;
+    // 200 draws cover the range: both ends within 10 % of it.
+    EXPECT_LT(smallest, (1 - 0.8 * z) * (1 - 0.8 * z)) << "zoom " << z;
+    EXPECT_GT(largest, (1 + 0.8 * z) * (1 + 0.8 * z)) << "zoom " << z;
+  }
 }

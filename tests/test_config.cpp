@@ -40,6 +40,9 @@ TEST(Config, ValidateNamesTheBrokenRule) {
   EXPECT_NE(with([](TrainConfig& c) { c.mixup_alpha = -0.2; }).find("mixup alpha"), std::string::npos);
   EXPECT_NE(with([](TrainConfig& c) { c.mixup_alpha = NAN; }).find("mixup alpha"), std::string::npos);
   EXPECT_EQ(with([](TrainConfig& c) { c.mixup_alpha = 0.2; }), "");
+  EXPECT_NE(with([](TrainConfig& c) { c.augment.max_zoom = 0.6; }).find("zoom range"), std::string::npos);
+  EXPECT_NE(with([](TrainConfig& c) { c.augment.max_zoom = -0.1; }).find("zoom range"), std::string::npos);
+  EXPECT_EQ(with([](TrainConfig& c) { c.augment.max_zoom = 0.25; }), "");
   EXPECT_NE(with([](TrainConfig& c) { c.class_names = {"PNEUMONIA", "NORMAL"}; }), "");
   EXPECT_NE(with([](TrainConfig& c) {
               c.class_names = {"normal", "bacterial", "viral"};

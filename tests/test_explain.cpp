@@ -18,11 +18,10 @@
 #include "explain/explain_file.h"
 #include "explain/heatmap.h"
 #include "explain/overlay.h"
-#include "model_file/ensemble.h"
 #include "model_file/model_file.h"
-#include "models/ensemble.h"
 #include "models/output.h"
 #include "models/registry.h"
+#include "ensemble_support.h"
 #include "test_support.h"
 
 using namespace pneumoscan;
@@ -402,17 +401,9 @@ TEST(ExplainCli, WritesBothPngsAndReportsBadFiles) {
 // member's own network; the whole model's map differs from each member's.
 TEST(ExplainCli, EnsembleMemberAloneOrAllTogether) {
   test::TempDir dir;
-  std::vector<LoadedModel> members(2);
-  for (uint64_t i = 0; i < 2; ++i) {
-    torch::manual_seed(10 + i);
-    members[i].metadata.spec = complete_spec({"small-cnn", 64, 1, 1});
-    members[i].metadata.preprocess.input_size = 64;
-    members[i].net = create_model(members[i].metadata.spec);
-    members[i].net->eval();
-  }
-  LoadedModel pair = make_ensemble(members, {"a.psmodel", "b.psmodel"}, "pair");
+  const std::vector<LoadedModel> members = test::random_small_cnn_members(10);
   const std::string model = dir / "pair.psmodel";
-  save_model(model, pair.metadata, *pair.net);
+  test::save_pair_ensemble(members, model);
   cv::Mat xray(96, 96, CV_8UC1);
   cv::randu(xray, 0, 256);
   cv::GaussianBlur(xray, xray, cv::Size(0, 0), 3);

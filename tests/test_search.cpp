@@ -1,13 +1,17 @@
 // Tests of src/search: embeddings (unit vectors, the same through the data
 // loader and the predictor), the model fingerprint, the case index (round
 // trip for every kind, exact search, patient exclusion, corrupt files, model
-// mismatch), k-NN accuracy, and the index / similar / predict --similar CLI.
+// mismatch, an ensemble member's index), k-NN accuracy, and the index /
+// similar / predict --similar CLI.
 #include <torch/torch.h>
 
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
@@ -19,6 +23,7 @@
 #include "search/case_index.h"
 #include "search/embedding.h"
 #include "search/similar_cases.h"
+#include "ensemble_support.h"
 #include "test_support.h"
 
 using namespace pneumoscan;
@@ -63,7 +68,7 @@ std::vector<Sample> real_samples(const std::string& root) {
 }
 
 CaseIndex build_index(Predictor& predictor, const std::vector<Sample>& samples, IndexKind kind) {
-  const DatasetEmbeddings embedded = embed_dataset(predictor, samples, 3);
+  const DatasetEmbeddings embedded = embed_dataset(predictor, samples, {3});
   std::vector<IndexedCase> cases;
   for (const Sample& s : embedded.samples) cases.push_back({s.path, s.label, s.patient});
   return CaseIndex(embedded.embeddings, cases, kind, model_identity(predictor));
@@ -76,7 +81,7 @@ TEST(SearchEmbedding, UnitVectorsAndTheSameThroughLoaderAndPredictor) {
   test::TempDir dir;
   Predictor predictor(random_model(dir, "m", 1), {c10::Device(c10::kCPU), /*with_fingerprint=*/true});
   const std::vector<Sample> samples = real_samples(root);
-  const DatasetEmbeddings embedded = embed_dataset(predictor, samples, 3);
+  const DatasetEmbeddings embedded = embed_dataset(predictor, samples, {3});
   ASSERT_TRUE(embedded.failures.empty());
   ASSERT_EQ(embedded.embeddings.size(0), 8);
   EXPECT_EQ(embedded.embeddings.size(1), 256);  // small-cnn's last feature map has 256 channels
@@ -522,4 +527,86 @@ TEST(SearchCli, BuildSimilarJsonKnnAndPredict) {
       run_cli("predict --model " + model + " --similar " + index + " -k 2 " + samples[3].path);
   EXPECT_NE(predicted_text.output.find("  similar 2. similarity="), std::string::npos)
       << predicted_text.output;
+}
+
+// An index built on one member of an ensemble: its embeddings are that
+// member's own features, the file records the member, and every query
+// (CaseFinder: similar, predict --similar, serve; index knn) is embedded by
+// the same member. Format 3 files, written before members, read as the whole model.
+TEST(SearchIndex, MemberIndexEmbedsQueriesWithThatMember) {
+  test::TempDir dir;
+  const std::vector<LoadedModel> members = test::random_small_cnn_members(20);
+  const std::string model = dir / "pair.psmodel";
+  test::save_pair_ensemble(members, model);
+  // Six textured pictures in class folders.
+  std::vector<Sample> samples;
+  for (int i = 0; i < 6; ++i) {
+    const std::string cls = i < 3 ? "NORMAL" : "PNEUMONIA";
+    std::filesystem::create_directories(dir / ("data/" + cls));
+    cv::Mat picture(80, 80, CV_8UC1);
+    cv::randu(picture, 0, 256);
+    cv::GaussianBlur(picture, picture, cv::Size(0, 0), 1 + i);
+    Sample s;
+    s.path = dir / ("data/" + cls + "/p" + std::to_string(i) + ".png");
+    ASSERT_TRUE(cv::imwrite(s.path, picture));
+    s.label = i < 3 ? kNormal : kPneumonia;
+    samples.push_back(s);
+  }
+
+  Predictor predictor(model, {c10::Device(c10::kCPU), /*with_fingerprint=*/true});
+  const DatasetEmbeddings whole = embed_dataset(predictor, samples, {3});
+  const DatasetEmbeddings one = embed_dataset(predictor, samples, {3, 0, /*member=*/1});
+  ASSERT_EQ(one.embeddings.size(0), 6);
+  EXPECT_EQ(whole.embeddings.size(1), 512);  // both members' 256 channels side by side
+  EXPECT_EQ(one.embeddings.size(1), 256);
+  const Image first = decode_image(samples[0].path);
+  const torch::Tensor expected = embed_batch(*members[1].net, predictor.input_batch({first}));
+  EXPECT_TRUE(torch::allclose(one.embeddings[0], expected[0], 1e-4, 1e-5));
+  EXPECT_THROW(embed_dataset(predictor, samples, {3, 0, /*member=*/2}), UsageError);
+
+  std::vector<IndexedCase> cases;
+  for (const Sample& s : one.samples) cases.push_back({s.path, s.label, ""});
+  const std::string index = dir / "member1.psindex";
+  CaseIndex(one.embeddings, cases, IndexKind::kFlat, model_identity(predictor, 1)).save(index);
+  EXPECT_EQ(CaseIndex::load(index).model().member, 1);
+  CaseFinder finder(index, predictor, model);
+  const std::vector<SimilarCase> found = finder.find(decode_image(samples[4].path), "elsewhere.png", 1);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].item.path, samples[4].path);
+  EXPECT_NEAR(found[0].similarity, 1.0, 1e-4);
+
+  // A member the model lacks is refused naming the index; a format 3 file is the whole model.
+  IndexFileParts parts(read_file(index));
+  parts.header["model"]["member"] = 5;
+  write_file_atomically(dir / "bad.psindex", parts.bytes());
+  try {
+    CaseFinder bad(dir / "bad.psindex", predictor, model);
+    ADD_FAILURE() << "an index naming member 5 of a 2-member ensemble was opened";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind(dir / "bad.psindex" + ": ", 0), 0u) << e.what();
+    EXPECT_NE(std::string(e.what()).find("no member 5"), std::string::npos) << e.what();
+  }
+  parts.header["model"].erase("member");
+  parts.header["format_version"] = 3;
+  write_file_atomically(dir / "v3.psindex", parts.bytes());
+  EXPECT_EQ(CaseIndex::load(dir / "v3.psindex").model().member, -1);
+
+  // The command line: --member builds it, knn and similar follow it, a missing member is refused.
+  const std::string data = dir / "data";
+  const CommandResult built =
+      run_cli("index build --model " + model + " --data " + data + " --member 0 --out " + (dir / "cli.psindex"));
+  ASSERT_EQ(built.exit_code, 0) << built.output;
+  EXPECT_NE(built.output.find("dimension 256, kind flat, model pair, member 0"), std::string::npos)
+      << built.output;
+  const CommandResult knn =
+      run_cli("index knn --model " + model + " --index " + (dir / "cli.psindex") + " --data " + data + " -k 1");
+  EXPECT_EQ(knn.exit_code, 0) << knn.output;
+  const CommandResult similar =
+      run_cli("similar --model " + model + " --index " + (dir / "cli.psindex") + " -k 1 " + samples[2].path);
+  EXPECT_EQ(similar.exit_code, 0) << similar.output;
+  const CommandResult missing =
+      run_cli("index build --model " + model + " --data " + data + " --member 2 --out " + (dir / "x.psindex"));
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.output.find("no member 2 (members 0-1)"), std::string::npos) << missing.output;
+  EXPECT_FALSE(std::filesystem::exists(dir / "x.psindex"));
 }

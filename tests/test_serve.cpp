@@ -497,7 +497,7 @@ TEST(ServeSimilarTest, SimilarCasesFromTheIndexWithThumbnails) {
   const std::string index_path = (dir.path / "val.psindex").string();
   {
     Predictor predictor(default_model_path(), {c10::Device(c10::kCPU), /*with_fingerprint=*/true});
-    const DatasetEmbeddings embedded = embed_dataset(predictor, read_dataset(val_dir), 8);
+    const DatasetEmbeddings embedded = embed_dataset(predictor, read_dataset(val_dir), {8});
     ASSERT_EQ(embedded.samples.size(), 16u);
     std::vector<IndexedCase> cases;
     for (const Sample& s : embedded.samples) cases.push_back({s.path, s.label, s.patient});
@@ -534,6 +534,25 @@ TEST(ServeSimilarTest, SimilarCasesFromTheIndexWithThumbnails) {
   }
   expect_json_error(server.client().Post("/api/v1/predict?similar=0", form), 400);
   expect_json_error(server.client().Post("/api/v1/predict?similar=abc", form), 400);
+
+  // An index of one ensemble member: the service embeds uploads with that member and says so.
+  const std::string member_index = (dir.path / "val_member2.psindex").string();
+  {
+    Predictor predictor(default_model_path(), {c10::Device(c10::kCPU), /*with_fingerprint=*/true});
+    const DatasetEmbeddings embedded = embed_dataset(predictor, read_dataset(val_dir), {8, 0, /*member=*/2});
+    std::vector<IndexedCase> cases;
+    for (const Sample& s : embedded.samples) cases.push_back({s.path, s.label, s.patient});
+    CaseIndex(embedded.embeddings, cases, IndexKind::kFlat, model_identity(predictor, 2)).save(member_index);
+  }
+  ServeConfig member_config;
+  member_config.index_path = member_index;
+  LiveServer member_server(member_config);
+  EXPECT_EQ(json::parse(member_server.client().Get("/api/v1/health")->body).at("index").at("member"), 2);
+  auto member_res = member_server.client().Post("/api/v1/predict?similar=3", form);
+  ASSERT_TRUE(member_res);
+  ASSERT_EQ(member_res->status, 200) << member_res->body;
+  EXPECT_EQ(json::parse(member_res->body).at("similar").size(), 3u);
+  EXPECT_FALSE(json::parse(health->body).at("index").contains("member"));
 }
 
 TEST_F(ServeApiTest, SimilarWithoutAnIndexIs400) {

@@ -21,7 +21,8 @@ namespace pneumoscan::cli {
 namespace {
 
 DatasetEmbeddings embed_or_throw(Predictor& predictor, const std::string& data, const std::string& split,
-                                 int batch_size) {
+                                 int batch_size, int64_t member) {
+  embedding_network(predictor, member);  // refuse a bad --member before reading the data
   std::vector<Sample> samples = read_dataset(data);
   if (!split.empty()) samples = select_split(samples, split);
   if (samples.empty())
@@ -29,7 +30,7 @@ DatasetEmbeddings embed_or_throw(Predictor& predictor, const std::string& data, 
   DatasetEmbeddings embedded;
   {
     StageBars bars;
-    embedded = embed_dataset(predictor, samples, batch_size, common_options().threads, std::ref(bars));
+    embedded = embed_dataset(predictor, samples, {batch_size, common_options().threads, member}, std::ref(bars));
   }
   for (const std::string& failure : embedded.failures) std::cerr << "warning: skipped " << failure << "\n";
   if (embedded.samples.empty()) throw InputError(data, "none of the images could be decoded");
@@ -39,6 +40,7 @@ DatasetEmbeddings embed_or_throw(Predictor& predictor, const std::string& data, 
 struct BuildArgs {
   std::string model, data, split, out, kind = "flat";
   int batch_size = 64;
+  int64_t member = -1;
 };
 
 int run_build(const BuildArgs& args) {
@@ -46,17 +48,20 @@ int run_build(const BuildArgs& args) {
   const std::string model_path = model_or_default(args.model);
   Predictor predictor(model_path, {c10::Device(c10::kCPU), /*with_fingerprint=*/true});
   const auto start = Clock::now();
-  DatasetEmbeddings embedded = embed_or_throw(predictor, args.data, args.split, args.batch_size);
+  DatasetEmbeddings embedded = embed_or_throw(predictor, args.data, args.split, args.batch_size, args.member);
   const double embed_seconds = seconds_since(start);
   std::vector<IndexedCase> cases;
   for (const Sample& s : embedded.samples) cases.push_back({s.path, s.label, s.patient});
   const auto index_start = Clock::now();
-  const CaseIndex index(embedded.embeddings, std::move(cases), kind, model_identity(predictor));
+  const CaseIndex index(embedded.embeddings, std::move(cases), kind, model_identity(predictor, args.member));
   const double index_seconds = seconds_since(index_start);
   index.save(args.out);
-  std::printf("indexed %zu images (%zu skipped), dimension %lld, kind %s, model %s (fingerprint %s)\n",
+  const std::string member =
+      args.member < 0 ? std::string() : ", member " + std::to_string(args.member);
+  std::printf("indexed %zu images (%zu skipped), dimension %lld, kind %s, model %s%s (fingerprint %s)\n",
               index.size(), embedded.failures.size(), static_cast<long long>(index.dimension()),
-              to_string(kind).c_str(), index.model().name.c_str(), index.model().fingerprint.c_str());
+              to_string(kind).c_str(), index.model().name.c_str(), member.c_str(),
+              index.model().fingerprint.c_str());
   std::printf("build time %.1f s (embedding %.1f s = %.2f ms/image, index %.3f s); wrote %s\n",
               seconds_since(start), embed_seconds, 1000 * embed_seconds / index.size(), index_seconds,
               args.out.c_str());
@@ -77,7 +82,8 @@ int run_knn(const KnnArgs& args) {
   const CaseIndex index = CaseIndex::load(args.index);
   index.require_model(model_identity(predictor).fingerprint, model_path, args.index);
   const auto start = Clock::now();
-  DatasetEmbeddings queries = embed_or_throw(predictor, args.data, args.split, args.batch_size);
+  DatasetEmbeddings queries =
+      embed_or_throw(predictor, args.data, args.split, args.batch_size, index.model().member);
   const double embed_seconds = seconds_since(start);
   const auto search_start = Clock::now();
   const std::vector<KnnAccuracy> results = knn_accuracy(index, queries.embeddings, queries.samples, args.ks);
@@ -111,6 +117,11 @@ std::function<int()> add_index(CLI::App& app) {
   build_cmd->add_option("--batch-size", build->batch_size, "Images per forward pass")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  build_cmd->add_option("--member", build->member,
+                        "Ensembles: embed with member I (0-based) alone; `similar`, `predict --similar`, "
+                        "`serve` and `index knn` then embed queries with it too. Default: all members' "
+                        "features side by side")
+      ->check(CLI::NonNegativeNumber);
 
   auto knn = std::make_shared<KnnArgs>();
   CLI::App* knn_cmd = cmd->add_subcommand(

@@ -27,6 +27,7 @@ struct TrainArgs {
   int channels = 0;  // 0: 3 with per-channel normalisation, else 1
   std::vector<std::string> classes = {"normal", "pneumonia"};
   bool resume = false, no_augment = false, no_progress = false, hflip = false;
+  double zoom = -1;  // < 0: the preset's
   std::string augment = "standard";
   TrainConfig config;
   DistributedFlags distributed;
@@ -70,6 +71,7 @@ int run_train(TrainArgs& args) {
     throw UsageError("--no-augment contradicts --augment " + args.augment);
   config.augment = augment_preset(args.no_augment ? "none" : args.augment);
   config.augment.horizontal_flip = args.hflip;
+  if (args.zoom >= 0) config.augment.max_zoom = args.zoom;
   config.class_names = validate_class_names(args.classes);
   config.loader_threads = common_options().threads;
   validate(config);
@@ -208,6 +210,10 @@ std::function<int()> add_train(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--no-augment", args->no_augment, "Turn augmentation off (= --augment none)");
   cmd->add_flag("--hflip", args->hflip, "Allow horizontal flips (off: X-rays have a side)");
+  cmd->add_option("--zoom", args->zoom,
+                  "Zoom range of the augmentation: scales drawn from [1 - Z, 1 + Z] (default 0.1; 0.25 also "
+                  "covers tighter and wider collimation)")
+      ->check(CLI::Range(0.0, 0.5));
   cmd->add_option("--sampling", c.sampling,
                   "Order of an epoch: shuffle (each image once) or balanced (draws with replacement, every class "
                   "equally likely; replaces class weighting)")

@@ -65,7 +65,10 @@ void CaseIndex::save(const std::string& path) const {
       {"kind", to_string(kind_)},
       {"dimension", dimension()},
       {"model",
-       {{"fingerprint", model_.fingerprint}, {"name", model_.name}, {"architecture", model_.architecture}}},
+       {{"fingerprint", model_.fingerprint},
+        {"name", model_.name},
+        {"architecture", model_.architecture},
+        {"member", model_.member}}},
       {"cases", cases}};
   const EncodedIndex encoded = encode_faiss_index(*index_, kind_);
   header["params"] = encoded.params;
@@ -96,7 +99,7 @@ CaseIndex CaseIndex::load(const std::string& path) {
                                      " is newer than this program's (" +
                                      std::to_string(kCaseIndexFormatVersion) + ")");
     // Formats 1 and 2 held FAISS's own serialisation, which cannot be checked before FAISS reads it.
-    if (version < kCaseIndexFormatVersion)
+    if (version < kCaseIndexOldestReadableVersion)
       throw ModelFileError(path, "case index format " + std::to_string(version) +
                                      " is no longer read (its search structure could not be checked "
                                      "before use); rebuild it with `pneumoscan index build`");
@@ -107,6 +110,8 @@ CaseIndex CaseIndex::load(const std::string& path) {
     const nlohmann::json& model = header.at("model");
     result.model_ = {model.at("fingerprint").get<std::string>(), model.at("name").get<std::string>(),
                      model.at("architecture").get<std::string>()};
+    if (version >= 4) result.model_.member = model.at("member").get<int64_t>();
+    if (result.model_.member < -1) throw UsageError("member " + std::to_string(result.model_.member) + " out of range");
     for (const nlohmann::json& c : header.at("cases")) {
       const int label = c.at(1).get<int>();
       if (label < -1 || label > kPneumonia)

@@ -4,7 +4,7 @@
 // the fingerprint of the model that produced them, in one file.
 //
 // File layout: the line "PNEUMOSCAN-CASE-INDEX 1\n", an 8-byte little-endian
-// length and a JSON header (format_version, model, kind, dimension, cases,
+// length and a JSON header (format_version, model (with member), kind, dimension, cases,
 // params, data_checksum), an 8-byte length and the index data: vectors, and
 // IVF centroids or the HNSW graph (search/index_structure.h), never FAISS's
 // own serialisation.
@@ -21,8 +21,10 @@
 
 namespace pneumoscan {
 
-// 2: a checksum of the FAISS index; 3: PneumoScan's own layout of the index data.
-inline constexpr int kCaseIndexFormatVersion = 3;
+// 2: a checksum of the FAISS index; 3: PneumoScan's own layout of the index data;
+// 4: the ensemble member that was embedded (model.member). Format 3 reads as member -1.
+inline constexpr int kCaseIndexFormatVersion = 4;
+inline constexpr int kCaseIndexOldestReadableVersion = 3;
 
 struct IndexedCase {
   std::string path;
@@ -34,6 +36,9 @@ struct ModelIdentity {
   std::string fingerprint;  // model_fingerprint()
   std::string name;         // for messages only
   std::string architecture;
+  // The ensemble member whose features were embedded (0-based); -1: the whole
+  // model (an ensemble's members side by side). Queries must embed the same way.
+  int64_t member = -1;
 };
 
 // A found case; `similarity` is the cosine similarity (inner product of unit

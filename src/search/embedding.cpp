@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "models/ensemble.h"
+
 namespace pneumoscan {
 
 torch::Tensor embed_batch(ClassifierImpl& net, const torch::Tensor& input) {
@@ -19,25 +21,30 @@ torch::Tensor embed_batch(ClassifierImpl& net, const torch::Tensor& input) {
   return embeddings;
 }
 
-torch::Tensor embed_images(Predictor& predictor, const std::vector<Image>& images) {
-  return embed_batch(predictor.net(), predictor.input_batch(images));
+ClassifierImpl& embedding_network(Predictor& predictor, int64_t member) {
+  return member < 0 ? predictor.net() : ensemble_member(predictor.net(), member);
 }
 
-DatasetEmbeddings embed_dataset(Predictor& predictor, const std::vector<Sample>& samples, int batch_size,
-                                int threads, const StageProgress& progress) {
+torch::Tensor embed_images(Predictor& predictor, const std::vector<Image>& images, int64_t member) {
+  return embed_batch(embedding_network(predictor, member), predictor.input_batch(images));
+}
+
+DatasetEmbeddings embed_dataset(Predictor& predictor, const std::vector<Sample>& samples,
+                                const EmbedOptions& embed, const StageProgress& progress) {
+  ClassifierImpl& net = embedding_network(predictor, embed.member);  // a bad member fails before decoding
   ImageCache::Progress decoded;
   if (progress) decoded = [&](size_t done, size_t total) { progress("decode", done, total); };
-  const ImageCache cache(samples, predictor.metadata().preprocess, threads, decoded);
+  const ImageCache cache(samples, predictor.metadata().preprocess, embed.threads, decoded);
   DatasetEmbeddings result;
   result.samples = cache.samples();
   result.failures = cache.failures();
   std::vector<torch::Tensor> parts;
   BatchOptions options;
-  options.batch_size = batch_size;
+  options.batch_size = embed.batch_size;
   BatchStream stream(cache, options, 0);
   size_t embedded = 0;
   while (auto batch = stream.next()) {
-    parts.push_back(embed_batch(predictor.net(), predictor.prepare_input(batch->images)));
+    parts.push_back(embed_batch(net, predictor.prepare_input(batch->images)));
     embedded += static_cast<size_t>(batch->images.size(0));
     if (progress) progress("embed", embedded, cache.size());
   }

@@ -22,8 +22,14 @@ namespace pneumoscan {
 // Runs in eval mode under InferenceMode; the network's mode is restored.
 torch::Tensor embed_batch(ClassifierImpl& net, const torch::Tensor& input);
 
-// Embeddings of decoded images, with the predictor's model and preprocessing.
-torch::Tensor embed_images(Predictor& predictor, const std::vector<Image>& images);
+// The network whose features are embedded: the predictor's model for member
+// -1, else that member of its ensemble (models/ensemble.h; throws UsageError
+// when the model is no ensemble or has no such member).
+ClassifierImpl& embedding_network(Predictor& predictor, int64_t member);
+
+// Embeddings of decoded images, with the predictor's model (or `member` of
+// it) and the model file's preprocessing.
+torch::Tensor embed_images(Predictor& predictor, const std::vector<Image>& images, int64_t member = -1);
 
 struct DatasetEmbeddings {
   std::vector<Sample> samples;        // the images that decoded, in data set order
@@ -32,11 +38,16 @@ struct DatasetEmbeddings {
 };
 
 // Decodes every sample in parallel (ImageCache: the training loader's
-// decoding and resizing) and embeds them in batches of `batch_size`.
+// decoding and resizing) and embeds them in batches of `options.batch_size`.
 // `progress(stage, done, total)`, when set, counts images: stage "decode"
 // (from worker threads, serialised), then "embed".
 using StageProgress = std::function<void(const std::string& stage, size_t done, size_t total)>;
-DatasetEmbeddings embed_dataset(Predictor& predictor, const std::vector<Sample>& samples, int batch_size = 64,
-                                int threads = 0, const StageProgress& progress = {});
+struct EmbedOptions {
+  int batch_size = 64;
+  int threads = 0;      // decoding threads; 0: the machine's
+  int64_t member = -1;  // as embed_images'
+};
+DatasetEmbeddings embed_dataset(Predictor& predictor, const std::vector<Sample>& samples,
+                                const EmbedOptions& options = {}, const StageProgress& progress = {});
 
 }  // namespace pneumoscan

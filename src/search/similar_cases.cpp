@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "core/errors.h"
 #include "data/sample.h"
 #include "search/embedding.h"
 
@@ -16,18 +17,24 @@ QueryExclusion exclusion_for(const std::string& path, const Image& image) {
   return exclusion;
 }
 
-ModelIdentity model_identity(Predictor& predictor) {
+ModelIdentity model_identity(Predictor& predictor, int64_t member) {
   const ModelMetadata& metadata = predictor.metadata();
-  return {predictor.fingerprint(), metadata.name, metadata.spec.architecture};
+  return {predictor.fingerprint(), metadata.name, metadata.spec.architecture, member};
 }
 
 CaseFinder::CaseFinder(const std::string& index_path, Predictor& predictor, const std::string& model_path)
     : predictor_(predictor), index_(CaseIndex::load(index_path)) {
   index_.require_model(model_identity(predictor_).fingerprint, model_path, index_path);
+  try {
+    embedding_network(predictor_, index_.model().member);
+  } catch (const UsageError& e) {
+    throw InputError(index_path, std::string("the index was built on a part of the model it does not have: ") +
+                                     e.what());
+  }
 }
 
 std::vector<SimilarCase> CaseFinder::find(const Image& image, const std::string& path, int64_t k) {
-  return index_.search(embed_images(predictor_, {image})[0], k, exclusion_for(path, image));
+  return index_.search(embed_images(predictor_, {image}, index_.model().member)[0], k, exclusion_for(path, image));
 }
 
 std::string to_text(const SimilarCase& found, int rank) {

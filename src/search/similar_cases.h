@@ -19,7 +19,8 @@ class CaseFinder {
  public:
   // Loads the index and refuses it (ModelFileError naming the index) when it
   // was built with another model than the predictor's. `model_path` is only
-  // used in that message.
+  // used in that message. Queries are embedded as the index was: by the
+  // ensemble member it names, or by the whole model.
   CaseFinder(const std::string& index_path, Predictor& predictor, const std::string& model_path);
 
   // The k most similar indexed cases, excluding the query file and its patient.
@@ -35,7 +36,8 @@ class CaseFinder {
 // One line for text output: "<rank>. similarity=0.9731 distance=0.2320 PNEUMONIA <path>".
 std::string to_text(const SimilarCase& found, int rank);
 
-// The fingerprint and names of the predictor's model, as stored in an index.
-ModelIdentity model_identity(Predictor& predictor);
+// The fingerprint and names of the predictor's model, as stored in an index
+// whose embeddings come from `member` of it (-1: the whole model).
+ModelIdentity model_identity(Predictor& predictor, int64_t member = -1);
 
 }  // namespace pneumoscan

@@ -26,7 +26,10 @@ nlohmann::json PredictionService::model_summary() const {
 nlohmann::json PredictionService::index_summary() const {
   const CaseFinder* finder = analyzer_.finder();
   if (finder == nullptr) return nullptr;
-  return {{"cases", finder->index().size()}, {"kind", to_string(finder->index().kind())}};
+  nlohmann::json summary = {{"cases", finder->index().size()}, {"kind", to_string(finder->index().kind())}};
+  // Only for a member's index, so the summary of a whole-model index reads as before.
+  if (finder->index().model().member >= 0) summary["member"] = finder->index().model().member;
+  return summary;
 }
 
 nlohmann::json PredictionService::similar_cases(const std::vector<SimilarCase>& found) const {

@@ -20,6 +20,8 @@ void validate(const TrainConfig& c) {
     throw UsageError("unknown sampling '" + c.sampling + "' (shuffle, balanced)");
   if (!(c.mixup_alpha >= 0 && std::isfinite(c.mixup_alpha)))
     throw UsageError("mixup alpha must be 0 (off) or a positive number");
+  if (!(c.augment.max_zoom >= 0 && c.augment.max_zoom <= 0.5))
+    throw UsageError("zoom range must lie in [0, 0.5] (scales 1 - z to 1 + z)");
   const size_t classes = validate_class_names(c.class_names).size();
   if (classes > 2 && c.spec.num_outputs != static_cast<int64_t>(classes) && c.spec.num_outputs != 0 &&
       c.spec.num_outputs != find_architecture(c.spec.architecture).default_num_outputs)
