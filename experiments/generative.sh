@@ -12,6 +12,9 @@
 #   synth    small-cnn with and without 300 synthetic NORMAL images in training, 3 seeds (a reduced form of
 #            the study's resnet18/densenet121 experiment)
 #   resnet   resnet18 on pixels (128 px) on the split of `latent`
+#   ssim     the autoencoder's loss, MSE alone vs MSE + SSIM_WEIGHT (1 - SSIM) (default 1), 3 seeds each
+#            (each seed its own patient carve, the same for both losses): validation MSE and SSIM at the
+#            best epoch, and the reconstruction error's ROC AUC, X-rays vs non-X-rays (the `ood` inputs)
 #
 #   eval     both classifiers on all validation-patient images (split manifest), through the image path
 #
@@ -35,6 +38,15 @@ tools=$here/experiments/generative_tools.py
 p() { "$bin" --threads 1 "$@"; }
 mkdir -p "$work" "$work/synth"
 stages=${*:-ae latent eval ood gan synth resnet}
+
+# The out-of-distribution test's inputs: 100 X-rays of the validation patients and the official 16
+# (WORK/ood_xrays.txt), generated noise and "documents" (WORK/ood_images).
+ood_inputs() {
+  p split "$data" --out "$work/split.csv" --seed 42 --val-fraction 0.15 >/dev/null
+  awk -F, 'NR > 1 && $4 == "val" { print $1 }' "$work/split.csv" | head -n 100 > "$work/ood_xrays.txt"
+  ls "$data"/val/*/* >> "$work/ood_xrays.txt"
+  python3 "$tools" images "$work/ood_images"
+}
 
 for stage in $stages; do
   case $stage in
@@ -64,10 +76,7 @@ for stage in $stages; do
   ood)
     # In distribution: X-rays of the validation patients (never in the autoencoder's training side) and the
     # official 16-image val split. Out: ImageNet check photos, generated noise and "documents", RSNA adult DICOMs.
-    p split "$data" --out "$work/split.csv" --seed 42 --val-fraction 0.15 >/dev/null
-    awk -F, 'NR > 1 && $4 == "val" { print $1 }' "$work/split.csv" | head -n 100 > "$work/ood_xrays.txt"
-    ls "$data"/val/*/* >> "$work/ood_xrays.txt"
-    python3 "$tools" images "$work/ood_images"
+    ood_inputs
     mapfile -t xrays < "$work/ood_xrays.txt"
     p autoencoder reconstruct --model "$work/ae.psmodel" --out "$work/ood/xray" "${xrays[@]}" > "$work/ood_xray.log"
     p autoencoder reconstruct --model "$work/ae.psmodel" --out "$work/ood/photos" \
@@ -127,6 +136,23 @@ for stage in $stages; do
     p evaluate --model "$work/resnet18.psmodel" --data "$work/split.csv" --split val --json "$work/eval_resnet18.json" |
       tee "$work/eval_resnet18.log"
     ;;
-  *) echo "unknown stage $stage (ae latent eval ood gan gan128 quality synth resnet)" >&2; exit 2 ;;
+  ssim)
+    mkdir -p "$work/ssim"
+    ood_inputs
+    mapfile -t xrays < "$work/ood_xrays.txt"
+    for weight in 0 "${SSIM_WEIGHT:-1}"; do
+      for seed in $seeds; do
+        run="$work/ssim/w${weight}_seed$seed"
+        [ -f "$run.psmodel" ] || p autoencoder train --data "$data" --limit "$limit" --seed "$seed" \
+          --epochs "$ae_epochs" --batch-size 32 --ssim-weight "$weight" --out "$run.psmodel" --no-progress \
+          > "$run.log"
+        p autoencoder reconstruct --model "$run.psmodel" --out "$run.xray" "${xrays[@]}" > /dev/null
+        p autoencoder reconstruct --model "$run.psmodel" --out "$run.other" "$shared"/pretrained/check/*.png \
+          "$work"/ood_images/noise_*.bmp "$work"/ood_images/document_*.bmp > /dev/null
+      done
+    done
+    python3 "$tools" ssim "$work/ssim" | tee "$work/ssim.txt"
+    ;;
+  *) echo "unknown stage $stage (ae latent eval ood gan gan128 quality synth resnet ssim)" >&2; exit 2 ;;
   esac
 done

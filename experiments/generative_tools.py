@@ -16,6 +16,7 @@
                                       runs (Frechet distance and its floor, classifier accuracy, copies)
 """
 import csv
+import glob
 import json
 import os
 import random
@@ -121,6 +122,31 @@ def quality(paths):
     return "\n".join(lines)
 
 
+def ssim(folder):
+    """MSE-only vs MSE + SSIM autoencoders (generative.sh ssim): mean +- sd over seeds per loss weight."""
+    runs = {}
+    for log in sorted(glob.glob(os.path.join(folder, "w*_seed*.log"))):
+        weight = os.path.basename(log).split("_seed")[0][1:]
+        best = [line for line in open(log) if "*best*" in line][-1].split()
+        fields = dict(zip(best[::1], best[1:]))
+        stem = log[:-len(".log")]
+        runs.setdefault(weight, []).append({
+            "val_mse": float(fields["val_mse"]),
+            "val_ssim": float(fields["val_ssim"]),
+            "ood_auc": auc(read_errors(stem + ".xray/errors.csv"), read_errors(stem + ".other/errors.csv")),
+        })
+    lines = ["| loss | seeds | validation MSE | validation SSIM | X-rays vs non-X-rays ROC AUC |",
+             "|---|---|---|---|---|"]
+    for weight, rows in sorted(runs.items()):
+        name = "MSE" if float(weight) == 0 else f"MSE + {weight} (1 - SSIM)"
+        cells = []
+        for key, digits in (("val_mse", 5), ("val_ssim", 4), ("ood_auc", 4)):
+            mean, sd = mean_sd([r[key] for r in rows])
+            cells.append(f"{mean:.{digits}f} +- {sd:.{digits}f}")
+        lines.append(f"| {name} | {len(rows)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv):
     if len(argv) >= 2 and argv[0] == "images":
         images(argv[1])
@@ -134,6 +160,8 @@ def main(argv):
         print(table(argv[1:]))
     elif len(argv) >= 2 and argv[0] == "quality":
         print(quality(argv[1:]))
+    elif len(argv) == 2 and argv[0] == "ssim":
+        print(ssim(argv[1]))
     else:
         sys.exit(__doc__)
 
