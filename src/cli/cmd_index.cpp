@@ -22,7 +22,6 @@ namespace {
 
 DatasetEmbeddings embed_or_throw(Predictor& predictor, const std::string& data, const std::string& split,
                                  int batch_size, int64_t member) {
-  embedding_network(predictor, member);  // refuse a bad --member before reading the data
   std::vector<Sample> samples = read_dataset(data);
   if (!split.empty()) samples = select_split(samples, split);
   if (samples.empty())
@@ -30,7 +29,8 @@ DatasetEmbeddings embed_or_throw(Predictor& predictor, const std::string& data, 
   DatasetEmbeddings embedded;
   {
     StageBars bars;
-    embedded = embed_dataset(predictor, samples, {batch_size, common_options().threads, member}, std::ref(bars));
+    embedded =
+        embed_dataset(predictor, samples, {batch_size, common_options().threads, member}, std::ref(bars));
   }
   for (const std::string& failure : embedded.failures) std::cerr << "warning: skipped " << failure << "\n";
   if (embedded.samples.empty()) throw InputError(data, "none of the images could be decoded");
@@ -56,8 +56,7 @@ int run_build(const BuildArgs& args) {
   const CaseIndex index(embedded.embeddings, std::move(cases), kind, model_identity(predictor, args.member));
   const double index_seconds = seconds_since(index_start);
   index.save(args.out);
-  const std::string member =
-      args.member < 0 ? std::string() : ", member " + std::to_string(args.member);
+  const std::string member = args.member < 0 ? std::string() : ", member " + std::to_string(args.member);
   std::printf("indexed %zu images (%zu skipped), dimension %lld, kind %s, model %s%s (fingerprint %s)\n",
               index.size(), embedded.failures.size(), static_cast<long long>(index.dimension()),
               to_string(kind).c_str(), index.model().name.c_str(), member.c_str(),
@@ -80,7 +79,7 @@ int run_knn(const KnnArgs& args) {
   const std::string model_path = model_or_default(args.model);
   Predictor predictor(model_path, {c10::Device(c10::kCPU), /*with_fingerprint=*/true});
   const CaseIndex index = CaseIndex::load(args.index);
-  index.require_model(model_identity(predictor).fingerprint, model_path, args.index);
+  require_index_model(index, predictor, model_path, args.index);
   const auto start = Clock::now();
   DatasetEmbeddings queries =
       embed_or_throw(predictor, args.data, args.split, args.batch_size, index.model().member);

@@ -111,7 +111,8 @@ CaseIndex CaseIndex::load(const std::string& path) {
     result.model_ = {model.at("fingerprint").get<std::string>(), model.at("name").get<std::string>(),
                      model.at("architecture").get<std::string>()};
     if (version >= 4) result.model_.member = model.at("member").get<int64_t>();
-    if (result.model_.member < -1) throw UsageError("member " + std::to_string(result.model_.member) + " out of range");
+    if (result.model_.member < -1)
+      throw UsageError("member " + std::to_string(result.model_.member) + " out of range");
     for (const nlohmann::json& c : header.at("cases")) {
       const int label = c.at(1).get<int>();
       if (label < -1 || label > kPneumonia)

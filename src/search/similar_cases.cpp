@@ -22,19 +22,25 @@ ModelIdentity model_identity(Predictor& predictor, int64_t member) {
   return {predictor.fingerprint(), metadata.name, metadata.spec.architecture, member};
 }
 
-CaseFinder::CaseFinder(const std::string& index_path, Predictor& predictor, const std::string& model_path)
-    : predictor_(predictor), index_(CaseIndex::load(index_path)) {
-  index_.require_model(model_identity(predictor_).fingerprint, model_path, index_path);
+void require_index_model(const CaseIndex& index, Predictor& predictor, const std::string& model_path,
+                         const std::string& index_path) {
+  index.require_model(model_identity(predictor).fingerprint, model_path, index_path);
   try {
-    embedding_network(predictor_, index_.model().member);
+    embedding_network(predictor, index.model().member);
   } catch (const UsageError& e) {
-    throw InputError(index_path, std::string("the index was built on a part of the model it does not have: ") +
-                                     e.what());
+    throw InputError(index_path,
+                     std::string("the index was built on a part of the model it does not have: ") + e.what());
   }
 }
 
+CaseFinder::CaseFinder(const std::string& index_path, Predictor& predictor, const std::string& model_path)
+    : predictor_(predictor), index_(CaseIndex::load(index_path)) {
+  require_index_model(index_, predictor_, model_path, index_path);
+}
+
 std::vector<SimilarCase> CaseFinder::find(const Image& image, const std::string& path, int64_t k) {
-  return index_.search(embed_images(predictor_, {image}, index_.model().member)[0], k, exclusion_for(path, image));
+  const torch::Tensor query = embed_images(predictor_, {image}, index_.model().member)[0];
+  return index_.search(query, k, exclusion_for(path, image));
 }
 
 std::string to_text(const SimilarCase& found, int rank) {

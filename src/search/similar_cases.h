@@ -17,10 +17,9 @@ QueryExclusion exclusion_for(const std::string& path, const Image& image);
 
 class CaseFinder {
  public:
-  // Loads the index and refuses it (ModelFileError naming the index) when it
-  // was built with another model than the predictor's. `model_path` is only
-  // used in that message. Queries are embedded as the index was: by the
-  // ensemble member it names, or by the whole model.
+  // Loads the index and refuses it as require_index_model does. Queries are
+  // embedded as the index was: by the ensemble member it names, or by the
+  // whole model.
   CaseFinder(const std::string& index_path, Predictor& predictor, const std::string& model_path);
 
   // The k most similar indexed cases, excluding the query file and its patient.
@@ -35,6 +34,13 @@ class CaseFinder {
 
 // One line for text output: "<rank>. similarity=0.9731 distance=0.2320 PNEUMONIA <path>".
 std::string to_text(const SimilarCase& found, int rank);
+
+// Refuses `index` for the predictor's model: ModelFileError naming
+// `index_path` when it was built with another model (`model_path` is only
+// used in the message), InputError naming it when it names an ensemble member
+// the model does not have.
+void require_index_model(const CaseIndex& index, Predictor& predictor, const std::string& model_path,
+                         const std::string& index_path);
 
 // The fingerprint and names of the predictor's model, as stored in an index
 // whose embeddings come from `member` of it (-1: the whole model).
