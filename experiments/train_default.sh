@@ -10,6 +10,8 @@
 # ZOOM=Z passes --zoom Z to train (the augmentation's scale range [1-Z, 1+Z]);
 # unset, train's own default, as the bundled model was trained. ZOOM=0.25 is the
 # wider-zoom candidate in docs/generalisation.md ("Full-budget candidate").
+# NORMALIZATION=equalize_zscore trains on histogram-equalised, per-image
+# z-scored inputs instead of the fixed (x-0.5)/0.5 of the bundled model.
 # WORKDIR keeps the manifests, the members, their logs and the evaluations
 # (default: experiments/runs/default). Rerunning resumes finished members.
 # Held out from training and validation: the patients of the 200
@@ -25,6 +27,8 @@ out=${2:-$here/models/default.psmodel}
 seeds=${SEEDS:-"1 2 3"}
 epochs=${EPOCHS:-4}
 zoom=(); [ -z "${ZOOM:-}" ] || zoom=(--zoom "$ZOOM")
+norm=(--normalization fixed --norm-mean 0.5 --norm-std 0.5)
+[ -z "${NORMALIZATION:-}" ] || [ "$NORMALIZATION" = fixed ] || norm=(--normalization "$NORMALIZATION")
 mkdir -p "$work"
 
 "$here/experiments/default_split.sh" "$work"
@@ -41,7 +45,7 @@ for seed in $seeds; do
   resume=(); [ -f "$member.ckpt" ] && resume=(--resume)
   /usr/bin/time -f "member $seed: %e s" "$bin" train --arch mobilenet-v2 \
     --pretrained "$shared/pretrained/mobilenet_v2_imagenet.pt" \
-    --normalization fixed --norm-mean 0.5 --norm-std 0.5 --image-size 224 \
+    "${norm[@]}" --image-size 224 \
     --classes normal,bacterial,viral --freeze features --unfreeze-after 2 --freeze-bn-stats --lr 3e-4 \
     "${zoom[@]}" \
     --data "$work/trainval.csv" --exclude-qc "$work/qc.json" \
