@@ -444,6 +444,21 @@ TEST(ImageDecoders, WarningsAreAttachedNotPrinted) {
   EXPECT_EQ(max_abs_diff(to_u8(from_png), original), 0.0);
 }
 
+TEST(ImageDecoders, SmallJpegClaimingAHugeSizeIsRefusedAsDamaged) {
+  // A few KB whose frame header claims 9000x9000 (81 Mpx, under the pixel
+  // limit): the scan data runs out at once. The decode ends at that first
+  // damaged block instead of filling 81 Mpx with gray (seconds) before refusing.
+  std::string jpeg = encode(".jpg", random_mat(256, 256, CV_8UC1, 32));
+  const size_t frame = jpeg.find("\xFF\xC0");
+  ASSERT_NE(frame, std::string::npos);
+  for (size_t at : {frame + 5, frame + 7}) {  // height, then width, big-endian
+    jpeg[at] = static_cast<char>(9000 >> 8);
+    jpeg[at + 1] = static_cast<char>(9000 & 0xFF);
+  }
+  const std::string message = input_error_bytes(jpeg, "claims.jpg");
+  EXPECT_EQ(message.rfind("claims.jpg: cannot decode JPEG image (damaged image data: ", 0), 0u) << message;
+}
+
 TEST(ImageDecoders, DamagedJpegDataIsRefused) {
   // Scan data cut in the middle but ending with a proper end marker: libjpeg
   // "decodes" it with the missing part gray ("premature end of data segment").

@@ -1,7 +1,8 @@
 // JPEG decoding with libjpeg(-turbo) and an error manager that keeps its
 // messages. libjpeg reports fatal errors through error_exit, which must not
-// return: it longjmps back to `guarded`, whose frame (and the libjpeg frames
-// in between) hold no object with a destructor.
+// return (and this file ends on warnings of made-up pixels alike): it longjmps
+// back to `guarded`, whose frame (and the libjpeg frames in between) hold no
+// object with a destructor.
 // clang-format off
 #include <cstdio>   // jpeglib.h needs FILE and size_t first
 #include <jpeglib.h>
@@ -22,7 +23,7 @@ struct ErrorManager {
   jpeg_error_mgr pub;  // first: libjpeg sees a jpeg_error_mgr*
   std::jmp_buf jump;
   char fatal[JMSG_LENGTH_MAX];
-  char corrupt[JMSG_LENGTH_MAX];  // the first warning that means made-up pixels, "" when none
+  char corrupt[JMSG_LENGTH_MAX];  // the warning that meant made-up pixels (and ended the decode), "" when none
   std::vector<std::string>* warnings;
 };
 
@@ -37,6 +38,10 @@ void on_fatal(j_common_ptr cinfo) {
 }
 
 // Warnings (level -1) are kept; trace messages (level >= 0) dropped. Nothing printed.
+// A warning that means made-up pixels ends the decode at once, like a fatal
+// error: libjpeg would go on filling the rest of the image with gray, and 7 KB
+// whose header claims 81 Mpx then cost a quarter second and 65 MB at full
+// size (`qc` over ten: 2.5 s, 650 MB peak; now 0.0 s, 175 MB) to be refused anyway.
 void on_message(j_common_ptr cinfo, int level) {
   if (level >= 0) return;
   auto* manager = reinterpret_cast<ErrorManager*>(cinfo->err);
@@ -51,8 +56,8 @@ void on_message(j_common_ptr cinfo, int level) {
     case JWRN_MUST_RESYNC:
     case JWRN_NOT_SEQUENTIAL:
     case JWRN_BOGUS_PROGRESSION:
-      if (manager->corrupt[0] == '\0') std::memcpy(manager->corrupt, text, sizeof text);
-      return;
+      std::memcpy(manager->corrupt, text, sizeof text);
+      std::longjmp(manager->jump, 1);
     default:
       add_warning(*manager->warnings, text);
   }
@@ -107,6 +112,9 @@ std::optional<cv::Mat> decode_jpeg(const std::vector<uint8_t>& bytes, const std:
     ~Destroy() { jpeg_destroy_decompress(&d.cinfo); }
   } destroy{d};
   const auto fail = [&]() -> InputError {
+    if (d.errors.corrupt[0] != '\0')
+      return InputError(name,
+                        std::string("cannot decode JPEG image (damaged image data: ") + d.errors.corrupt + ")");
     return InputError(name, std::string("cannot decode JPEG image (") + d.errors.fatal + ")");
   };
 
@@ -144,9 +152,6 @@ std::optional<cv::Mat> decode_jpeg(const std::vector<uint8_t>& bytes, const std:
     jpeg_finish_decompress(&d.cinfo);
   });
   if (!ok) throw fail();
-  if (d.errors.corrupt[0] != '\0')
-    throw InputError(name,
-                     std::string("cannot decode JPEG image (damaged image data: ") + d.errors.corrupt + ")");
   return image;
 }
 
