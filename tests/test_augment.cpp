@@ -1,6 +1,5 @@
 // Tests of src/data/augment: determinism, range, and that it changes the image.
 #include <algorithm>
-
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 

@@ -17,8 +17,8 @@ using namespace pneumoscan;
 TEST(BoxScores, HandComputedMap) {
   // 10 x 10 map over a 100 x 200 image (W x H); box covers the top-left quarter.
   cv::Mat map = cv::Mat::zeros(10, 10, CV_32F);
-  map.at<float>(2, 2) = 1.0f;   // inside
-  map.at<float>(8, 8) = 0.5f;   // outside
+  map.at<float>(2, 2) = 1.0f;  // inside
+  map.at<float>(8, 8) = 0.5f;  // outside
   const BoxScore s = score_heatmap(map, cv::Size(100, 200), {cv::Rect2d(0, 0, 50, 100)});
   EXPECT_TRUE(s.hit);
   EXPECT_NEAR(s.mass_inside, 1.0 / 1.5, 1e-6);
@@ -26,7 +26,8 @@ TEST(BoxScores, HandComputedMap) {
   map.at<float>(8, 8) = 2.0f;  // the maximum moves outside
   EXPECT_FALSE(score_heatmap(map, cv::Size(100, 200), {cv::Rect2d(0, 0, 50, 100)}).hit);
   EXPECT_THROW(score_heatmap(map, cv::Size(100, 200), {}), UsageError);
-  EXPECT_EQ(score_heatmap(cv::Mat::zeros(4, 4, CV_32F), cv::Size(8, 8), {cv::Rect2d(0, 0, 4, 4)}).mass_inside, 0.0);
+  EXPECT_EQ(score_heatmap(cv::Mat::zeros(4, 4, CV_32F), cv::Size(8, 8), {cv::Rect2d(0, 0, 4, 4)}).mass_inside,
+            0.0);
 }
 
 // The RSNA files with Target = 1 and their boxes (labels.csv: patientId,x,y,width,height,Target).
@@ -73,8 +74,8 @@ TEST(BoxScores, DefaultModelGradCamPointsAtOpacities) {
     mass += s.mass_inside / boxes.size();
     share += s.area_share / boxes.size();
   }
-  std::printf("[ pointing ] %d of %zu hits; mean mass inside %.3f vs box share %.3f\n", hits, boxes.size(), mass,
-              share);
+  std::printf("[ pointing ] %d of %zu hits; mean mass inside %.3f vs box share %.3f\n", hits, boxes.size(),
+              mass, share);
   RecordProperty("pointing_hits", hits);
   RecordProperty("mass_inside_permille", static_cast<int>(mass * 1000));
 }

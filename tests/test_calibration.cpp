@@ -17,7 +17,8 @@ TEST(Calibration, TemperatureUndoesOverconfidence) {
   const torch::Tensor reported = z * 3;
   const double t = fit_temperature(reported, labels);
   EXPECT_NEAR(t, 3.0, 0.3);
-  EXPECT_LT(negative_log_likelihood(reported, labels, t), negative_log_likelihood(reported, labels, 1.0) - 0.05);
+  EXPECT_LT(negative_log_likelihood(reported, labels, t),
+            negative_log_likelihood(reported, labels, 1.0) - 0.05);
 }
 
 TEST(Calibration, SigmoidLogitsAndBadInput) {
@@ -27,7 +28,8 @@ TEST(Calibration, SigmoidLogitsAndBadInput) {
   const double t = fit_temperature(z * 0.5, labels);  // under-confident: T below 1
   EXPECT_NEAR(t, 0.5, 0.08);
   EXPECT_THROW(fit_temperature(torch::zeros({0, 2}), torch::zeros({0}, torch::kInt64)), UsageError);
-  EXPECT_THROW(negative_log_likelihood(torch::zeros({4, 2}), torch::zeros({3}, torch::kInt64), 1.0), UsageError);
+  EXPECT_THROW(negative_log_likelihood(torch::zeros({4, 2}), torch::zeros({3}, torch::kInt64), 1.0),
+               UsageError);
 }
 
 // Class weighting shifts the prior: logits z + log w. Temperature alone cannot

@@ -150,7 +150,8 @@ TEST(CompareCli, TwoSmallModelsTablePlotsReportAndReuse) {
       EXPECT_TRUE(fs::exists(out + "/plots/" + label + plot + ".png")) << label << plot;
   }
   // Each entry trained wrote TensorBoard events to LOGDIR/<label>: every epoch, the config, the final curves.
-  for (const auto& [label, epochs] : std::vector<std::pair<std::string, size_t>>{{"small-cnn", 2}, {"alex", 1}}) {
+  for (const auto& [label, epochs] :
+       std::vector<std::pair<std::string, size_t>>{{"small-cnn", 2}, {"alex", 1}}) {
     std::map<std::string, size_t> values;
     for (const auto& file : fs::directory_iterator(fs::path(logdir) / label))
       if (file.path().filename().string().rfind("events.out.tfevents.", 0) == 0)

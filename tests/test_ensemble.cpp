@@ -28,7 +28,8 @@ TEST(Ensemble, AveragesMemberProbabilitiesAndRoundTrips) {
   LoadedModel a = random_model(1), b = random_model(2);
   const torch::Tensor x = torch::randn({2, 1, 64, 64});
   torch::NoGradGuard no_grad;
-  const torch::Tensor expected = (class_probabilities(a.net->forward(x)) + class_probabilities(b.net->forward(x))) / 2;
+  const torch::Tensor expected =
+      (class_probabilities(a.net->forward(x)) + class_probabilities(b.net->forward(x))) / 2;
   LoadedModel e = make_ensemble({a, b}, {"a.psmodel", "b.psmodel"}, "pair");
   EXPECT_EQ(e.metadata.ensemble_size, 2);
   EXPECT_NEAR(e.metadata.threshold, 0.45, 1e-12);

@@ -15,13 +15,13 @@
 #include <random>
 
 #include "core/errors.h"
+#include "ensemble_support.h"
 #include "explain/explain_file.h"
 #include "explain/heatmap.h"
 #include "explain/overlay.h"
 #include "model_file/model_file.h"
 #include "models/output.h"
 #include "models/registry.h"
-#include "ensemble_support.h"
 #include "test_support.h"
 
 using namespace pneumoscan;

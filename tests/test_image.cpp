@@ -416,7 +416,8 @@ TEST(ImageDecoders, SameGrayAsOpenCv) {
     const auto& [name, bytes] = files[i];
     const Image image = decode_image_bytes(as_bytes(bytes), name);
     EXPECT_EQ(max_abs_diff(image.pixels, opencv_gray(bytes)), 0.0) << name;
-    if (i < 9) EXPECT_TRUE(image.warnings.empty()) << name << ": " << image.warnings.front();  // made here, clean
+    if (i < 9)
+      EXPECT_TRUE(image.warnings.empty()) << name << ": " << image.warnings.front();  // made here, clean
   }
 }
 
@@ -513,14 +514,16 @@ TEST(ImageDecoders, ReducedJpegDecodeKeepsAtLeastTheRequestedSize) {
   // A smooth picture with some texture, 1000x800, gray and colour.
   cv::Mat gray(800, 1000, CV_8UC1);
   for (int y = 0; y < gray.rows; ++y)
-    for (int x = 0; x < gray.cols; ++x) gray.at<uint8_t>(y, x) = static_cast<uint8_t>((x / 4 + y / 5 + (x * y) % 7) % 256);
+    for (int x = 0; x < gray.cols; ++x)
+      gray.at<uint8_t>(y, x) = static_cast<uint8_t>((x / 4 + y / 5 + (x * y) % 7) % 256);
   const std::string gray_jpeg = encode(".jpg", gray);
   const std::vector<uint8_t> bytes = as_bytes(gray_jpeg);
 
   const Image full = decode_image_bytes(bytes, "g.jpg");
   EXPECT_EQ(full.reduction, 1);
   EXPECT_EQ(full.original_width(), 1000);
-  for (const auto& [at_least, reduction] : std::vector<std::pair<int, int>>{{224, 2}, {200, 4}, {100, 8}, {700, 1}, {900, 1}}) {
+  for (const auto& [at_least, reduction] :
+       std::vector<std::pair<int, int>>{{224, 2}, {200, 4}, {100, 8}, {700, 1}, {900, 1}}) {
     const Image reduced = decode_image_bytes(bytes, "g.jpg", DecodeOptions{at_least});
     EXPECT_EQ(reduced.reduction, reduction) << at_least;
     EXPECT_EQ(reduced.width(), (1000 + reduction - 1) / reduction) << at_least;
@@ -530,7 +533,7 @@ TEST(ImageDecoders, ReducedJpegDecodeKeepsAtLeastTheRequestedSize) {
     EXPECT_EQ(reduced.original_height(), 800);
     if (reduction == 1) continue;
     // libjpeg's DCT scaling: exactly what OpenCV's IMREAD_REDUCED_GRAYSCALE_n gives...
-    const int flag = reduction == 2 ? cv::IMREAD_REDUCED_GRAYSCALE_2
+    const int flag = reduction == 2   ? cv::IMREAD_REDUCED_GRAYSCALE_2
                      : reduction == 4 ? cv::IMREAD_REDUCED_GRAYSCALE_4
                                       : cv::IMREAD_REDUCED_GRAYSCALE_8;
     cv::Mat opencv;

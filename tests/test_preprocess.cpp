@@ -13,7 +13,8 @@ Image gradient_image(int width, int height) {
   Image image;
   image.pixels = cv::Mat(height, width, CV_32F);
   for (int y = 0; y < height; ++y)
-    for (int x = 0; x < width; ++x) image.pixels.at<float>(y, x) = static_cast<float>(x + y) / (width + height);
+    for (int x = 0; x < width; ++x)
+      image.pixels.at<float>(y, x) = static_cast<float>(x + y) / (width + height);
   return image;
 }
 }  // namespace
@@ -154,8 +155,8 @@ TEST(Preprocess, PerChannelJsonRoundTripAndOldScalarForm) {
   PreprocessConfig scalar;
   EXPECT_TRUE(to_json(scalar).at("mean").is_number());
   EXPECT_FALSE(has_per_channel_normalization(scalar));
-  const nlohmann::json old = {{"input_size", 128}, {"channels", 1},   {"resize", "stretch_area"},
-                              {"normalization", "fixed"}, {"mean", 0.5}, {"std", 0.5}};
+  const nlohmann::json old = {{"input_size", 128},        {"channels", 1}, {"resize", "stretch_area"},
+                              {"normalization", "fixed"}, {"mean", 0.5},   {"std", 0.5}};
   EXPECT_EQ(preprocess_from_json(old, "old").mean, std::vector<float>{0.5f});
 
   auto message_of = [](const nlohmann::json& j) -> std::string {

@@ -39,7 +39,6 @@ bool contains(const std::vector<std::string>& names, const std::string& name) {
 
 bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
 
-
 // The strides of conv1 and conv2 of the first block of layer2..layer4.
 std::vector<std::pair<int64_t, int64_t>> first_block_strides(ClassifierImpl& net) {
   auto* resnet = dynamic_cast<ResNetImpl*>(&net);
@@ -72,7 +71,8 @@ torch::Tensor imagenet_check_input(const std::string& path) {
              0, 0, cv::INTER_LINEAR);
   cv::Mat crop = resized(cv::Rect((resized.cols - 224) / 2, (resized.rows - 224) / 2, 224, 224)).clone();
   const torch::Tensor x =
-      torch::from_blob(crop.data, {1, 224, 224, 3}, torch::kUInt8).permute({0, 3, 1, 2}).to(torch::kFloat32) / 255.0;
+      torch::from_blob(crop.data, {1, 224, 224, 3}, torch::kUInt8).permute({0, 3, 1, 2}).to(torch::kFloat32) /
+      255.0;
   const FixedNormalization imagenet = normalization_preset("imagenet");
   const torch::Tensor mean = torch::tensor(imagenet.mean).view({1, 3, 1, 1});
   const torch::Tensor sd = torch::tensor(imagenet.std).view({1, 3, 1, 1});
@@ -462,7 +462,8 @@ TEST(PretrainedImport, ResNet50ReproducesTheReadmeCheckWithV1Strides) {
     std::cout << "[          ] " << check.path << ": top-1 " << top1 << " '" << imagenet_label(labels, top1)
               << "' p=" << p_top1 << " (torchvision strides: p=" << p_v15 << ")\n";
     EXPECT_EQ(top1, check.index) << check.path;
-    EXPECT_NE(imagenet_label(labels, top1).find(check.label), std::string::npos) << imagenet_label(labels, top1);
+    EXPECT_NE(imagenet_label(labels, top1).find(check.label), std::string::npos)
+        << imagenet_label(labels, top1);
     EXPECT_NEAR(p_top1, check.p_readme, check.tolerance) << check.path;
     EXPECT_LT(p_v15, p_top1 - 0.015) << check.path;  // the other placement is measurably worse
     EXPECT_GT(std::abs(p_v15 - check.p_readme), check.tolerance) << check.path;
@@ -478,15 +479,17 @@ TEST(PretrainedCli, TrainResNet50V1WithImageNetNormThenPredict) {
   PNEUMOSCAN_REQUIRE_SHARED(xray, "data/chest_xray/val/PNEUMONIA/person1946_bacteria_4874.jpeg");
   test::TempDir dir;
   const std::string model = dir / "r50.psmodel";
-  const std::string common = "train --arch resnet50-v1 --pretrained " + weights + " --data " + data + " --val " +
-                             data + " --limit 8 --batch-size 8 --epochs 1 --image-size 64 --no-progress --out ";
+  const std::string common = "train --arch resnet50-v1 --pretrained " + weights + " --data " + data +
+                             " --val " + data +
+                             " --limit 8 --batch-size 8 --epochs 1 --image-size 64 --no-progress --out ";
   const test::CommandResult refused = test::run_cli(common + model + " --norm imagenet --channels 1");
   EXPECT_EQ(refused.exit_code, 1) << refused.output;
   EXPECT_NE(refused.output.find("need 3 input channels"), std::string::npos) << refused.output;
 
   const test::CommandResult train = test::run_cli(common + model + " --norm imagenet");
   ASSERT_EQ(train.exit_code, 0) << train.output;
-  EXPECT_NE(train.output.find("2 shape mismatch"), std::string::npos) << train.output;  // fc: 1000 -> 2 classes
+  EXPECT_NE(train.output.find("2 shape mismatch"), std::string::npos)
+      << train.output;  // fc: 1000 -> 2 classes
 
   const ModelMetadata metadata = read_model_metadata(model);
   EXPECT_EQ(metadata.spec.architecture, "resnet50-v1");

@@ -116,9 +116,8 @@ TEST(SampleQuality, GanEvaluateWithTheImageNetResNet50) {
   for (const auto& entry : std::filesystem::directory_iterator(data + "/train/NORMAL"))
     if (normals++ < 3) rows += entry.path().string() + ",NORMAL\n";
   write_file_atomically(manifest, rows);
-  const test::CommandResult few =
-      test::run_cli("gan evaluate --model " + (dir / "g.psmodel") + " --data " + manifest + " --features " +
-                    weights + " -n 12 --real 24");
+  const test::CommandResult few = test::run_cli("gan evaluate --model " + (dir / "g.psmodel") + " --data " +
+                                                manifest + " --features " + weights + " -n 12 --real 24");
   EXPECT_NE(few.exit_code, 0);
   EXPECT_NE(few.output.find(manifest + ": 3 readable training images of class NORMAL"), std::string::npos)
       << few.output;

@@ -17,13 +17,13 @@
 #include "core/errors.h"
 #include "core/hash.h"
 #include "data/sample.h"
+#include "ensemble_support.h"
 #include "file_size_limit.h"
 #include "infer/predictor.h"
 #include "model_file/model_file.h"
 #include "search/case_index.h"
 #include "search/embedding.h"
 #include "search/similar_cases.h"
-#include "ensemble_support.h"
 #include "test_support.h"
 
 using namespace pneumoscan;
@@ -593,19 +593,19 @@ TEST(SearchIndex, MemberIndexEmbedsQueriesWithThatMember) {
 
   // The command line: --member builds it, knn and similar follow it, a missing member is refused.
   const std::string data = dir / "data";
-  const CommandResult built =
-      run_cli("index build --model " + model + " --data " + data + " --member 0 --out " + (dir / "cli.psindex"));
+  const CommandResult built = run_cli("index build --model " + model + " --data " + data +
+                                      " --member 0 --out " + (dir / "cli.psindex"));
   ASSERT_EQ(built.exit_code, 0) << built.output;
   EXPECT_NE(built.output.find("dimension 256, kind flat, model pair, member 0"), std::string::npos)
       << built.output;
-  const CommandResult knn =
-      run_cli("index knn --model " + model + " --index " + (dir / "cli.psindex") + " --data " + data + " -k 1");
+  const CommandResult knn = run_cli("index knn --model " + model + " --index " + (dir / "cli.psindex") +
+                                    " --data " + data + " -k 1");
   EXPECT_EQ(knn.exit_code, 0) << knn.output;
   const CommandResult similar =
       run_cli("similar --model " + model + " --index " + (dir / "cli.psindex") + " -k 1 " + samples[2].path);
   EXPECT_EQ(similar.exit_code, 0) << similar.output;
-  const CommandResult missing =
-      run_cli("index build --model " + model + " --data " + data + " --member 2 --out " + (dir / "x.psindex"));
+  const CommandResult missing = run_cli("index build --model " + model + " --data " + data +
+                                        " --member 2 --out " + (dir / "x.psindex"));
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.output.find("no member 2 (members 0-1)"), std::string::npos) << missing.output;
   EXPECT_FALSE(std::filesystem::exists(dir / "x.psindex"));

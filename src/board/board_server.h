@@ -1,9 +1,8 @@
 #pragma once
 // `pneumoscan board`: the live training page over a log folder.
-//   GET /                        the page (web/board/: index.html, board.js, board.css, on web/style.css; no CDN)
-//   GET /api/runs                RunStore::runs()
-//   GET /api/scalars?since=C     RunStore::scalars_since(C): only the points the page has not seen
-//   GET /api/image?run=R&tag=T   the latest PNG of that image tag
+//   GET /                        the page (web/board/: index.html, board.js, board.css, on web/style.css; no
+//   CDN) GET /api/runs                RunStore::runs() GET /api/scalars?since=C RunStore::scalars_since(C):
+//   only the points the page has not seen GET /api/image?run=R&tag=T   the latest PNG of that image tag
 // Errors are JSON {"error": "..."}. Read-only: nothing under LOGDIR is written.
 #include <atomic>
 #include <memory>

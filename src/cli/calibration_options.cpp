@@ -22,9 +22,10 @@ std::vector<Sample> read_validation(const std::string& data, const std::string& 
 }
 
 void add_calibration_options(CLI::App* cmd, CalibrationOptions& options) {
-  cmd->add_option("--policy", options.threshold_policy,
-                  "Threshold policy: validation (sensitivity target on validation), pooled-shift (on validation "
-                  "and its acquisition-shifted copies pooled) or worst-shift (on each of them)")
+  cmd->add_option(
+         "--policy", options.threshold_policy,
+         "Threshold policy: validation (sensitivity target on validation), pooled-shift (on validation "
+         "and its acquisition-shifted copies pooled) or worst-shift (on each of them)")
       ->check(CLI::IsMember({"validation", "pooled-shift", "worst-shift"}))
       ->capture_default_str();
   cmd->add_option("--target-sensitivity", options.target_sensitivity, "Sensitivity the threshold must reach")

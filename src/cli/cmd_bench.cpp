@@ -51,7 +51,8 @@ int run_bench_command(BenchArgs& args) {
   std::printf("%-16s %5s %12s %14s %14s %9s %10s %9s %12s\n", "arch", "size", "decode img/s", "train img/s",
               "train img/s", "loader", "latency", "p90", "latency");
   std::printf("%-16s %5s %12s %14s %14s %9s %10s %9s %12s\n", "", "", "(1st epoch)", "(loader)", "(tensors)",
-              "overhead", "b1 median", "", ("b" + std::to_string(args.options.latency_batch) + " median").c_str());
+              "overhead", "b1 median", "",
+              ("b" + std::to_string(args.options.latency_batch) + " median").c_str());
   nlohmann::json all = nlohmann::json::array();
   std::vector<BenchResult> results;
   for (const std::string& run : args.runs) {
@@ -61,22 +62,25 @@ int run_bench_command(BenchArgs& args) {
     const BenchResult r = run_bench(arch, size > 0 ? size : 224, args.options);
     std::printf("%-16s %5d %12.0f %14.1f %14.1f %8.1f%% %8.2fms %7.2fms %10.1fms\n", r.architecture.c_str(),
                 r.input_size, r.decode_images_per_second, r.train_loader_images_per_second,
-                r.train_tensor_images_per_second, 100.0 * r.loader_overhead, r.latency_median_ms, r.latency_p90_ms,
-                r.batch_latency_median_ms);
+                r.train_tensor_images_per_second, 100.0 * r.loader_overhead, r.latency_median_ms,
+                r.latency_p90_ms, r.batch_latency_median_ms);
     std::fflush(stdout);
     all.push_back(to_json(r));
     results.push_back(r);
   }
   const double peak = measure_peak_gflops(args.options.precision);
-  std::printf("\nmachine: %.1f GFLOP/s %s (1024^3 product, BLAS or oneDNN, %d threads); achieved, counting 2 FLOPs per "
-              "multiply-add:\n",
-              peak, precision_name(args.options.precision).c_str(), at::get_num_threads());
+  std::printf(
+      "\nmachine: %.1f GFLOP/s %s (1024^3 product, BLAS or oneDNN, %d threads); achieved, counting 2 FLOPs "
+      "per "
+      "multiply-add:\n",
+      peak, precision_name(args.options.precision).c_str(), at::get_num_threads());
   for (size_t i = 0; i < results.size(); ++i) {
     const BenchResult& r = results[i];
-    std::printf("  %-16s %5d  %.2f GMAC/image  training %.1f GFLOP/s (%.0f%%)  inference b%d %.1f GFLOP/s (%.0f%%)\n",
-                r.architecture.c_str(), r.input_size, r.multiply_adds / 1e9, r.train_gflops,
-                100 * r.train_gflops / peak, std::max(1, r.latency_batch), r.inference_gflops,
-                100 * r.inference_gflops / peak);
+    std::printf(
+        "  %-16s %5d  %.2f GMAC/image  training %.1f GFLOP/s (%.0f%%)  inference b%d %.1f GFLOP/s (%.0f%%)\n",
+        r.architecture.c_str(), r.input_size, r.multiply_adds / 1e9, r.train_gflops,
+        100 * r.train_gflops / peak, std::max(1, r.latency_batch), r.inference_gflops,
+        100 * r.inference_gflops / peak);
     all[i]["peak_gflops"] = peak;
   }
   if (!args.json.empty()) write_file_atomically(args.json, all.dump(2) + "\n");
@@ -85,13 +89,16 @@ int run_bench_command(BenchArgs& args) {
 
 std::function<int()> add_bench(CLI::App& app) {
   auto args = std::make_shared<BenchArgs>();
-  CLI::App* cmd = app.add_subcommand("bench", "Measure training img/s (loader vs tensors) and batch-1 latency");
+  CLI::App* cmd =
+      app.add_subcommand("bench", "Measure training img/s (loader vs tensors) and batch-1 latency");
   cmd->add_option("--data", args->data, "JPEG data for the loader runs (default: shared chest_xray/train)");
   cmd->add_option("--runs", args->runs, "ARCH:SIZE pairs")->delimiter(',')->capture_default_str();
   add_precision_option(cmd, args->options.precision, "Training (autocast) and inference number format");
-  cmd->add_option("--steps", args->options.train_steps, "Timed training steps per run")->capture_default_str();
+  cmd->add_option("--steps", args->options.train_steps, "Timed training steps per run")
+      ->capture_default_str();
   cmd->add_option("--batch-size", args->options.batch_size, "Training batch size")->capture_default_str();
-  cmd->add_option("--latency-runs", args->options.latency_runs, "Timed batch-1 passes")->capture_default_str();
+  cmd->add_option("--latency-runs", args->options.latency_runs, "Timed batch-1 passes")
+      ->capture_default_str();
   cmd->add_option("--latency-batch", args->options.latency_batch,
                   "Also time forward passes of this many images at once (0 = not)")
       ->check(CLI::Range(0, 1024))

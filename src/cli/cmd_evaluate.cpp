@@ -2,7 +2,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
-
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
@@ -26,8 +25,10 @@ struct EvaluateArgs {
 };
 
 void print_class_report(const MulticlassMetrics& c) {
-  std::printf("\n%lld images of known type; predicted class = NORMAL below the threshold, else the most "
-              "probable type\n%-12s", static_cast<long long>(c.n), "true\\pred");
+  std::printf(
+      "\n%lld images of known type; predicted class = NORMAL below the threshold, else the most "
+      "probable type\n%-12s",
+      static_cast<long long>(c.n), "true\\pred");
   for (const auto& name : c.class_names) std::printf("%12s", name.c_str());
   std::printf("%10s\n", "recall");
   for (size_t i = 0; i < c.class_names.size(); ++i) {
@@ -67,20 +68,25 @@ int run_evaluate(EvaluateArgs& args) {
               evaluation.failures.size(), m.threshold);
   std::printf("recall (sensitivity) %.4f\nspecificity          %.4f\nprecision            %.4f\n", m.recall,
               m.specificity, m.precision);
-  std::printf("F1                   %.4f\naccuracy             %.4f\nROC AUC              %.4f\nPR AUC               %.4f\n\n",
-              m.f1, m.accuracy, m.roc_auc, m.pr_auc);
+  std::printf(
+      "F1                   %.4f\naccuracy             %.4f\nROC AUC              %.4f\nPR AUC               "
+      "%.4f\n\n",
+      m.f1, m.accuracy, m.roc_auc, m.pr_auc);
   std::printf("                 predicted NORMAL  predicted PNEUMONIA\n");
-  std::printf("true NORMAL      %16lld  %19lld\n", static_cast<long long>(m.tn), static_cast<long long>(m.fp));
-  std::printf("true PNEUMONIA   %16lld  %19lld\n", static_cast<long long>(m.fn), static_cast<long long>(m.tp));
+  std::printf("true NORMAL      %16lld  %19lld\n", static_cast<long long>(m.tn),
+              static_cast<long long>(m.fp));
+  std::printf("true PNEUMONIA   %16lld  %19lld\n", static_cast<long long>(m.fn),
+              static_cast<long long>(m.tp));
   std::printf("\ncalibration: ECE (15 bins) %.4f  Brier %.4f\n",
               expected_calibration_error(evaluation.probabilities, evaluation.labels, 15),
               brier_score(evaluation.probabilities, evaluation.labels));
   if (evaluation.classes) print_class_report(*evaluation.classes);
   if (!evaluation.shifted.empty()) {
-    std::printf("\nacquisition-shift proxies at threshold %.4f\n%-14s %8s %8s %8s %8s\n", m.threshold, "shift",
-                "ROC AUC", "recall", "spec", "acc");
+    std::printf("\nacquisition-shift proxies at threshold %.4f\n%-14s %8s %8s %8s %8s\n", m.threshold,
+                "shift", "ROC AUC", "recall", "spec", "acc");
     for (const auto& [name, s] : evaluation.shifted)
-      std::printf("%-14s %8.4f %8.4f %8.4f %8.4f\n", name.c_str(), s.roc_auc, s.recall, s.specificity, s.accuracy);
+      std::printf("%-14s %8.4f %8.4f %8.4f %8.4f\n", name.c_str(), s.roc_auc, s.recall, s.specificity,
+                  s.accuracy);
   }
   if (!args.json.empty()) {
     nlohmann::json json = to_json(m);
@@ -114,10 +120,12 @@ std::function<int()> add_evaluate(CLI::App& app) {
   cmd->add_flag("--shifts", args->shifts,
                 "Also evaluate acquisition-shifted copies of the data (tone curve, contrast, blur, noise, "
                 "collimation, rotation, JPEG, vendor processing) at the same threshold");
-  cmd->add_flag("--tta", args->tta,
-                "Test-time augmentation: each image's probabilities averaged over it and 4 variants (zoom, shift, "
-                "two tone curves), five forward passes per image; the stored threshold is kept");
-  cmd->add_option("--plots", args->plots, "Folder for PNG plots: ROC, precision-recall, confusion matrix, calibration");
+  cmd->add_flag(
+      "--tta", args->tta,
+      "Test-time augmentation: each image's probabilities averaged over it and 4 variants (zoom, shift, "
+      "two tone curves), five forward passes per image; the stored threshold is kept");
+  cmd->add_option("--plots", args->plots,
+                  "Folder for PNG plots: ROC, precision-recall, confusion matrix, calibration");
   return [args] { return run_evaluate(*args); };
 }
 

@@ -116,10 +116,11 @@ std::function<int()> add_index(CLI::App& app) {
   build_cmd->add_option("--batch-size", build->batch_size, "Images per forward pass")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  build_cmd->add_option("--member", build->member,
-                        "Ensembles: embed with member I (0-based) alone; `similar`, `predict --similar`, "
-                        "`serve` and `index knn` then embed queries with it too. Default: all members' "
-                        "features side by side")
+  build_cmd
+      ->add_option("--member", build->member,
+                   "Ensembles: embed with member I (0-based) alone; `similar`, `predict --similar`, "
+                   "`serve` and `index knn` then embed queries with it too. Default: all members' "
+                   "features side by side")
       ->check(CLI::NonNegativeNumber);
 
   auto knn = std::make_shared<KnnArgs>();

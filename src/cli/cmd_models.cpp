@@ -23,16 +23,19 @@ int run_models(const ModelsArgs& args) {
     Classifier net = create_model({info.name, size});
     const int64_t imagenet_parameters = count_parameters(*create_model({info.name, size, 3, 1000}));
     char timing[32] = "-";
-    if (!args.no_timing) std::snprintf(timing, sizeof timing, "%.1f", 1e3 * measure_forward_seconds(*net, 1, size));
+    if (!args.no_timing)
+      std::snprintf(timing, sizeof timing, "%.1f", 1e3 * measure_forward_seconds(*net, 1, size));
     std::printf("%-16s %5lld %7lld %12lld %12lld %14lld %8.3fG %11s  %s\n", info.name.c_str(),
                 static_cast<long long>(size), static_cast<long long>(info.default_num_outputs),
                 static_cast<long long>(count_parameters(*net)), static_cast<long long>(imagenet_parameters),
                 static_cast<long long>(count_parameters_and_buffers(*net)),
-                1e-9 * static_cast<double>(count_multiply_adds(*net, 1, size)), timing, info.description.c_str());
+                1e-9 * static_cast<double>(count_multiply_adds(*net, 1, size)), timing,
+                info.description.c_str());
     std::fflush(stdout);
   }
   std::printf(
-      "\nparameters: trainable, 1-channel input and the default head; params 3/1000: with a 3-channel stem and a "
+      "\nparameters: trainable, 1-channel input and the default head; params 3/1000: with a 3-channel stem "
+      "and a "
       "1000-class head (as ImageNet figures count them); params+buffers adds BatchNorm statistics (as Keras "
       "counts). MACs: multiply-adds of one 1-channel forward pass at the input size (G = 1e9). forward ms: "
       "median of 5 CPU passes at batch 1 after a warm-up.\n");

@@ -23,7 +23,8 @@ namespace {
 struct TrainArgs {
   TrainValOptions data;
   std::string codes, autoencoder, synthetic;
-  std::string out, plots, logdir, normalization = "image_zscore", norm_preset, norm_mean = "0.5", norm_std = "0.25";
+  std::string out, plots, logdir, normalization = "image_zscore", norm_preset, norm_mean = "0.5",
+                                  norm_std = "0.25";
   int channels = 0;  // 0: 3 with per-channel normalisation, else 1
   std::vector<std::string> classes = {"normal", "pneumonia"};
   bool resume = false, no_augment = false, no_progress = false, hflip = false;
@@ -36,15 +37,16 @@ struct TrainArgs {
   CLI::Option* norm_std_option = nullptr;
 };
 
-// `--arch latent-cnn --codes CODES`: the latent CNN on the split's codes, encoder from the codes' autoencoder.
+// `--arch latent-cnn --codes CODES`: the latent CNN on the split's codes, encoder from the codes'
+// autoencoder.
 TrainResult train_on_codes(TrainArgs& args, const TrainValSplit& split, TrainObserver& observers) {
   const CodeSet codes = read_codes(args.codes);
   const std::string autoencoder_path = args.autoencoder.empty() ? codes.autoencoder_path : args.autoencoder;
   LoadedAutoencoder autoencoder = load_autoencoder(autoencoder_path);
   std::printf("codes: %lld images from %s (encoder %s)\n", static_cast<long long>(codes.codes.size(0)),
               args.codes.c_str(), codes.encoder_fingerprint.c_str());
-  return train_latent_model(split.train, split.val, codes, args.codes, autoencoder, autoencoder_path, args.config,
-                            args.out, args.resume, &observers);
+  return train_latent_model(split.train, split.val, codes, args.codes, autoencoder, autoencoder_path,
+                            args.config, args.out, args.resume, &observers);
 }
 
 int run_train(TrainArgs& args) {
@@ -77,7 +79,8 @@ int run_train(TrainArgs& args) {
   validate(config);
 
   if (config.spec.architecture == "latent-cnn" && args.codes.empty())
-    throw UsageError("--arch latent-cnn trains on autoencoder codes: add --codes CODES (`pneumoscan autoencoder encode`)");
+    throw UsageError(
+        "--arch latent-cnn trains on autoencoder codes: add --codes CODES (`pneumoscan autoencoder encode`)");
   if (!args.codes.empty() && config.spec.architecture != "latent-cnn")
     throw UsageError("--codes trains --arch latent-cnn, not " + config.spec.architecture);
   if (!args.codes.empty() && !args.synthetic.empty())
@@ -127,7 +130,8 @@ int run_train(TrainArgs& args) {
       "\nbest epoch %d of %zu, %s\nvalidation at threshold %.4f (target sensitivity %.2f): recall %.4f  "
       "specificity %.4f  precision %.4f  F1 %.4f  ROC AUC %.4f  PR AUC %.4f\nwrote %s\n",
       result.best_epoch, result.history.size(), format_duration(result.seconds).c_str(), m.threshold,
-      config.target_sensitivity, m.recall, m.specificity, m.precision, m.f1, m.roc_auc, m.pr_auc, args.out.c_str());
+      config.target_sensitivity, m.recall, m.specificity, m.precision, m.f1, m.roc_auc, m.pr_auc,
+      args.out.c_str());
   if (config.class_names.size() > 2) {
     const MulticlassMetrics types = compute_multiclass_metrics(
         result.val_class_probabilities, result.val_class_labels, config.class_names, m.threshold);
@@ -149,15 +153,20 @@ std::function<int()> add_train(CLI::App& app) {
   auto args = std::make_shared<TrainArgs>();
   TrainConfig& c = args->config;
   CLI::App* cmd = app.add_subcommand("train", "Train a network and write a model file (weights + metadata)");
-  cmd->add_option("--arch", c.spec.architecture, "Architecture (see `pneumoscan models`)")->capture_default_str();
-  cmd->add_option("--data", args->data.data, "Data folder (train/NORMAL|PNEUMONIA ...) or CSV manifest")->required();
-  cmd->add_option("--val", args->data.validation, "Validation folder or manifest (default: carved from --data by patient)");
+  cmd->add_option("--arch", c.spec.architecture, "Architecture (see `pneumoscan models`)")
+      ->capture_default_str();
+  cmd->add_option("--data", args->data.data, "Data folder (train/NORMAL|PNEUMONIA ...) or CSV manifest")
+      ->required();
+  cmd->add_option("--val", args->data.validation,
+                  "Validation folder or manifest (default: carved from --data by patient)");
   cmd->add_option("--val-fraction", args->data.val_fraction, "Share of patients carved for validation")
       ->check(CLI::Range(0.01, 0.9))
       ->capture_default_str();
   cmd->add_option("--out", args->out, "Model file to write")->required();
   cmd->add_option("--epochs", c.epochs, "Maximum epochs")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--batch-size", c.batch_size, "Batch size")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--batch-size", c.batch_size, "Batch size")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   cmd->add_option("--optimizer", c.optimizer, "adam or sgd")
       ->check(CLI::IsMember({"adam", "sgd"}))
       ->capture_default_str();
@@ -169,8 +178,9 @@ std::function<int()> add_train(CLI::App& app) {
   cmd->add_option("--outputs", c.spec.num_outputs, "1 = sigmoid, 2 = softmax (0 = architecture default)")
       ->check(CLI::Range(0, 2))
       ->capture_default_str();
-  cmd->add_option("--channels", args->channels,
-                  "Input channels: 1 = gray, 3 = gray repeated (default: 3 with per-channel normalisation, else 1)")
+  cmd->add_option(
+         "--channels", args->channels,
+         "Input channels: 1 = gray, 3 = gray repeated (default: 3 with per-channel normalisation, else 1)")
       ->check(CLI::IsMember({1, 3}));
   args->normalization_option =
       cmd->add_option("--normalization", args->normalization, "image_zscore, equalize_zscore or fixed")
@@ -181,16 +191,17 @@ std::function<int()> add_train(CLI::App& app) {
                       "Fixed normalisation preset: imagenet (per-channel ImageNet mean/std, 3 channels; the "
                       "shared ResNet-50) or inception ([-1, 1]; the shared MobileNetV2)")
           ->check(CLI::IsMember({"imagenet", "inception"}));
-  args->norm_mean_option = cmd->add_option("--norm-mean", args->norm_mean,
-                                           "Mean in [0,1] pixel units for --normalization fixed: 1 value, or 3 "
-                                           "comma-separated (per channel, 3 channels); 0.5 with std 0.5 gives "
-                                           "[-1, 1]")
-                               ->excludes(preset)
-                               ->capture_default_str();
-  args->norm_std_option =
-      cmd->add_option("--norm-std", args->norm_std, "Std for --normalization fixed: 1 value or 3 comma-separated")
+  args->norm_mean_option =
+      cmd->add_option("--norm-mean", args->norm_mean,
+                      "Mean in [0,1] pixel units for --normalization fixed: 1 value, or 3 "
+                      "comma-separated (per channel, 3 channels); 0.5 with std 0.5 gives "
+                      "[-1, 1]")
           ->excludes(preset)
           ->capture_default_str();
+  args->norm_std_option = cmd->add_option("--norm-std", args->norm_std,
+                                          "Std for --normalization fixed: 1 value or 3 comma-separated")
+                              ->excludes(preset)
+                              ->capture_default_str();
   cmd->add_option("--pretrained", c.pretrained_path,
                   "torchvision-layout state dict (torch.save) to start from; matching weights are imported")
       ->check(CLI::ExistingFile);
@@ -202,10 +213,11 @@ std::function<int()> add_train(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--freeze-bn-stats", c.freeze_batchnorm_stats,
                 "Keep BatchNorm layers in eval mode (running statistics unchanged) while training");
-  cmd->add_option("--augment", args->augment,
-                  "Training augmentation: standard (rotation, shift, zoom, tone curve, contrast, exposure, blur, "
-                  "noise), strong (wider photometric ranges, and CLAHE, histogram equalisation or unsharp "
-                  "masking on half the images) or none")
+  cmd->add_option(
+         "--augment", args->augment,
+         "Training augmentation: standard (rotation, shift, zoom, tone curve, contrast, exposure, blur, "
+         "noise), strong (wider photometric ranges, and CLAHE, histogram equalisation or unsharp "
+         "masking on half the images) or none")
       ->check(CLI::IsMember({"standard", "strong", "none"}))
       ->capture_default_str();
   cmd->add_flag("--no-augment", args->no_augment, "Turn augmentation off (= --augment none)");
@@ -214,9 +226,10 @@ std::function<int()> add_train(CLI::App& app) {
                   "Zoom range of the augmentation: scales drawn from [1 - Z, 1 + Z] (default 0.1; 0.25 also "
                   "covers tighter and wider collimation)")
       ->check(CLI::Range(0.0, 0.5));
-  cmd->add_option("--sampling", c.sampling,
-                  "Order of an epoch: shuffle (each image once) or balanced (draws with replacement, every class "
-                  "equally likely; replaces class weighting)")
+  cmd->add_option(
+         "--sampling", c.sampling,
+         "Order of an epoch: shuffle (each image once) or balanced (draws with replacement, every class "
+         "equally likely; replaces class weighting)")
       ->check(CLI::IsMember({"shuffle", "balanced"}))
       ->capture_default_str();
   cmd->add_option("--mixup", c.mixup_alpha,
@@ -233,9 +246,10 @@ std::function<int()> add_train(CLI::App& app) {
       ->check(CLI::Range(0.5, 1.0))
       ->capture_default_str();
   cmd->add_flag("!--no-class-weights", c.class_weighting, "Plain (unweighted) cross-entropy");
-  cmd->add_option("--classes", args->classes,
-                  "Classes to learn: normal,pneumonia or normal,bacterial,viral (type from Kermany file names "
-                  "or manifest labels bacterial/viral); P(pneumonia) = 1 - P(normal)")
+  cmd->add_option(
+         "--classes", args->classes,
+         "Classes to learn: normal,pneumonia or normal,bacterial,viral (type from Kermany file names "
+         "or manifest labels bacterial/viral); P(pneumonia) = 1 - P(normal)")
       ->delimiter(',')
       ->capture_default_str();
   cmd->add_option("--label-smoothing", c.label_smoothing, "Label smoothing in [0, 1)")
@@ -254,17 +268,21 @@ std::function<int()> add_train(CLI::App& app) {
   cmd->add_option("--logdir", args->logdir,
                   "Write TensorBoard event files to LOGDIR/<model file stem> (watch with `pneumoscan board "
                   "--logdir LOGDIR` or TensorBoard)");
-  cmd->add_option("--codes", args->codes,
-                  "Autoencoder code file (`autoencoder encode` of --data): train --arch latent-cnn on the codes; "
-                  "the model file holds encoder + latent CNN and runs on images");
-  cmd->add_option("--autoencoder", args->autoencoder,
-                  "The autoencoder the codes came from (default: the file named in the codes); codes of another "
-                  "encoder are refused");
-  cmd->add_option("--synthetic", args->synthetic,
-                  "DIR[:CLASS]: generated images (`gan sample`) added to training only, never to validation or the "
-                  "threshold; the model file records how many");
-  cmd->add_option("--plots", args->plots,
-                  "Folder for PNG plots: loss/accuracy curves, ROC, PR, confusion matrix, calibration on validation");
+  cmd->add_option(
+      "--codes", args->codes,
+      "Autoencoder code file (`autoencoder encode` of --data): train --arch latent-cnn on the codes; "
+      "the model file holds encoder + latent CNN and runs on images");
+  cmd->add_option(
+      "--autoencoder", args->autoencoder,
+      "The autoencoder the codes came from (default: the file named in the codes); codes of another "
+      "encoder are refused");
+  cmd->add_option(
+      "--synthetic", args->synthetic,
+      "DIR[:CLASS]: generated images (`gan sample`) added to training only, never to validation or the "
+      "threshold; the model file records how many");
+  cmd->add_option(
+      "--plots", args->plots,
+      "Folder for PNG plots: loss/accuracy curves, ROC, PR, confusion matrix, calibration on validation");
   return [args] { return run_train(*args); };
 }
 

@@ -1,10 +1,9 @@
 #pragma once
 // Each subcommand lives in its own cmd_*.cpp and registers itself here; the
 // front ends only parse flags and call the library.
+#include <CLI/CLI.hpp>
 #include <functional>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "core/precision.h"
 
@@ -33,7 +32,8 @@ CLI::Option* add_model_option(CLI::App* command, std::string& path, const std::s
 CLI::Option* add_precision_option(CLI::App* command, Precision& precision, const std::string& what = "");
 // `what` for the commands that train.
 inline constexpr const char* kTrainingPrecisionHelp =
-    "Training arithmetic (bf16: mixed precision under autocast, float32 weights; validation and the threshold in "
+    "Training arithmetic (bf16: mixed precision under autocast, float32 weights; validation and the "
+    "threshold in "
     "float32)";
 
 }  // namespace pneumoscan::cli

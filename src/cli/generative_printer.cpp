@@ -12,8 +12,8 @@ namespace pneumoscan::cli {
 void GenerativePrinter::on_decode_progress(const std::string& what, size_t done, size_t total) {
   steps_.on_decode_progress(what, done, total);
 }
-void GenerativePrinter::on_decoded(const std::string& what, size_t images, const std::vector<std::string>& failures,
-                                   double seconds) {
+void GenerativePrinter::on_decoded(const std::string& what, size_t images,
+                                   const std::vector<std::string>& failures, double seconds) {
   steps_.on_decoded(what, images, failures, seconds);
 }
 void GenerativePrinter::on_train_start(const TrainStart& start) {
@@ -23,7 +23,9 @@ void GenerativePrinter::on_train_start(const TrainStart& start) {
 void GenerativePrinter::on_resumed(const std::string& checkpoint, int epochs_completed) {
   steps_.on_resumed(checkpoint, epochs_completed);
 }
-void GenerativePrinter::on_epoch_start(int epoch, int epochs, size_t steps) { steps_.on_epoch_start(epoch, epochs, steps); }
+void GenerativePrinter::on_epoch_start(int epoch, int epochs, size_t steps) {
+  steps_.on_epoch_start(epoch, epochs, steps);
+}
 void GenerativePrinter::on_step(const TrainStep& step) { steps_.on_step(step); }
 void GenerativePrinter::on_figures(int, const NamedFigures& figures) { figures_ = figures; }
 
@@ -31,13 +33,16 @@ void GenerativePrinter::on_epoch_end(const EpochRecord& record, int epochs) {
   std::string line = format_string("epoch %d/%d", record.epoch, epochs);
   for (const auto& [name, value] : figures_) {
     if (name == "seconds") continue;
-    line += name == "images_per_second" ? format_string("  %.0f img/s", value) : format_string("  %s %.4g", name.c_str(), value);
+    line += name == "images_per_second" ? format_string("  %.0f img/s", value)
+                                        : format_string("  %s %.4g", name.c_str(), value);
   }
-  std::printf("%s  %s%s\n", line.c_str(), format_duration(record.seconds).c_str(), record.best ? "  *best*" : "");
+  std::printf("%s  %s%s\n", line.c_str(), format_duration(record.seconds).c_str(),
+              record.best ? "  *best*" : "");
   std::fflush(stdout);
 }
 
-std::unique_ptr<GenerativeEventObserver> open_generative_log(const std::string& logdir, const std::string& run,
+std::unique_ptr<GenerativeEventObserver> open_generative_log(const std::string& logdir,
+                                                             const std::string& run,
                                                              const nlohmann::json& config, bool resume) {
   if (logdir.empty()) return nullptr;
   auto events = std::make_unique<GenerativeEventObserver>(run_log_dir(logdir, run, resume), config);

@@ -33,7 +33,8 @@ class GenerativePrinter : public GenerativeObserver {
 
 // The event log of a generative run in LOGDIR/<run> (a fresh folder unless resuming), announced on stdout;
 // nullptr when `logdir` is empty.
-std::unique_ptr<GenerativeEventObserver> open_generative_log(const std::string& logdir, const std::string& run,
+std::unique_ptr<GenerativeEventObserver> open_generative_log(const std::string& logdir,
+                                                             const std::string& run,
                                                              const nlohmann::json& config, bool resume);
 // Warns on stderr when logging stopped on an error.
 void close_generative_log(const GenerativeEventObserver* events);

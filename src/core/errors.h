@@ -17,8 +17,7 @@ struct InputError : Error {
 
 // A model file that is missing, corrupt, or does not match what is asked of it.
 struct ModelFileError : Error {
-  ModelFileError(const std::string& file, const std::string& problem)
-      : Error(file + ": " + problem) {}
+  ModelFileError(const std::string& file, const std::string& problem) : Error(file + ": " + problem) {}
 };
 
 // Writing or reading failed at the file-system level.

@@ -5,24 +5,23 @@
 // another vendor). Horizontal flips are off by default: chest X-rays have a
 // side (the heart is on the left).
 #include <cstdint>
-#include <random>
-#include <string>
-
 #include <nlohmann/json_fwd.hpp>
 #include <opencv2/core.hpp>
+#include <random>
+#include <string>
 
 namespace pneumoscan {
 
 struct AugmentConfig {
   bool enabled = true;
   double max_rotation_deg = 10.0;
-  double max_shift = 0.08;      // fraction of the side
-  double max_zoom = 0.10;       // scale in [1 - z, 1 + z]
-  double max_brightness = 0.10; // additive, [0,1] units
-  double max_contrast = 0.25;   // multiplicative around the mean, [1 - c, 1 + c]
-  double max_gamma = 0.35;      // gamma in [1/(1+g), 1+g]
+  double max_shift = 0.08;        // fraction of the side
+  double max_zoom = 0.10;         // scale in [1 - z, 1 + z]
+  double max_brightness = 0.10;   // additive, [0,1] units
+  double max_contrast = 0.25;     // multiplicative around the mean, [1 - c, 1 + c]
+  double max_gamma = 0.35;        // gamma in [1/(1+g), 1+g]
   double blur_probability = 0.2;  // Gaussian blur with sigma in [0.3, 1.2] px
-  double max_noise = 0.02;      // Gaussian noise sigma in [0, max]
+  double max_noise = 0.02;        // Gaussian noise sigma in [0, max]
   bool horizontal_flip = false;
   // Share of images given one vendor-style processing, drawn at random before
   // anything else: CLAHE (clip 1-4, 8x8 tiles), global histogram equalisation

@@ -248,12 +248,14 @@ std::vector<std::string> validate_class_names(const std::vector<std::string>& na
     std::string u = trim(name);
     for (char& c : u) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     if (u.empty()) throw UsageError("empty class name in the class list");
-    if (std::find(upper.begin(), upper.end(), u) != upper.end()) throw UsageError("class '" + u + "' named twice");
+    if (std::find(upper.begin(), upper.end(), u) != upper.end())
+      throw UsageError("class '" + u + "' named twice");
     upper.push_back(u);
   }
   if (upper.size() < 2 || upper.front() != "NORMAL")
-    throw UsageError("a class list starts with NORMAL and has at least two classes (normal,pneumonia or "
-                     "normal,bacterial,viral)");
+    throw UsageError(
+        "a class list starts with NORMAL and has at least two classes (normal,pneumonia or "
+        "normal,bacterial,viral)");
   if (upper.size() == 2 && upper[1] != "PNEUMONIA")
     throw UsageError("a binary class list is normal,pneumonia");
   for (size_t i = 1; upper.size() > 2 && i < upper.size(); ++i)
@@ -370,8 +372,8 @@ void write_manifest(const std::string& csv_path, const std::vector<Sample>& samp
     if (sample.label == kPneumonia && !sample.pneumonia_type.empty() &&
         sample.pneumonia_type != pneumonia_type_from_filename(sample.path))
       label = sample.pneumonia_type;
-    out << csv_field(sample.path) << ',' << label
-        << ',' << csv_field(sample.patient) << ',' << csv_field(sample.split) << '\n';
+    out << csv_field(sample.path) << ',' << label << ',' << csv_field(sample.patient) << ','
+        << csv_field(sample.split) << '\n';
   }
   write_file_atomically(csv_path, out.str());
 }

@@ -59,8 +59,9 @@ TrainValSplit resolve_train_val(const std::string& data, const std::string& vali
   const std::vector<std::string> leaked = patients_in_several_splits(both);
   if (!leaked.empty())
     throw InputError(validation.empty() ? data : validation,
-                     std::to_string(leaked.size()) + " patient(s) appear in both training and validation (e.g. '" +
-                         leaked.front() + "')");
+                     std::to_string(leaked.size()) +
+                         " patient(s) appear in both training and validation (e.g. '" + leaked.front() +
+                         "')");
   return result;
 }
 
@@ -69,8 +70,10 @@ std::vector<Sample> stratified_subset(const std::vector<Sample>& samples, int64_
   std::vector<size_t> by_label[2];
   std::vector<size_t> other;
   for (size_t i = 0; i < samples.size(); ++i) {
-    if (samples[i].label == kNormal || samples[i].label == kPneumonia) by_label[samples[i].label].push_back(i);
-    else other.push_back(i);
+    if (samples[i].label == kNormal || samples[i].label == kPneumonia)
+      by_label[samples[i].label].push_back(i);
+    else
+      other.push_back(i);
   }
   std::mt19937_64 rng(seed);
   std::vector<size_t> chosen;
@@ -86,7 +89,8 @@ std::vector<Sample> stratified_subset(const std::vector<Sample>& samples, int64_
   return subset;
 }
 
-std::vector<Sample> without_paths(const std::vector<Sample>& samples, const std::vector<std::string>& excluded) {
+std::vector<Sample> without_paths(const std::vector<Sample>& samples,
+                                  const std::vector<std::string>& excluded) {
   std::set<std::string> drop;
   for (const auto& path : excluded) drop.insert(std::filesystem::weakly_canonical(path).string());
   std::vector<Sample> kept;
@@ -96,7 +100,8 @@ std::vector<Sample> without_paths(const std::vector<Sample>& samples, const std:
 }
 
 TrainValSplit prepare_train_val(const TrainValOptions& options) {
-  TrainValSplit split = resolve_train_val(options.data, options.validation, options.val_fraction, options.seed);
+  TrainValSplit split =
+      resolve_train_val(options.data, options.validation, options.val_fraction, options.seed);
   if (!options.exclude_qc.empty()) {
     const auto paths = read_qc_exclusions(options.exclude_qc);
     const size_t before = split.train.size() + split.val.size();

@@ -3,10 +3,9 @@
 // split column, from a separate validation set, or carved from the training
 // images by patient. Never lets a patient sit on both sides.
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "data/sample.h"
 
@@ -25,7 +24,8 @@ struct TrainValOptions {
   std::string validation;  // "" or folder/manifest
   double val_fraction = 0.15;
   std::string exclude_qc;  // "" or a qc JSON whose flagged images are left out
-  int64_t limit = 0;       // > 0: a stratified subset of this many training images (and the same share of validation)
+  int64_t limit =
+      0;  // > 0: a stratified subset of this many training images (and the same share of validation)
   uint64_t seed = 42;
 };
 
@@ -46,6 +46,7 @@ TrainValSplit resolve_train_val(const std::string& data, const std::string& vali
 std::vector<Sample> stratified_subset(const std::vector<Sample>& samples, int64_t count, uint64_t seed);
 
 // Drops samples whose path is in `excluded`.
-std::vector<Sample> without_paths(const std::vector<Sample>& samples, const std::vector<std::string>& excluded);
+std::vector<Sample> without_paths(const std::vector<Sample>& samples,
+                                  const std::vector<std::string>& excluded);
 
 }  // namespace pneumoscan

@@ -1,10 +1,10 @@
 #include "eval/calibration.h"
 
-#include <cmath>
-
-#include <nlohmann/json.hpp>
 #include <torch/nn/functional/loss.h>
 #include <torch/torch.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
 
 #include "core/errors.h"
 #include "data/loader.h"
@@ -19,12 +19,13 @@ namespace F = torch::nn::functional;
 namespace {
 
 // NLL of logits / exp(log_t) + bias (bias: 1 value for one output, K - 1 for K >= 2, class 0 fixed at 0).
-torch::Tensor calibrated_nll(const torch::Tensor& logits, const torch::Tensor& labels, const torch::Tensor& log_t,
-                             const torch::Tensor& bias) {
+torch::Tensor calibrated_nll(const torch::Tensor& logits, const torch::Tensor& labels,
+                             const torch::Tensor& log_t, const torch::Tensor& bias) {
   torch::Tensor scaled = logits / log_t.exp();
   if (logits.size(1) == 1)
     return F::binary_cross_entropy_with_logits((scaled + bias).squeeze(1), labels.to(torch::kFloat64));
-  return F::cross_entropy(scaled + torch::cat({torch::zeros({1}, bias.options()), bias}), labels.to(torch::kInt64));
+  return F::cross_entropy(scaled + torch::cat({torch::zeros({1}, bias.options()), bias}),
+                          labels.to(torch::kInt64));
 }
 
 }  // namespace
@@ -33,7 +34,8 @@ double negative_log_likelihood(const torch::Tensor& logits, const torch::Tensor&
   if (logits.dim() != 2 || labels.dim() != 1 || logits.size(0) != labels.size(0) || logits.size(0) == 0)
     throw UsageError("calibration: logits and labels do not fit");
   const int64_t bias_size = logits.size(1) == 1 ? 1 : logits.size(1) - 1;
-  return calibrated_nll(logits.to(torch::kFloat64), labels, torch::tensor(std::log(temperature), torch::kFloat64),
+  return calibrated_nll(logits.to(torch::kFloat64), labels,
+                        torch::tensor(std::log(temperature), torch::kFloat64),
                         torch::zeros({bias_size}, torch::kFloat64))
       .item<double>();
 }
@@ -127,9 +129,10 @@ CalibrationResult calibrate_model(LoadedModel& model, const std::vector<Sample>&
   net.set_class_bias({});
   const CachePredictions raw = predict_cache(net, cache, options.batch_size, std::nullopt, device);
   const int64_t n = static_cast<int64_t>(cache.size());
-  const torch::Tensor logits = torch::from_blob(const_cast<float*>(raw.logits.data()), {n, raw.logit_width},
-                                                torch::kFloat32).clone();
-  torch::Tensor labels = torch::tensor(std::vector<int64_t>(raw.class_labels.begin(), raw.class_labels.end()));
+  const torch::Tensor logits =
+      torch::from_blob(const_cast<float*>(raw.logits.data()), {n, raw.logit_width}, torch::kFloat32).clone();
+  torch::Tensor labels =
+      torch::tensor(std::vector<int64_t>(raw.class_labels.begin(), raw.class_labels.end()));
   if (raw.logit_width == 1) labels = labels.gt(0).to(torch::kInt64);
   result.nll_before = negative_log_likelihood(logits, labels, 1.0);
   result.ece_before = expected_calibration_error(raw.probabilities, raw.labels, 15);
@@ -166,7 +169,8 @@ CalibrationResult calibrate_model(LoadedModel& model, const std::vector<Sample>&
       pooled.insert(pooled.end(), p.probabilities.begin(), p.probabilities.end());
       pooled_labels.insert(pooled_labels.end(), p.labels.begin(), p.labels.end());
     }
-    const double pooled_threshold = threshold_for_sensitivity(pooled, pooled_labels, options.target_sensitivity);
+    const double pooled_threshold =
+        threshold_for_sensitivity(pooled, pooled_labels, options.target_sensitivity);
     result.thresholds.emplace_back("pooled", pooled_threshold);
     result.threshold = policy == "worst-shift" ? worst : pooled_threshold;
   }

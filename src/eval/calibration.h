@@ -2,11 +2,11 @@
 // After training: temperature scaling fitted on validation (Guo et al., 2017)
 // and an operating threshold chosen by a stated policy, both stored in the
 // model file so every front end uses them.
-#include <string>
-#include <vector>
+#include <torch/types.h>
 
 #include <nlohmann/json_fwd.hpp>
-#include <torch/types.h>
+#include <string>
+#include <vector>
 
 #include "data/sample.h"
 #include "model_file/model_file.h"

@@ -28,9 +28,9 @@ struct Evaluation {
 
 struct EvaluateOptions {
   int batch_size = 32;
-  int threads = 0;                  // decoding threads, 0 = one per core
-  double threshold_override = -1;   // used when in [0, 1]; else the model's stored threshold
-  bool with_shifts = false;         // also every acquisition-shifted copy (eval/shift.h)
+  int threads = 0;                 // decoding threads, 0 = one per core
+  double threshold_override = -1;  // used when in [0, 1]; else the model's stored threshold
+  bool with_shifts = false;        // also every acquisition-shifted copy (eval/shift.h)
   // Each image's probabilities are the mean over it and its kTtaVariants
   // test-time variants (image/test_time_augmentation.h), shifted copies too:
   // five forward passes per image.

@@ -5,10 +5,9 @@
 // most probable pneumonia class, so the K x K matrix agrees with the binary
 // report at the same threshold.
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 namespace pneumoscan {
 

@@ -7,16 +7,15 @@
 // them reproduces the official test split's shift (see docs/generalisation.md):
 // they are probes, not a substitute for a second site.
 #include <functional>
+#include <opencv2/core.hpp>
 #include <string>
 #include <vector>
-
-#include <opencv2/core.hpp>
 
 namespace pneumoscan {
 
 struct AcquisitionShift {
-  std::string name;         // e.g. "gamma-0.6"
-  std::string description;  // what it imitates
+  std::string name;                              // e.g. "gamma-0.6"
+  std::string description;                       // what it imitates
   std::function<cv::Mat(const cv::Mat&)> apply;  // CV_8U square -> CV_8U same size
 };
 

@@ -16,7 +16,8 @@ BoxScore score_heatmap(const cv::Mat& heatmap, cv::Size image_size, const std::v
   const double sy = static_cast<double>(heatmap.rows) / image_size.height;
   for (const cv::Rect2d& box : boxes) {
     const cv::Point top_left(cvRound(box.x * sx), cvRound(box.y * sy));
-    const cv::Point bottom_right(cvRound((box.x + box.width) * sx) - 1, cvRound((box.y + box.height) * sy) - 1);
+    const cv::Point bottom_right(cvRound((box.x + box.width) * sx) - 1,
+                                 cvRound((box.y + box.height) * sy) - 1);
     cv::rectangle(mask, top_left, bottom_right, cv::Scalar(255), cv::FILLED);
   }
   BoxScore score;

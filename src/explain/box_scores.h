@@ -3,16 +3,15 @@
 // original image's pixels: the pointing game (the map's maximum lies inside a
 // box) and the share of the map's mass inside the boxes, next to the boxes'
 // share of the image (what a map spread evenly would score).
-#include <vector>
-
 #include <opencv2/core.hpp>
+#include <vector>
 
 namespace pneumoscan {
 
 struct BoxScore {
-  bool hit = false;             // the maximum falls inside a box
-  double mass_inside = 0;       // sum of the map inside the boxes / sum of the map (0 for an all-zero map)
-  double area_share = 0;        // the boxes' share of the image (union)
+  bool hit = false;        // the maximum falls inside a box
+  double mass_inside = 0;  // sum of the map inside the boxes / sum of the map (0 for an all-zero map)
+  double area_share = 0;   // the boxes' share of the image (union)
 };
 
 // `heatmap`: CV_32FC1 >= 0 at any size, stretched over the whole image of

@@ -9,8 +9,8 @@ namespace pneumoscan {
 namespace fs = std::filesystem;
 
 ExplanationFiles write_explanation(Predictor& predictor, const Image& image, const std::string& source_path,
-                                   ExplainMethod method, int target, const std::string& out_dir,
-                                   double alpha, int member) {
+                                   ExplainMethod method, int target, const std::string& out_dir, double alpha,
+                                   int member) {
   ClassifierImpl& net = member < 0 ? predictor.net() : ensemble_member(predictor.net(), member);
   return write_explanation_files(explain(net, predictor.input_tensor(image), method, target), image,
                                  source_path, out_dir, alpha);

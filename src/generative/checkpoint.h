@@ -25,6 +25,7 @@ void save_parts(const std::string& path, const nlohmann::json& state, const Chec
 // Restores every part in place and returns the state. Throws ModelFileError
 // naming the file when it cannot be read or lacks a part, and UsageError
 // when `settings` differ from the settings stored in state["settings"].
-nlohmann::json load_parts(const std::string& path, const nlohmann::json& settings, const CheckpointParts& parts);
+nlohmann::json load_parts(const std::string& path, const nlohmann::json& settings,
+                          const CheckpointParts& parts);
 
 }  // namespace pneumoscan

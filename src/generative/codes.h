@@ -5,11 +5,11 @@
 // encoder that made them (its weights and input preparation). Written
 // atomically (a LibTorch archive: metadata JSON + the codes tensor); read
 // back validated, and refused when they come from another encoder.
+#include <torch/types.h>
+
 #include <functional>
 #include <string>
 #include <vector>
-
-#include <torch/types.h>
 
 #include "data/sample.h"
 #include "image/preprocess.h"
@@ -18,7 +18,7 @@
 namespace pneumoscan {
 
 struct CodeSet {
-  torch::Tensor codes;  // float16 [N, C, h, w], CPU
+  torch::Tensor codes;          // float16 [N, C, h, w], CPU
   std::vector<Sample> samples;  // one per row of `codes`
   std::string encoder_fingerprint;
   std::string autoencoder_path;  // the file the encoder came from, as given to encode
@@ -31,9 +31,9 @@ std::string encoder_fingerprint(AutoencoderImpl& net, const PreprocessConfig& pr
 // Codes of every readable sample (unreadable ones are listed in `failures` as
 // "path: problem" and left out), `batch_size` images at a time, on `threads`
 // decoding threads; `progress(done, total)` after each batch.
-CodeSet encode_samples(AutoencoderImpl& net, const PreprocessConfig& preprocess, const std::string& autoencoder_path,
-                       const std::vector<Sample>& samples, int threads, int batch_size,
-                       std::vector<std::string>& failures,
+CodeSet encode_samples(AutoencoderImpl& net, const PreprocessConfig& preprocess,
+                       const std::string& autoencoder_path, const std::vector<Sample>& samples, int threads,
+                       int batch_size, std::vector<std::string>& failures,
                        const std::function<void(size_t, size_t)>& progress = nullptr);
 
 // IoError naming the file when it cannot be written.
@@ -48,6 +48,7 @@ CodeSet read_codes(const std::string& path, const std::string& expected_fingerpr
 
 // The rows of `codes` for `samples`, matched by path (float16 [n, C, h, w]);
 // ModelFileError naming `codes_path` for a sample it has no code for.
-torch::Tensor codes_for(const CodeSet& codes, const std::vector<Sample>& samples, const std::string& codes_path);
+torch::Tensor codes_for(const CodeSet& codes, const std::vector<Sample>& samples,
+                        const std::string& codes_path);
 
 }  // namespace pneumoscan

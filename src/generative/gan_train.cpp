@@ -34,11 +34,15 @@ struct EpochSums {
 std::string sample_grid_dir(const std::string& model_path) { return model_path + ".samples"; }
 
 nlohmann::json to_json(const GanTrainConfig& c) {
-  return {{"image_size", c.network.image_size}, {"noise_dim", c.network.noise_dim},
-          {"width", c.network.width},           {"channels", c.network.channels},
+  return {{"image_size", c.network.image_size},
+          {"noise_dim", c.network.noise_dim},
+          {"width", c.network.width},
+          {"channels", c.network.channels},
           {"class", kClassNames.at(static_cast<size_t>(c.label))},
-          {"batch_size", c.batch_size},         {"learning_rate", c.learning_rate},
-          {"beta1", c.beta1},                   {"real_label", c.real_label},
+          {"batch_size", c.batch_size},
+          {"learning_rate", c.learning_rate},
+          {"beta1", c.beta1},
+          {"real_label", c.real_label},
           {"seed", c.seed}};
 }
 
@@ -47,12 +51,14 @@ GanTrainResult train_gan(const std::vector<Sample>& samples, const GanTrainConfi
   check_dcgan_options(config.network);
   if (config.epochs <= 0 || config.batch_size <= 1 || !(config.learning_rate > 0) || config.grid_images <= 0)
     throw UsageError("epochs, learning rate and grid size must be positive and the batch size at least 2");
-  if (!(config.real_label > 0.5 && config.real_label <= 1.0)) throw UsageError("the real label must lie in (0.5, 1]");
+  if (!(config.real_label > 0.5 && config.real_label <= 1.0))
+    throw UsageError("the real label must lie in (0.5, 1]");
   GenerativeObserver silent;
   GenerativeObserver& observer = observer_in != nullptr ? *observer_in : silent;
-  const PreprocessConfig preprocess = generator_preprocess(config.network.image_size, config.network.channels);
-  const ImageCache cache =
-      decode_for_training(samples_of_class(samples, config.label), preprocess, config.loader_threads, "train", observer);
+  const PreprocessConfig preprocess =
+      generator_preprocess(config.network.image_size, config.network.channels);
+  const ImageCache cache = decode_for_training(samples_of_class(samples, config.label), preprocess,
+                                               config.loader_threads, "train", observer);
   if (cache.size() < 2) throw UsageError("a GAN needs at least two readable images of the class");
 
   torch::manual_seed(config.seed);
@@ -64,7 +70,8 @@ GanTrainResult train_gan(const std::vector<Sample>& samples, const GanTrainConfi
   const torch::Tensor fixed_noise = seeded_noise(config.grid_images, config.network.noise_dim, config.seed);
   TrainStart start;
   start.architecture = "dcgan-" + std::to_string(config.network.image_size);
-  start.parameters = start.trainable_parameters = count_parameters(*generator) + count_parameters(*discriminator);
+  start.parameters = start.trainable_parameters =
+      count_parameters(*generator) + count_parameters(*discriminator);
   start.epochs = config.epochs;
   observer.on_train_start(start);
 
@@ -108,7 +115,8 @@ GanTrainResult train_gan(const std::vector<Sample>& samples, const GanTrainConfi
       d_optimizer.step();
       // Generator: make the discriminator call its images real.
       g_optimizer.zero_grad();
-      const torch::Tensor g_loss = torch::binary_cross_entropy_with_logits(discriminator->forward(fake), targets(n, 1.0));
+      const torch::Tensor g_loss =
+          torch::binary_cross_entropy_with_logits(discriminator->forward(fake), targets(n, 1.0));
       g_loss.backward();
       g_optimizer.step();
       const double d = d_loss.item<double>(), g = g_loss.item<double>();
@@ -118,11 +126,13 @@ GanTrainResult train_gan(const std::vector<Sample>& samples, const GanTrainConfi
       sums.d_real += torch::sigmoid(real_logits.detach()).sum().item<double>();
       sums.d_fake += torch::sigmoid(fake_logits.detach()).sum().item<double>();
       sums.images += n;
-      observer.on_step({epoch, ++step, stream.num_batches(), sums.images, sums.d_loss / sums.images, config.learning_rate});
+      observer.on_step({epoch, ++step, stream.num_batches(), sums.images, sums.d_loss / sums.images,
+                        config.learning_rate});
     }
     const double train_seconds = stopwatch.seconds();
     const cv::Mat grid = sample_grid(*generator, fixed_noise);
-    const std::string grid_path = format_string("%s/epoch-%03d.png", sample_grid_dir(model_path).c_str(), epoch);
+    const std::string grid_path =
+        format_string("%s/epoch-%03d.png", sample_grid_dir(model_path).c_str(), epoch);
     const std::string png = png_bytes(grid, grid_path);
     write_file_atomically(grid_path, png);
     result.grids.push_back(grid_path);
@@ -145,11 +155,16 @@ GanTrainResult train_gan(const std::vector<Sample>& samples, const GanTrainConfi
     nlohmann::json data = config.data_summary;
     data["train_images"] = cache.size();
     data["skipped_unreadable"] = cache.failures().size();
-    metadata.training = {{"config", to_json(config)}, {"data", data}, {"epochs_run", epoch},
-                         {"training_seconds", result.seconds}, {"last_epoch", record}};
+    metadata.training = {{"config", to_json(config)},
+                         {"data", data},
+                         {"epochs_run", epoch},
+                         {"training_seconds", result.seconds},
+                         {"last_epoch", record}};
     save_generator(model_path, metadata, *generator);
     save_parts(checkpoint,
-               {{"settings", to_json(config)}, {"epochs_completed", epoch}, {"seconds", result.seconds},
+               {{"settings", to_json(config)},
+                {"epochs_completed", epoch},
+                {"seconds", result.seconds},
                 {"history", result.history}},
                parts);
     std::string log;

@@ -48,7 +48,8 @@ std::string sample_grid_dir(const std::string& model_path);
 // `samples`: any labelled samples; only those of config.label are used.
 // Throws UsageError for bad settings or no images of the class.
 GanTrainResult train_gan(const std::vector<Sample>& samples, const GanTrainConfig& config,
-                         const std::string& model_path, bool resume = false, GenerativeObserver* observer = nullptr);
+                         const std::string& model_path, bool resume = false,
+                         GenerativeObserver* observer = nullptr);
 
 nlohmann::json to_json(const GanTrainConfig& config);
 

@@ -61,10 +61,13 @@ Predictions predict_codes(ClassifierImpl& net, const CodedSide& side, int batch_
     const int64_t end = std::min<int64_t>(n, start + batch_size);
     const torch::Tensor labels = side.labels.slice(0, start, end);
     const torch::Tensor logits = net.forward(side.codes.slice(0, start, end).to(torch::kFloat32));
-    result.loss += weighted_loss(logits, labels, class_weights).item<double>() * static_cast<double>(end - start);
+    result.loss +=
+        weighted_loss(logits, labels, class_weights).item<double>() * static_cast<double>(end - start);
     const torch::Tensor p = pneumonia_probability(logits).contiguous();
-    result.probabilities.insert(result.probabilities.end(), p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
-    for (int64_t i = 0; i < labels.size(0); ++i) result.labels.push_back(labels[i].item<int64_t>() > 0 ? 1 : 0);
+    result.probabilities.insert(result.probabilities.end(), p.data_ptr<float>(),
+                                p.data_ptr<float>() + p.numel());
+    for (int64_t i = 0; i < labels.size(0); ++i)
+      result.labels.push_back(labels[i].item<int64_t>() > 0 ? 1 : 0);
   }
   result.loss /= static_cast<double>(std::max<int64_t>(n, 1));
   return result;
@@ -72,10 +75,11 @@ Predictions predict_codes(ClassifierImpl& net, const CodedSide& side, int batch_
 
 }  // namespace
 
-TrainResult train_latent_model(const std::vector<Sample>& train, const std::vector<Sample>& val, const CodeSet& codes,
-                               const std::string& codes_path, LoadedAutoencoder& autoencoder,
-                               const std::string& autoencoder_path, const TrainConfig& config_in,
-                               const std::string& model_path, bool resume, TrainObserver* observer_in) {
+TrainResult train_latent_model(const std::vector<Sample>& train, const std::vector<Sample>& val,
+                               const CodeSet& codes, const std::string& codes_path,
+                               LoadedAutoencoder& autoencoder, const std::string& autoencoder_path,
+                               const TrainConfig& config_in, const std::string& model_path, bool resume,
+                               TrainObserver* observer_in) {
   TrainObserver silent;
   TrainObserver& observer = observer_in != nullptr ? *observer_in : silent;
   TrainConfig config_set = config_in;
@@ -95,9 +99,9 @@ TrainResult train_latent_model(const std::vector<Sample>& train, const std::vect
   for (size_t c = 0; c < config.class_names.size(); ++c)
     if (train_side.counts[c] == 0 || val_side.counts[c] == 0)
       throw UsageError("training and validation data both need images of every class");
-  const std::vector<double> class_weights =
-      config.class_weighting ? class_weights_from_counts(train_side.counts)
-                             : std::vector<double>(config.class_names.size(), 1.0);
+  const std::vector<double> class_weights = config.class_weighting
+                                                ? class_weights_from_counts(train_side.counts)
+                                                : std::vector<double>(config.class_names.size(), 1.0);
 
   torch::manual_seed(config.seed);
   LatentCnnOptions options;
@@ -132,22 +136,26 @@ TrainResult train_latent_model(const std::vector<Sample>& train, const std::vect
     head->train();
     std::vector<int64_t> order(static_cast<size_t>(n));
     std::iota(order.begin(), order.end(), 0);
-    std::shuffle(order.begin(), order.end(), std::mt19937_64(config.seed * 1000003u + static_cast<uint64_t>(epoch)));
+    std::shuffle(order.begin(), order.end(),
+                 std::mt19937_64(config.seed * 1000003u + static_cast<uint64_t>(epoch)));
     const size_t steps = (order.size() + config.batch_size - 1) / config.batch_size;
     observer.on_epoch_start(epoch, config.epochs, steps);
     double loss_sum = 0;
     int64_t seen = 0, correct = 0;
     for (size_t step = 0; step < steps; ++step) {
       const auto first = order.begin() + static_cast<std::ptrdiff_t>(step * config.batch_size);
-      const auto last = order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), (step + 1) * config.batch_size));
+      const auto last =
+          order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), (step + 1) * config.batch_size));
       const torch::Tensor rows = torch::tensor(std::vector<int64_t>(first, last), torch::kInt64);
       const torch::Tensor labels = train_side.labels.index_select(0, rows);
       StepOptions step_options;
       step_options.class_weights = class_weights;
       step_options.label_smoothing = config.label_smoothing;
-      const StepResult r = train_step(*head, *optimizer, train_side.codes.index_select(0, rows).to(torch::kFloat32),
-                                      labels, step_options);
-      TORCH_CHECK(r.finite, "training diverged (loss is not finite) at epoch ", epoch, "; lower the learning rate");
+      const StepResult r =
+          train_step(*head, *optimizer, train_side.codes.index_select(0, rows).to(torch::kFloat32), labels,
+                     step_options);
+      TORCH_CHECK(r.finite, "training diverged (loss is not finite) at epoch ", epoch,
+                  "; lower the learning rate");
       loss_sum += r.loss * labels.size(0);
       seen += labels.size(0);
       correct += (pneumonia_probability(r.logits) >= 0.5).eq(labels.gt(0)).sum().item<int64_t>();
@@ -209,8 +217,10 @@ TrainResult train_latent_model(const std::vector<Sample>& train, const std::vect
   data["train_normal"] = train_side.counts[0];
   data["val_images"] = val.size();
   data["val_normal"] = val_side.counts[0];
-  data["codes"] = {{"file", codes_path}, {"encoder_fingerprint", codes.encoder_fingerprint},
-                   {"autoencoder", autoencoder_path}, {"autoencoder_training", autoencoder.metadata.training}};
+  data["codes"] = {{"file", codes_path},
+                   {"encoder_fingerprint", codes.encoder_fingerprint},
+                   {"autoencoder", autoencoder_path},
+                   {"autoencoder_training", autoencoder.metadata.training}};
   metadata.training = training_record(config, data, state, result.validation);
   metadata.training["trained_on"] = "autoencoder codes (no augmentation); encoder frozen";
   save_model(model_path, metadata, *net);

@@ -22,9 +22,10 @@ namespace pneumoscan {
 // must match, else ModelFileError naming `codes_path`). config.spec must be
 // latent-cnn; its input size, channels and preprocessing are the encoder's.
 // Throws UsageError/ModelFileError/InputError with a clear message.
-TrainResult train_latent_model(const std::vector<Sample>& train, const std::vector<Sample>& val, const CodeSet& codes,
-                               const std::string& codes_path, LoadedAutoencoder& autoencoder,
-                               const std::string& autoencoder_path, const TrainConfig& config,
-                               const std::string& model_path, bool resume = false, TrainObserver* observer = nullptr);
+TrainResult train_latent_model(const std::vector<Sample>& train, const std::vector<Sample>& val,
+                               const CodeSet& codes, const std::string& codes_path,
+                               LoadedAutoencoder& autoencoder, const std::string& autoencoder_path,
+                               const TrainConfig& config, const std::string& model_path, bool resume = false,
+                               TrainObserver* observer = nullptr);
 
 }  // namespace pneumoscan

@@ -1,9 +1,9 @@
 #include "generative/pictures.h"
 
-#include <opencv2/imgproc.hpp>
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <opencv2/imgproc.hpp>
 
 #include "core/errors.h"
 #include "image/encode.h"
@@ -15,7 +15,8 @@ cv::Mat tensor_to_gray(const torch::Tensor& image, float lo, float hi) {
   if (plane.dim() == 3) plane = plane[0];
   TORCH_CHECK(plane.dim() == 2, "tensor_to_gray: expected [1, H, W] or [H, W], got ", image.sizes());
   plane = ((plane - lo) / (hi - lo) * 255.0).round().clamp(0, 255).to(torch::kUInt8).contiguous();
-  cv::Mat gray(static_cast<int>(plane.size(0)), static_cast<int>(plane.size(1)), CV_8UC1, plane.data_ptr<uint8_t>());
+  cv::Mat gray(static_cast<int>(plane.size(0)), static_cast<int>(plane.size(1)), CV_8UC1,
+               plane.data_ptr<uint8_t>());
   return gray.clone();
 }
 
@@ -37,7 +38,8 @@ cv::Mat image_grid(const std::vector<cv::Mat>& tiles, int columns, int gap) {
 }
 
 cv::Mat reconstruction_panel(const cv::Mat& original, const cv::Mat& reconstruction, double error_scale) {
-  CV_Assert(original.type() == CV_8UC1 && reconstruction.type() == CV_8UC1 && original.size() == reconstruction.size());
+  CV_Assert(original.type() == CV_8UC1 && reconstruction.type() == CV_8UC1 &&
+            original.size() == reconstruction.size());
   cv::Mat difference, scaled, error_map, left, middle;
   cv::absdiff(original, reconstruction, difference);
   difference.convertTo(scaled, CV_8U, 1.0 / error_scale);

@@ -2,11 +2,11 @@
 // The pictures the generative commands write: network output as 8-bit
 // images, grids of samples (contact sheets), and the autoencoder's
 // original | reconstruction | error map panels.
+#include <torch/types.h>
+
 #include <opencv2/core.hpp>
 #include <string>
 #include <vector>
-
-#include <torch/types.h>
 
 namespace pneumoscan {
 
@@ -20,7 +20,8 @@ cv::Mat image_grid(const std::vector<cv::Mat>& tiles, int columns, int gap = 2);
 // original | reconstruction | |difference| as a JET colour map (0 -> dark
 // blue, `error_scale` or more -> dark red), side by side, BGR. Both inputs
 // CV_8U of one size.
-cv::Mat reconstruction_panel(const cv::Mat& original, const cv::Mat& reconstruction, double error_scale = 0.25);
+cv::Mat reconstruction_panel(const cv::Mat& original, const cv::Mat& reconstruction,
+                             double error_scale = 0.25);
 
 // PNG bytes of an 8-bit image (IoError naming `name` when OpenCV cannot encode it).
 std::string png_bytes(const cv::Mat& image, const std::string& name);

@@ -22,20 +22,22 @@ std::vector<Reconstruction> reconstruct(AutoencoderImpl& net, const PreprocessCo
   const auto device = net.parameters().front().device();
   std::vector<Reconstruction> results;
   for (size_t start = 0; start < images.size(); start += static_cast<size_t>(batch_size)) {
-    const std::vector<cv::Mat> part(images.begin() + static_cast<std::ptrdiff_t>(start),
-                                    images.begin() + static_cast<std::ptrdiff_t>(std::min(images.size(), start + batch_size)));
+    const std::vector<cv::Mat> part(
+        images.begin() + static_cast<std::ptrdiff_t>(start),
+        images.begin() + static_cast<std::ptrdiff_t>(std::min(images.size(), start + batch_size)));
     const torch::Tensor input = images_to_batch(part, preprocess).to(device);
     // The autoencoder's input is [0, 1] pixels (autoencoder_preprocess), its output too.
     const torch::Tensor output = net.forward(input).to(torch::kCPU);
     const torch::Tensor errors = reconstruction_error(input.to(torch::kCPU), output);
     for (int64_t i = 0; i < static_cast<int64_t>(part.size()); ++i)
-      results.push_back({part[static_cast<size_t>(i)], tensor_to_gray(output[i], 0.0f, 1.0f),
-                         errors[i].item<double>()});
+      results.push_back(
+          {part[static_cast<size_t>(i)], tensor_to_gray(output[i], 0.0f, 1.0f), errors[i].item<double>()});
   }
   return results;
 }
 
-Reconstruction reconstruct_file(AutoencoderImpl& net, const PreprocessConfig& preprocess, const std::string& path) {
+Reconstruction reconstruct_file(AutoencoderImpl& net, const PreprocessConfig& preprocess,
+                                const std::string& path) {
   return reconstruct(net, preprocess, {resize_for_model(decode_image(path), preprocess)}).front();
 }
 

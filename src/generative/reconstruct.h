@@ -3,11 +3,11 @@
 // squared error per image (in [0, 1] pixel units), the measure used both to
 // watch training and as an out-of-distribution score (an image unlike the
 // training X-rays reconstructs worse).
+#include <torch/types.h>
+
 #include <opencv2/core.hpp>
 #include <string>
 #include <vector>
-
-#include <torch/types.h>
 
 #include "image/preprocess.h"
 #include "models/autoencoder.h"
@@ -28,6 +28,7 @@ std::vector<Reconstruction> reconstruct(AutoencoderImpl& net, const PreprocessCo
                                         const std::vector<cv::Mat>& images, int batch_size = 16);
 
 // Decodes `path` (PNG, JPEG, DICOM) and reconstructs it; InputError naming the file when it cannot be read.
-Reconstruction reconstruct_file(AutoencoderImpl& net, const PreprocessConfig& preprocess, const std::string& path);
+Reconstruction reconstruct_file(AutoencoderImpl& net, const PreprocessConfig& preprocess,
+                                const std::string& path);
 
 }  // namespace pneumoscan

@@ -2,10 +2,9 @@
 
 #include <torch/torch.h>
 
-#include <opencv2/imgproc.hpp>
-
 #include <algorithm>
 #include <numeric>
+#include <opencv2/imgproc.hpp>
 #include <random>
 
 #include "core/errors.h"
@@ -113,7 +112,8 @@ double two_sample_accuracy(const torch::Tensor& a_in, const torch::Tensor& b_in,
   torch::manual_seed(seed);
   torch::Tensor weights = torch::zeros({x.size(1)}, torch::requires_grad());
   torch::Tensor bias = torch::zeros({1}, torch::requires_grad());
-  torch::optim::LBFGS optimizer({weights, bias}, torch::optim::LBFGSOptions(1.0).max_iter(200).line_search_fn("strong_wolfe"));
+  torch::optim::LBFGS optimizer({weights, bias},
+                                torch::optim::LBFGSOptions(1.0).max_iter(200).line_search_fn("strong_wolfe"));
   const double l2 = 0.05;  // on standardised features and the mean loss
   optimizer.step([&] {
     optimizer.zero_grad();

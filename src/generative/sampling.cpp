@@ -34,12 +34,13 @@ cv::Mat sample_grid(GeneratorImpl& generator, const torch::Tensor& noise) {
   return image_grid(images, columns);
 }
 
-WrittenSamples write_samples(const LoadedGenerator& loaded, const std::string& model_path, int n, uint64_t seed,
-                             const std::string& dir) {
+WrittenSamples write_samples(const LoadedGenerator& loaded, const std::string& model_path, int n,
+                             uint64_t seed, const std::string& dir) {
   if (n < 1) throw UsageError("-n must be at least 1");
   std::filesystem::create_directories(dir);
   GeneratorImpl& generator = *loaded.net.ptr();
-  const std::vector<cv::Mat> images = generate_images(generator, seeded_noise(n, generator.options.noise_dim, seed));
+  const std::vector<cv::Mat> images =
+      generate_images(generator, seeded_noise(n, generator.options.noise_dim, seed));
   WrittenSamples written;
   for (size_t i = 0; i < images.size(); ++i) {
     written.files.push_back((std::filesystem::path(dir) / format_string("sample-%05zu.png", i)).string());

@@ -14,7 +14,7 @@ namespace pneumoscan {
 
 struct SyntheticSet {
   std::string dir;
-  int label = -1;  // kNormal or kPneumonia
+  int label = -1;               // kNormal or kPneumonia
   std::vector<Sample> samples;  // DIR/*.png but the contact sheet, by name; patient "synthetic:<stem>"
 };
 

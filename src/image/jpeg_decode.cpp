@@ -23,7 +23,8 @@ struct ErrorManager {
   jpeg_error_mgr pub;  // first: libjpeg sees a jpeg_error_mgr*
   std::jmp_buf jump;
   char fatal[JMSG_LENGTH_MAX];
-  char corrupt[JMSG_LENGTH_MAX];  // the warning that meant made-up pixels (and ended the decode), "" when none
+  char
+      corrupt[JMSG_LENGTH_MAX];  // the warning that meant made-up pixels (and ended the decode), "" when none
   std::vector<std::string>* warnings;
 };
 
@@ -113,8 +114,8 @@ std::optional<cv::Mat> decode_jpeg(const std::vector<uint8_t>& bytes, const std:
   } destroy{d};
   const auto fail = [&]() -> InputError {
     if (d.errors.corrupt[0] != '\0')
-      return InputError(name,
-                        std::string("cannot decode JPEG image (damaged image data: ") + d.errors.corrupt + ")");
+      return InputError(
+          name, std::string("cannot decode JPEG image (damaged image data: ") + d.errors.corrupt + ")");
     return InputError(name, std::string("cannot decode JPEG image (") + d.errors.fatal + ")");
   };
 

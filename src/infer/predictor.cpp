@@ -31,14 +31,16 @@ void prepare_for_inference(ClassifierImpl& net, Precision precision, c10::Device
   if (precision != Precision::kFloat32) net.set_compute_type(scalar_type(precision));
 }
 
-Predictor::Predictor(LoadedModel model, PredictorOptions options) : model_(std::move(model)), options_(options) {
+Predictor::Predictor(LoadedModel model, PredictorOptions options)
+    : model_(std::move(model)), options_(options) {
   // The fingerprint describes the weights as the file holds them: before folding.
   if (options_.with_fingerprint) fingerprint_ = model_fingerprint(model_.metadata, *model_.net);
   prepare_for_inference(*model_.net, options_.precision, options_.device);
 }
 
 const std::string& Predictor::fingerprint() const {
-  if (fingerprint_.empty()) throw std::logic_error("Predictor::fingerprint: constructed without with_fingerprint");
+  if (fingerprint_.empty())
+    throw std::logic_error("Predictor::fingerprint: constructed without with_fingerprint");
   return fingerprint_;
 }
 
@@ -74,7 +76,9 @@ std::vector<double> Predictor::probabilities(const torch::Tensor& inputs) {
 
 torch::Tensor Predictor::class_probabilities(const torch::Tensor& inputs) {
   c10::InferenceMode inference;
-  return pneumoscan::class_probabilities(model_.net->forward(prepare_input(inputs))).to(torch::kCPU).contiguous();
+  return pneumoscan::class_probabilities(model_.net->forward(prepare_input(inputs)))
+      .to(torch::kCPU)
+      .contiguous();
 }
 
 std::string Predictor::label_for(double probability) const {

@@ -28,15 +28,17 @@ LoadedModel make_ensemble(std::vector<LoadedModel> members, const std::vector<st
     if (m.ensemble_size != 1) throw ModelFileError(source, "is an ensemble already; give its members");
     if (m.spec.architecture != first.spec.architecture || m.spec.input_size != first.spec.input_size ||
         m.spec.in_channels != first.spec.in_channels || m.spec.num_outputs != first.spec.num_outputs)
-      throw ModelFileError(source, "architecture " + m.spec.architecture + " at " +
-                                       std::to_string(m.spec.input_size) + " px differs from the first member's " +
-                                       first.spec.architecture + " at " + std::to_string(first.spec.input_size) +
-                                       " px; ensemble members share one architecture");
+      throw ModelFileError(
+          source, "architecture " + m.spec.architecture + " at " + std::to_string(m.spec.input_size) +
+                      " px differs from the first member's " + first.spec.architecture + " at " +
+                      std::to_string(first.spec.input_size) + " px; ensemble members share one architecture");
     if (to_json(m.preprocess) != first_preprocess)
       throw ModelFileError(source, "preprocessing differs from the first member's");
-    if (m.class_names != first.class_names) throw ModelFileError(source, "class list differs from the first member's");
+    if (m.class_names != first.class_names)
+      throw ModelFileError(source, "class list differs from the first member's");
     threshold_sum += m.threshold;
-    records.push_back({{"source", source}, {"name", m.name}, {"threshold", m.threshold}, {"training", m.training}});
+    records.push_back(
+        {{"source", source}, {"name", m.name}, {"threshold", m.threshold}, {"training", m.training}});
     members[i].net->set_temperature(1.0);
     members[i].net->set_class_bias({});
     nets.push_back(members[i].net);

@@ -37,8 +37,8 @@ AutoencoderImpl::AutoencoderImpl(const AutoencoderOptions& options_in) : options
     const int64_t in = options.widths[i];
     const bool last = i == 0;
     const int64_t out = last ? options.in_channels : options.widths[i - 1];
-    decoder->push_back(
-        nn::ConvTranspose2d(nn::ConvTranspose2dOptions(in, out, 3).stride(2).padding(1).output_padding(1).bias(last)));
+    decoder->push_back(nn::ConvTranspose2d(
+        nn::ConvTranspose2dOptions(in, out, 3).stride(2).padding(1).output_padding(1).bias(last)));
     if (last) {
       decoder->push_back(nn::Sigmoid());
     } else {
@@ -59,9 +59,10 @@ torch::Tensor AutoencoderImpl::encode(const torch::Tensor& images) {
 
 torch::Tensor AutoencoderImpl::decode(const torch::Tensor& codes) {
   const auto shape = code_shape(options);
-  TORCH_CHECK(codes.dim() == 4 && codes.size(1) == shape[0] && codes.size(2) == shape[1] && codes.size(3) == shape[2],
-              "autoencoder decoder: expected [N, ", shape[0], ", ", shape[1], ", ", shape[2], "] codes, got ",
-              codes.sizes());
+  TORCH_CHECK(
+      codes.dim() == 4 && codes.size(1) == shape[0] && codes.size(2) == shape[1] && codes.size(3) == shape[2],
+      "autoencoder decoder: expected [N, ", shape[0], ", ", shape[1], ", ", shape[2], "] codes, got ",
+      codes.sizes());
   return decoder->forward(codes);
 }
 

@@ -1,15 +1,16 @@
 #include "models/classifier.h"
 
-#include <cmath>
-
 #include <c10/util/Exception.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/types.h>
 
+#include <cmath>
+
 namespace pneumoscan {
 
 void ClassifierImpl::set_temperature(double temperature) {
-  TORCH_CHECK(temperature > 0 && std::isfinite(temperature), "temperature must be positive, got ", temperature);
+  TORCH_CHECK(temperature > 0 && std::isfinite(temperature), "temperature must be positive, got ",
+              temperature);
   temperature_ = temperature;
 }
 
@@ -42,7 +43,8 @@ void ClassifierImpl::set_compute_type(c10::ScalarType type) {
     if (auto* classifier = dynamic_cast<ClassifierImpl*>(module.get())) classifier->compute_type_ = type;
     // A folded BatchNorm's shift lives in the convolution's bias member, which
     // is not a registered parameter (models/batch_norm_fold.cpp).
-    if (auto* conv = dynamic_cast<torch::nn::Conv2dImpl*>(module.get()); conv != nullptr && conv->bias.defined())
+    if (auto* conv = dynamic_cast<torch::nn::Conv2dImpl*>(module.get());
+        conv != nullptr && conv->bias.defined())
       conv->bias = conv->bias.to(type);
   }
 }

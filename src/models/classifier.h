@@ -2,12 +2,12 @@
 // The interface every network of the zoo implements: an image batch
 // [N, C, H, W] -> logits [N, K]. It is split at the last convolutional feature
 // map so that Grad-CAM and embedding search can reach it without hooks.
+#include <torch/nn/module.h>
+#include <torch/types.h>
+
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <torch/nn/module.h>
-#include <torch/types.h>
 
 namespace pneumoscan {
 

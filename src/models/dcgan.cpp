@@ -24,7 +24,8 @@ int64_t stages(const DcganOptions& options) {
 
 void check_dcgan_options(const DcganOptions& o) {
   if (o.image_size < 16 || (o.image_size & (o.image_size - 1)) != 0)
-    throw UsageError("DCGAN image size must be a power of two >= 16 (64, 128), got " + std::to_string(o.image_size));
+    throw UsageError("DCGAN image size must be a power of two >= 16 (64, 128), got " +
+                     std::to_string(o.image_size));
   if (o.width <= 0 || o.noise_dim <= 0 || (o.channels != 1 && o.channels != 3))
     throw UsageError("DCGAN width and noise size must be positive and channels 1 or 3");
 }
@@ -38,14 +39,14 @@ GeneratorImpl::GeneratorImpl(const DcganOptions& options_in) : options(options_i
   net->push_back(nn::BatchNorm2d(filters));
   net->push_back(nn::ReLU(nn::ReLUOptions(true)));
   for (int64_t i = 1; i < n; ++i) {
-    net->push_back(
-        nn::ConvTranspose2d(nn::ConvTranspose2dOptions(filters, filters / 2, 4).stride(2).padding(1).bias(false)));
+    net->push_back(nn::ConvTranspose2d(
+        nn::ConvTranspose2dOptions(filters, filters / 2, 4).stride(2).padding(1).bias(false)));
     net->push_back(nn::BatchNorm2d(filters / 2));
     net->push_back(nn::ReLU(nn::ReLUOptions(true)));
     filters /= 2;
   }
-  net->push_back(
-      nn::ConvTranspose2d(nn::ConvTranspose2dOptions(filters, options.channels, 4).stride(2).padding(1).bias(false)));
+  net->push_back(nn::ConvTranspose2d(
+      nn::ConvTranspose2dOptions(filters, options.channels, 4).stride(2).padding(1).bias(false)));
   net->push_back(nn::Tanh());
   register_module("net", net);
   init_dcgan_weights(*this);
@@ -62,7 +63,8 @@ DiscriminatorImpl::DiscriminatorImpl(const DcganOptions& options_in) : options(o
   const int64_t n = stages(options);
   int64_t filters = options.width;
   net = nn::Sequential();
-  net->push_back(nn::Conv2d(nn::Conv2dOptions(options.channels, filters, 4).stride(2).padding(1).bias(false)));
+  net->push_back(
+      nn::Conv2d(nn::Conv2dOptions(options.channels, filters, 4).stride(2).padding(1).bias(false)));
   net->push_back(nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2).inplace(true)));
   for (int64_t i = 1; i < n; ++i) {
     net->push_back(nn::Conv2d(nn::Conv2dOptions(filters, filters * 2, 4).stride(2).padding(1).bias(false)));
@@ -76,10 +78,10 @@ DiscriminatorImpl::DiscriminatorImpl(const DcganOptions& options_in) : options(o
 }
 
 torch::Tensor DiscriminatorImpl::forward(const torch::Tensor& images) {
-  TORCH_CHECK(images.dim() == 4 && images.size(1) == options.channels && images.size(2) == options.image_size &&
-                  images.size(3) == options.image_size,
-              "discriminator: expected [N, ", options.channels, ", ", options.image_size, ", ", options.image_size,
-              "], got ", images.sizes());
+  TORCH_CHECK(images.dim() == 4 && images.size(1) == options.channels &&
+                  images.size(2) == options.image_size && images.size(3) == options.image_size,
+              "discriminator: expected [N, ", options.channels, ", ", options.image_size, ", ",
+              options.image_size, "], got ", images.sizes());
   return net->forward(images).view({-1});
 }
 

@@ -5,9 +5,9 @@
 // Classifier works unchanged). The members' last feature maps are concatenated
 // along the channels: Grad-CAM over the ensemble sums the members' evidence,
 // and an embedding is the members' embeddings side by side.
-#include <vector>
-
 #include <torch/nn/modules/container/modulelist.h>
+
+#include <vector>
 
 #include "models/classifier.h"
 

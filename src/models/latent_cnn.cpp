@@ -25,7 +25,8 @@ LatentCnnImpl::LatentCnnImpl(const LatentCnnOptions& options_in) : options(optio
   for (auto& p : encoder->parameters()) p.set_requires_grad(false);  // the autoencoder's, never trained here
   const int64_t w = options.width;
   latent = nn::Sequential(nn::Conv2d(nn::Conv2dOptions(code_shape(codes)[0], w, 3).padding(1).bias(false)),
-                          nn::BatchNorm2d(w), nn::ReLU(nn::ReLUOptions(true)), nn::MaxPool2d(nn::MaxPool2dOptions(2)),
+                          nn::BatchNorm2d(w), nn::ReLU(nn::ReLUOptions(true)),
+                          nn::MaxPool2d(nn::MaxPool2dOptions(2)),
                           nn::Conv2d(nn::Conv2dOptions(w, w, 3).padding(1).bias(false)), nn::BatchNorm2d(w),
                           nn::ReLU(nn::ReLUOptions(true)));
   classifier = nn::Sequential(nn::AdaptiveAvgPool2d(nn::AdaptiveAvgPool2dOptions(1)), nn::Flatten(),
@@ -42,7 +43,8 @@ torch::Tensor LatentCnnImpl::forward_features(torch::Tensor images) {
 torch::Tensor LatentCnnImpl::code_features(const torch::Tensor& codes) {
   const auto shape = code_shape(encoder_options(options));
   TORCH_CHECK(codes.dim() == 4 && codes.size(1) == shape[0] && codes.size(2) == shape[1],
-              "latent-cnn: expected codes [N, ", shape[0], ", ", shape[1], ", ", shape[2], "], got ", codes.sizes());
+              "latent-cnn: expected codes [N, ", shape[0], ", ", shape[1], ", ", shape[2], "], got ",
+              codes.sizes());
   return latent->forward(codes);
 }
 

@@ -11,7 +11,7 @@ namespace pneumoscan {
 // What is needed to build a network; stored in every model file.
 struct ModelSpec {
   std::string architecture;
-  int64_t input_size = 0;   // 0 = the architecture's default
+  int64_t input_size = 0;  // 0 = the architecture's default
   int64_t in_channels = 1;
   int64_t num_outputs = 0;  // 0 = the architecture's default (1 = sigmoid, >=2 = softmax)
 };

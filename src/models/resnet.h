@@ -9,12 +9,12 @@
 // The parameters are identical in name and shape, so only the registry name
 // stored in the model file tells them apart; weights trained with one placement
 // give degraded features under the other.
-#include <vector>
-
 #include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
+
+#include <vector>
 
 #include "models/batch_norm_fold.h"
 #include "models/classifier.h"
@@ -24,7 +24,7 @@ namespace pneumoscan {
 
 struct ResNetOptions {
   std::vector<int64_t> blocks_per_stage = {2, 2, 2, 2};
-  bool bottleneck = false;  // BasicBlock (18, 34) or Bottleneck (50)
+  bool bottleneck = false;     // BasicBlock (18, 34) or Bottleneck (50)
   bool stride_on_1x1 = false;  // Bottleneck only: v1 stride placement (see above)
   int64_t in_channels = 1;
   int64_t num_classes = 2;

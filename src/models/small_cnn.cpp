@@ -25,9 +25,8 @@ SmallCnnImpl::SmallCnnImpl(const SmallCnnOptions& options_in) : options(options_
     in = widths[block];
   }
   const int64_t side = options.input_size / 32;
-  classifier = nn::Sequential(nn::Flatten(), nn::Dropout(options.dropout),
-                              nn::Linear(256 * side * side, 512), nn::ReLU(nn::ReLUOptions(true)),
-                              nn::Linear(512, options.num_outputs));
+  classifier = nn::Sequential(nn::Flatten(), nn::Dropout(options.dropout), nn::Linear(256 * side * side, 512),
+                              nn::ReLU(nn::ReLUOptions(true)), nn::Linear(512, options.num_outputs));
   register_module("features", features);
   register_module("classifier", classifier);
 }

@@ -13,7 +13,7 @@ namespace pneumoscan {
 struct SmallCnnOptions {
   int64_t input_size = 128;  // must be divisible by 32
   int64_t in_channels = 1;
-  int64_t num_outputs = 1;   // 1 = the seed's single sigmoid; 2 = softmax
+  int64_t num_outputs = 1;  // 1 = the seed's single sigmoid; 2 = softmax
   double dropout = 0.2;
 };
 

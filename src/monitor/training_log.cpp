@@ -152,8 +152,8 @@ void TrainingLog::log_gradcam(ClassifierImpl& net, const PreprocessConfig& prepr
     normalize_into(fixed.model_size, preprocess, input.data_ptr<float>());
     const Heatmap heatmap = explain(net, input.to(device), ExplainMethod::kGradCam);
     const cv::Mat picture = overlay(fixed.small, heatmap.map);
-    writer_.add_image(fixed.tag, as_string(encode_image(picture, ".png", fixed.tag)), picture.rows, picture.cols, 3,
-                      epoch);
+    writer_.add_image(fixed.tag, as_string(encode_image(picture, ".png", fixed.tag)), picture.rows,
+                      picture.cols, 3, epoch);
   }
 }
 

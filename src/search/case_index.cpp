@@ -60,16 +60,15 @@ int64_t CaseIndex::dimension() const { return index_->d; }
 void CaseIndex::save(const std::string& path) const {
   nlohmann::json cases = nlohmann::json::array();
   for (const IndexedCase& c : cases_) cases.push_back({c.path, c.label, c.patient});
-  nlohmann::json header = {
-      {"format_version", kCaseIndexFormatVersion},
-      {"kind", to_string(kind_)},
-      {"dimension", dimension()},
-      {"model",
-       {{"fingerprint", model_.fingerprint},
-        {"name", model_.name},
-        {"architecture", model_.architecture},
-        {"member", model_.member}}},
-      {"cases", cases}};
+  nlohmann::json header = {{"format_version", kCaseIndexFormatVersion},
+                           {"kind", to_string(kind_)},
+                           {"dimension", dimension()},
+                           {"model",
+                            {{"fingerprint", model_.fingerprint},
+                             {"name", model_.name},
+                             {"architecture", model_.architecture},
+                             {"member", model_.member}}},
+                           {"cases", cases}};
   const EncodedIndex encoded = encode_faiss_index(*index_, kind_);
   header["params"] = encoded.params;
   header["data_checksum"] = hex64(fnv1a64(encoded.data.data(), encoded.data.size()));

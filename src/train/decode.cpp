@@ -4,8 +4,8 @@
 
 namespace pneumoscan {
 
-ImageCache decode_for_training(const std::vector<Sample>& samples, const PreprocessConfig& preprocess, int threads,
-                               const char* what, TrainObserver& observer) {
+ImageCache decode_for_training(const std::vector<Sample>& samples, const PreprocessConfig& preprocess,
+                               int threads, const char* what, TrainObserver& observer) {
   const Stopwatch stopwatch;
   observer.on_decode_progress(what, 0, samples.size());
   ImageCache cache(samples, preprocess, threads,

@@ -10,7 +10,7 @@
 namespace pneumoscan {
 
 // `what`: "train" or "validation" (the observer's names). Unreadable files are skipped and reported.
-ImageCache decode_for_training(const std::vector<Sample>& samples, const PreprocessConfig& preprocess, int threads,
-                               const char* what, TrainObserver& observer);
+ImageCache decode_for_training(const std::vector<Sample>& samples, const PreprocessConfig& preprocess,
+                               int threads, const char* what, TrainObserver& observer);
 
 }  // namespace pneumoscan

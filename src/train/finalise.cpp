@@ -2,8 +2,8 @@
 
 namespace pneumoscan {
 
-nlohmann::json training_record(const TrainConfig& config, const nlohmann::json& data, const TrainingState& state,
-                               const BinaryMetrics& validation) {
+nlohmann::json training_record(const TrainConfig& config, const nlohmann::json& data,
+                               const TrainingState& state, const BinaryMetrics& validation) {
   return {{"config", to_json(config)},
           {"data", data},
           {"epochs_run", state.epochs_completed},

@@ -14,8 +14,8 @@
 namespace pneumoscan {
 
 // {config, data, epochs_run, best_epoch, training_seconds, threshold_rule, validation}.
-nlohmann::json training_record(const TrainConfig& config, const nlohmann::json& data, const TrainingState& state,
-                               const BinaryMetrics& validation);
+nlohmann::json training_record(const TrainConfig& config, const nlohmann::json& data,
+                               const TrainingState& state, const BinaryMetrics& validation);
 
 // The run's end as the observers hear it.
 TrainEnd train_end(const TrainConfig& config, const TrainingState& state, const BinaryMetrics& validation,

@@ -37,16 +37,18 @@ std::vector<int64_t> count_labels(const std::vector<int>& labels, size_t classes
 }
 
 // The samples with `label` replaced by their index in the class list.
-std::vector<Sample> with_class_indices(const std::vector<Sample>& samples, const std::vector<std::string>& classes,
-                                       const char* what) {
+std::vector<Sample> with_class_indices(const std::vector<Sample>& samples,
+                                       const std::vector<std::string>& classes, const char* what) {
   if (samples.empty()) throw UsageError(std::string("no ") + what + " images");
   std::vector<Sample> mapped = samples;
   for (auto& s : mapped) {
-    if (s.label != kNormal && s.label != kPneumonia) throw InputError(s.path, "has no NORMAL/PNEUMONIA label");
+    if (s.label != kNormal && s.label != kPneumonia)
+      throw InputError(s.path, "has no NORMAL/PNEUMONIA label");
     s.label = class_index(s, classes);
     if (s.label < 0)
-      throw InputError(s.path, "pneumonia of unknown type; a class list with types needs it in the file name "
-                               "(_bacteria_, _virus_) or the manifest label (bacterial, viral)");
+      throw InputError(s.path,
+                       "pneumonia of unknown type; a class list with types needs it in the file name "
+                       "(_bacteria_, _virus_) or the manifest label (bacterial, viral)");
   }
   return mapped;
 }
@@ -212,7 +214,8 @@ void Run::run_one_epoch(int epoch) {
   step.seed = config.seed;
   step.precision = config.precision;
   step.comm = comm;
-  const EpochTotals totals = run_epoch(*net, *optimizer, stream, step, device, epoch, schedule.learning_rate, observer);
+  const EpochTotals totals =
+      run_epoch(*net, *optimizer, stream, step, device, epoch, schedule.learning_rate, observer);
   if (comm != nullptr) average_buffers(*net, *comm);
   const double train_seconds = stopwatch.seconds();
 
@@ -261,8 +264,8 @@ TrainResult Run::finalise(const PreprocessConfig& preprocess) {
   load_state_dict(*net, best, checkpoint_path(model_path));
   const CachePredictions final_predictions =
       predict_cache(*net, val_cache, config.batch_size, class_weights, device, config.channels_last);
-  const double threshold =
-      threshold_for_sensitivity(final_predictions.probabilities, final_predictions.labels, config.target_sensitivity);
+  const double threshold = threshold_for_sensitivity(final_predictions.probabilities,
+                                                     final_predictions.labels, config.target_sensitivity);
   TrainResult result;
   result.validation = compute_metrics(final_predictions.probabilities, final_predictions.labels, threshold);
   result.val_probabilities = final_predictions.probabilities;
@@ -296,8 +299,8 @@ TrainResult Run::finalise(const PreprocessConfig& preprocess) {
   metadata.training = training_record(config, data, state, result.validation);
   if (classes > 2)
     metadata.training["validation_classes"] =
-        to_json(compute_multiclass_metrics(final_predictions.class_probabilities, final_predictions.class_labels,
-                                           config.class_names, threshold));
+        to_json(compute_multiclass_metrics(final_predictions.class_probabilities,
+                                           final_predictions.class_labels, config.class_names, threshold));
   save_model(model_path, metadata, *net);
 
   observer.on_train_end(train_end(config, state, result.validation, model_path));
@@ -319,8 +322,9 @@ TrainResult train_model(const std::vector<Sample>& train, const std::vector<Samp
                      ", global) must be a multiple of the world size (" + std::to_string(comm->world_size()) +
                      ")");
   if (config.spec.architecture == "latent-cnn")
-    throw UsageError("latent-cnn trains on autoencoder codes: `pneumoscan train --arch latent-cnn --codes CODES` "
-                     "(codes from `pneumoscan autoencoder encode`)");
+    throw UsageError(
+        "latent-cnn trains on autoencoder codes: `pneumoscan train --arch latent-cnn --codes CODES` "
+        "(codes from `pneumoscan autoencoder encode`)");
   const std::vector<Sample> train_mapped = with_class_indices(train, config.class_names, "training");
   const std::vector<Sample> val_mapped = with_class_indices(val, config.class_names, "validation");
   const PreprocessConfig preprocess = training_preprocess(config);

@@ -25,10 +25,10 @@ class Communicator;  // distributed/communicator.h
 struct TrainResult {
   ModelMetadata metadata;
   std::vector<EpochRecord> history;
-  BinaryMetrics validation;  // best model, at the chosen threshold
-  std::vector<float> val_probabilities;  // the best model's P(pneumonia) per decoded validation image
-  std::vector<int> val_labels;           // binary
-  std::vector<int> val_class_labels;     // class indices
+  BinaryMetrics validation;                    // best model, at the chosen threshold
+  std::vector<float> val_probabilities;        // the best model's P(pneumonia) per decoded validation image
+  std::vector<int> val_labels;                 // binary
+  std::vector<int> val_class_labels;           // class indices
   std::vector<float> val_class_probabilities;  // [n, classes] row-major
   int best_epoch = 0;
   double seconds = 0;
