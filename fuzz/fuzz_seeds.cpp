@@ -5,13 +5,23 @@
 //   file's dataset as the node receives it: its transfer syntax's selector
 //   byte, then the dataset without its Part 10 header), and for each JPEG or
 //   PNG given, DIR/image/small-<name>.{jpeg,png,bmp,tiff} (the X-ray shrunk
-//   to 96 px: the same formats' structure, decoded a hundred times faster)
+//   to 96 px: the same formats' structure, decoded a hundred times faster),
+//   and from the first JPEG given, DIR/{image,dicom}/small-*.dcm and
+//   DIR/dicom_node/small-* (a 64 px X-ray in a new dataset without
+//   identifiers, 8- and 12-bit, in each transfer syntax the node accepts: the
+//   full-size DICOMs of ../shared decode at a few per second under ASan)
 // (a small untrained network, indexes over random unit vectors, a made-up
 // worklist and training log: the fuzzers need the formats' structure, not
 // meaningful contents).
 #include <dcmtk/config/osconfig.h>  // must come first among DCMTK headers
+#include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcostrmb.h>
+#include <dcmtk/dcmdata/dcrleerg.h>
+#include <dcmtk/dcmdata/dcuid.h>
+#include <dcmtk/dcmjpeg/djencode.h>
+#include <dcmtk/dcmjpls/djencode.h>
+#include <dcmtk/oflog/oflog.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -85,10 +95,12 @@ bool write_node_dataset(const std::string& dicom, const std::filesystem::path& o
   dataset->transferInit();
   const bool ok = dataset->write(stream, xfer, EET_ExplicitLength, nullptr).good();
   dataset->transferEnd();
+  stream.flush();  // the deflated syntax's compression filter holds the tail
   if (!ok) return false;
   void* bytes = nullptr;
   offile_off_t length = 0;
   stream.flushBuffer(bytes, length);
+  if (length <= 0) return false;
   std::ofstream(out, std::ios::binary)
       .put(static_cast<char>(selector))
       .write(static_cast<const char*>(bytes), length);
@@ -111,6 +123,74 @@ void write_small_images(const std::filesystem::path& source, const std::filesyst
   cv::imwrite(stem + ".16bit.png", wide);
   cv::imwrite(stem + ".bmp", small);
   cv::imwrite(stem + ".tiff", small);
+}
+
+// A 64 px X-ray (gray8) as a Part 10 file in `xfer` with `bits` stored bits
+// (8, or 12 in 16 allocated); false where DCMTK cannot encode that pairing
+// (JPEG baseline takes 8 bits only).
+bool write_small_dicom(const cv::Mat& gray8, int bits, E_TransferSyntax xfer,
+                       const std::filesystem::path& out) {
+  DcmFileFormat file;
+  DcmDataset* dataset = file.getDataset();
+  // Fixed UIDs and no patient attributes: reproducible seeds, nothing personal.
+  dataset->putAndInsertString(DCM_SOPClassUID, UID_SecondaryCaptureImageStorage);
+  dataset->putAndInsertString(DCM_SOPInstanceUID, "1.2.826.0.1.3680043.9.7777.1.1");
+  dataset->putAndInsertString(DCM_StudyInstanceUID, "1.2.826.0.1.3680043.9.7777.1");
+  dataset->putAndInsertString(DCM_SeriesInstanceUID, "1.2.826.0.1.3680043.9.7777.1.0");
+  dataset->putAndInsertString(DCM_Modality, "CR");
+  dataset->putAndInsertString(DCM_BodyPartExamined, "CHEST");
+  dataset->putAndInsertString(DCM_ViewPosition, "PA");
+  dataset->putAndInsertString(DCM_PatientAge, "005Y");
+  dataset->putAndInsertString(DCM_PhotometricInterpretation, "MONOCHROME2");
+  dataset->putAndInsertUint16(DCM_SamplesPerPixel, 1);
+  dataset->putAndInsertUint16(DCM_Rows, static_cast<Uint16>(gray8.rows));
+  dataset->putAndInsertUint16(DCM_Columns, static_cast<Uint16>(gray8.cols));
+  dataset->putAndInsertUint16(DCM_BitsAllocated, bits == 8 ? 8 : 16);
+  dataset->putAndInsertUint16(DCM_BitsStored, static_cast<Uint16>(bits));
+  dataset->putAndInsertUint16(DCM_HighBit, static_cast<Uint16>(bits - 1));
+  dataset->putAndInsertUint16(DCM_PixelRepresentation, 0);
+  const cv::Mat pixels = gray8.isContinuous() ? gray8 : gray8.clone();
+  if (bits == 8) {
+    dataset->putAndInsertUint8Array(DCM_PixelData, pixels.ptr<Uint8>(), pixels.total());
+  } else {
+    cv::Mat wide;
+    pixels.convertTo(wide, CV_16U, ((1 << bits) - 1) / 255.0);
+    dataset->putAndInsertUint16Array(DCM_PixelData, wide.ptr<Uint16>(), wide.total());
+    dataset->putAndInsertString(DCM_WindowCenter, "2048");
+    dataset->putAndInsertString(DCM_WindowWidth, "4096");
+  }
+  if (DcmXfer(xfer).isEncapsulated() &&
+      (dataset->chooseRepresentation(xfer, nullptr).bad() || !dataset->canWriteXfer(xfer)))
+    return false;
+  return file.saveFile(out.string().c_str(), xfer).good();
+}
+
+// The small DICOM seeds, from one X-ray: Part 10 files for the image and
+// dicom targets, the node's selector-prefixed datasets for dicom_node.
+void write_small_dicoms(const std::filesystem::path& source, const std::filesystem::path& dir) {
+  const cv::Mat image = cv::imread(source.string(), cv::IMREAD_GRAYSCALE);
+  if (image.empty()) return;
+  const double scale = 64.0 / std::max(image.cols, image.rows);
+  cv::Mat small;
+  cv::resize(image, small, cv::Size(), scale, scale, cv::INTER_AREA);
+  OFLog::configure(OFLogger::WARN_LOG_LEVEL);  // the encoders' notes are not news
+  DJEncoderRegistration::registerCodecs();
+  DJLSEncoderRegistration::registerCodecs();
+  DcmRLEEncoderRegistration::registerCodecs();
+  std::filesystem::create_directories(dir / "dicom");
+  for (size_t selector = 0; selector < pneumoscan::fuzz::kNodeTransferSyntaxCount; ++selector) {
+    for (const int bits : {8, 12}) {
+      const std::string name = "small-" + std::to_string(bits) + "bit-" + std::to_string(selector) + ".dcm";
+      const std::filesystem::path file = dir / "image" / name;
+      if (!write_small_dicom(small, bits, pneumoscan::fuzz::kNodeTransferSyntaxes[selector], file)) {
+        std::filesystem::remove(file);
+        continue;
+      }
+      std::filesystem::copy_file(file, dir / "dicom" / name,
+                                 std::filesystem::copy_options::overwrite_existing);
+      write_node_dataset(file.string(), dir / "dicom_node" / name);
+    }
+  }
 }
 
 }  // namespace
@@ -147,10 +227,13 @@ int main(int argc, char** argv) {
   write_training_log(dir / "tensorboard");
   std::filesystem::create_directories(dir / "dicom_node");
   std::filesystem::create_directories(dir / "image");
+  bool small_dicoms = false;
   for (int i = 2; i < argc; ++i) {
     const std::filesystem::path source = argv[i];
     if (source.extension() != ".dcm") {
       write_small_images(source, dir / "image");
+      if (!small_dicoms) write_small_dicoms(source, dir);
+      small_dicoms = true;
       continue;
     }
     if (!write_node_dataset(source.string(), dir / "dicom_node" / source.filename()))

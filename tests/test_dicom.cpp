@@ -3,13 +3,20 @@
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
+#include <dcmtk/dcmdata/dcpixel.h>
+#include <dcmtk/dcmdata/dcpixseq.h>
+#include <dcmtk/dcmdata/dcpxitem.h>
 #include <dcmtk/dcmdata/dcuid.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <future>
+#include <memory>
 #include <opencv2/imgcodecs.hpp>
+#include <thread>
 #include <tuple>
 
 #include "core/atomic_file.h"
@@ -468,6 +475,50 @@ TEST(DicomHostile, HugeRowsAndColumnsAreRefusedBeforeDecoding) {
   EXPECT_EQ(message, path +
                          ": image is 65535x65535 pixels, over the limit of 100 megapixels and 30000 pixels a "
                          "side (not decoded)");
+}
+
+TEST(DicomHostile, JpegFragmentThatWouldHangTheDecoderIsRefused) {
+  // Found by fuzzing: DCMTK's JPEG decoder scans a fragment's markers for the
+  // frame header and never moves past a TEM marker (FF01); a 1.8 KB file hung
+  // predict for good. It is refused before decoding.
+  test::TempDir dir;
+  DcmFileFormat file;
+  DcmDataset* ds = file.getDataset();
+  ds->putAndInsertString(DCM_SOPClassUID, UID_SecondaryCaptureImageStorage);
+  ds->putAndInsertString(DCM_SOPInstanceUID, "1.2.826.0.1.3680043.9.7777.2");
+  ds->putAndInsertString(DCM_Modality, "CR");
+  ds->putAndInsertUint16(DCM_Rows, 64);
+  ds->putAndInsertUint16(DCM_Columns, 64);
+  ds->putAndInsertUint16(DCM_SamplesPerPixel, 1);
+  ds->putAndInsertString(DCM_PhotometricInterpretation, "MONOCHROME2");
+  ds->putAndInsertUint16(DCM_BitsAllocated, 8);
+  ds->putAndInsertUint16(DCM_BitsStored, 8);
+  ds->putAndInsertUint16(DCM_HighBit, 7);
+  ds->putAndInsertUint16(DCM_PixelRepresentation, 0);
+  auto* fragments = new DcmPixelSequence(DCM_PixelSequenceTag);
+  fragments->insert(new DcmPixelItem(DCM_PixelItemTag));  // empty offset table
+  std::vector<Uint8> jpeg = {0xFF, 0xD8, 0xFF, 0x01};     // SOI, then TEM before any frame header
+  jpeg.resize(64, 0);
+  auto* fragment = new DcmPixelItem(DCM_PixelItemTag);
+  ASSERT_TRUE(fragment->putUint8Array(jpeg.data(), static_cast<unsigned long>(jpeg.size())).good());
+  fragments->insert(fragment);
+  auto* pixel_data = new DcmPixelData(DCM_PixelData);
+  pixel_data->putOriginalRepresentation(EXS_JPEGProcess1, nullptr, fragments);
+  ASSERT_TRUE(ds->insert(pixel_data, true).good());
+  const std::string path = dir / "tem.dcm";
+  ASSERT_TRUE(file.saveFile(path.c_str(), EXS_JPEGProcess1).good());
+
+  // On its own thread: without the guard the decode never returns.
+  auto result = std::make_shared<std::promise<std::string>>();
+  std::future<std::string> message = result->get_future();
+  std::thread([result, path] { result->set_value(decode_error(path)); }).detach();
+  if (message.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
+    ADD_FAILURE() << path << ": still decoding after 60 s";
+    std::_Exit(1);  // a hung thread cannot be stopped; end the run rather than hang it
+  }
+  const std::string text = message.get();
+  EXPECT_EQ(text.rfind(path + ": cannot decode DICOM pixel data (transfer syntax ", 0), 0u) << text;
+  EXPECT_NE(text.find("a JPEG marker (FF01) before the frame header"), std::string::npos) << text;
 }
 
 TEST(DicomHostile, LibraryConditionTextsAreReworded) {

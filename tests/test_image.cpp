@@ -460,6 +460,38 @@ TEST(ImageDecoders, SmallJpegClaimingAHugeSizeIsRefusedAsDamaged) {
   EXPECT_EQ(message.rfind("claims.jpg: cannot decode JPEG image (damaged image data: ", 0), 0u) << message;
 }
 
+TEST(ImageDecoders, DicomElementClaimingGigabytesIsRefusedAsCutShort) {
+  // Found by fuzzing: DCMTK allocates an element's declared length before
+  // reading it. A 200-byte file whose pixel data claims 3.75 GB must end in a
+  // one-line refusal naming the file (a memory-capped machine: the same, via
+  // std::bad_alloc), not a crash.
+  std::string dicom(128, '\0');
+  dicom += "DICM";
+  const std::string syntax("1.2.840.10008.1.2.1\0", 20);  // explicit VR little endian, padded even
+  dicom += std::string("\x02\x00\x10\x00UI", 6) + static_cast<char>(syntax.size()) + '\0' + syntax;
+  dicom += std::string("\xE0\x7F\x10\x00OB\0\0\x00\x00\x00\xF0", 12) + std::string(16, '\x7F');
+  const std::string message = input_error_bytes(dicom, "claims.dcm");
+  EXPECT_EQ(message.rfind("claims.dcm: ", 0), 0u) << message;
+  EXPECT_NE(message.find("DICOM"), std::string::npos) << message;
+}
+
+TEST(ImageDecoders, ColourStripDecodesInsteadOfFailingInsideOpenCV) {
+  // Found by fuzzing (a colour DICOM): measuring colourfulness shrank a 1-row
+  // strip to 0 rows and OpenCV threw, so `predict` printed OpenCV's raw text.
+  const std::string png = encode(".png", random_mat(1, 600, CV_8UC3, 33));
+  const Image image = decode_image_bytes(as_bytes(png), "strip.png");
+  EXPECT_EQ(image.width(), 600);
+  EXPECT_EQ(image.height(), 1);
+  EXPECT_GT(image.colourfulness, 0.0);
+}
+
+TEST(ImageResize, ShrinkToFitKeepsEverySideAtLeastOnePixel) {
+  EXPECT_EQ(shrink_to_fit(cv::Mat(1, 100000, CV_8UC1, cv::Scalar(9)), 256).size(), cv::Size(256, 1));
+  EXPECT_EQ(shrink_to_fit(cv::Mat(1000, 500, CV_8UC1, cv::Scalar(9)), 256).size(), cv::Size(128, 256));
+  const cv::Mat fits(100, 200, CV_8UC1, cv::Scalar(9));
+  EXPECT_EQ(shrink_to_fit(fits, 256).data, fits.data);  // no copy when it fits
+}
+
 TEST(ImageDecoders, DamagedJpegDataIsRefused) {
   // Scan data cut in the middle but ending with a proper end marker: libjpeg
   // "decodes" it with the missing part gray ("premature end of data segment").

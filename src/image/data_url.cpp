@@ -6,6 +6,7 @@
 
 #include "core/errors.h"
 #include "image/encode.h"
+#include "image/image.h"
 
 namespace pneumoscan {
 namespace {
@@ -58,13 +59,8 @@ std::vector<uint8_t> base64_decode(const std::string& text) {
 std::string png_data_url(const cv::Mat& image8) { return encoded_data_url(image8, ".png", "image/png", {}); }
 
 std::string jpeg_data_url(const cv::Mat& image8, int max_side, int quality) {
-  cv::Mat shown = image8;
-  const int longest = std::max(image8.cols, image8.rows);
-  if (longest > max_side) {
-    const double scale = static_cast<double>(max_side) / longest;
-    cv::resize(image8, shown, cv::Size(), scale, scale, cv::INTER_AREA);
-  }
-  return encoded_data_url(shown, ".jpg", "image/jpeg", {cv::IMWRITE_JPEG_QUALITY, quality});
+  return encoded_data_url(shrink_to_fit(image8, max_side), ".jpg", "image/jpeg",
+                          {cv::IMWRITE_JPEG_QUALITY, quality});
 }
 
 }  // namespace pneumoscan

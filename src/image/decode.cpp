@@ -7,6 +7,7 @@
 #include <fstream>
 #include <limits>
 #include <mutex>
+#include <new>
 #include <opencv2/core/utils/logger.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -127,9 +128,7 @@ namespace detail {
 // Hasler and Suesstrunk (2003): sqrt(sd_rg^2 + sd_yb^2) + 0.3 sqrt(mean_rg^2 + mean_yb^2)
 // on 8-bit values, rg = R - G, yb = (R + G) / 2 - B; on a copy at most 256 px a side.
 double colourfulness(const cv::Mat& colour) {
-  cv::Mat small = colour;
-  const int side = std::max(colour.cols, colour.rows);
-  if (side > 256) cv::resize(colour, small, cv::Size(), 256.0 / side, 256.0 / side, cv::INTER_AREA);
+  const cv::Mat small = shrink_to_fit(colour, 256);
   cv::Mat bgr;
   small.convertTo(bgr, CV_32F,
                   small.depth() == CV_16U   ? 255.0 / 65535.0
@@ -159,8 +158,10 @@ void check_image_dimensions(int64_t width, int64_t height, const std::string& na
                                std::to_string(kMaxImageSide) + " pixels a side (not decoded)");
 }
 
-Image decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string& name,
-                         const DecodeOptions& options) {
+namespace {
+
+Image decode_sniffed_bytes(const std::vector<uint8_t>& bytes, const std::string& name,
+                           const DecodeOptions& options) {
   if (bytes.empty()) throw InputError(name, "empty file");
   if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max()))
     throw InputError(name, "file too large (over 2 GiB)");
@@ -203,6 +204,19 @@ Image decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string& n
   throw InputError(name, "not an image or DICOM file");
 }
 
+}  // namespace
+
+Image decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string& name,
+                         const DecodeOptions& options) {
+  try {
+    return decode_sniffed_bytes(bytes, name, options);
+  } catch (const std::bad_alloc&) {
+    // A header or DICOM element length within the limits can still ask for more
+    // than a busy or memory-capped machine has; the batch goes on without it.
+    throw InputError(name, "too large to decode in the memory available");
+  }
+}
+
 Image decode_image(const std::string& path, const DecodeOptions& options) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) throw InputError(path, "is a folder, not an image file");
@@ -224,6 +238,17 @@ cv::Mat to_u8(const Image& image) {
   if (image.pixels.empty()) return out;
   image.pixels.convertTo(out, CV_8U, 255.0);  // rounds and saturates
   return out;
+}
+
+cv::Mat shrink_to_fit(const cv::Mat& pixels, int max_side) {
+  const int longer = std::max(pixels.cols, pixels.rows);
+  if (longer <= max_side || max_side < 1) return pixels;
+  const double scale = static_cast<double>(max_side) / longer;
+  const cv::Size size(std::max(1, static_cast<int>(std::lround(pixels.cols * scale))),
+                      std::max(1, static_cast<int>(std::lround(pixels.rows * scale))));
+  cv::Mat shrunk;
+  cv::resize(pixels, shrunk, size, 0, 0, cv::INTER_AREA);
+  return shrunk;
 }
 
 }  // namespace pneumoscan

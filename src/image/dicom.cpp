@@ -255,6 +255,7 @@ Image decode_dicom_dataset(DcmDataset& dataset, const std::string& name) {
     if (!DcmCodecList::canChangeCoding(xfer, EXS_LittleEndianExplicit))
       throw InputError(name, "cannot decode DICOM pixel data (transfer syntax " + detail::xfer_text(xfer) +
                                  ": no decoder for this compression)");
+    detail::refuse_jpeg_dcmtk_cannot_scan(*ds, name, detail::xfer_text(xfer));
     const OFCondition decompressed = ds->chooseRepresentation(EXS_LittleEndianExplicit, nullptr);
     if (decompressed.bad() || !ds->canWriteXfer(EXS_LittleEndianExplicit))
       throw InputError(name, "cannot decode DICOM pixel data (transfer syntax " + detail::xfer_text(xfer) +

@@ -80,7 +80,8 @@ struct DecodeOptions {
 // LUT or window). The format is detected from the content, not the extension.
 // Throws InputError("<path>: <problem>") for anything unreadable, for images
 // over the pixel limit above, and for DICOM whose pixel data length does not
-// match Rows x Columns or whose rescale/window values are not finite.
+// match Rows x Columns or whose rescale/window values are not finite, and
+// when decoding needs more memory than the machine gives (std::bad_alloc).
 Image decode_image(const std::string& path, const DecodeOptions& options = {});
 
 // Same, from bytes in memory (an upload); `name` is used in error messages.
@@ -100,5 +101,10 @@ void check_diagnosable(const Image& image, const std::string& name);
 
 // Converts to 8-bit (0..255) for caching and for writing PNGs.
 cv::Mat to_u8(const Image& image);
+
+// An area-resized copy whose longer side is max_side, neither side under 1 px
+// (OpenCV's scale-factor form rounds a 1 x 100000 strip to an empty size and
+// throws); `pixels` itself when it already fits.
+cv::Mat shrink_to_fit(const cv::Mat& pixels, int max_side);
 
 }  // namespace pneumoscan

@@ -13,6 +13,7 @@
 #include "explain/heatmap.h"
 #include "explain/overlay.h"
 #include "image/encode.h"
+#include "image/image.h"
 #include "monitor/event_reader.h"
 #include "report/plots.h"
 
@@ -131,10 +132,8 @@ void TrainingLog::load_fixed(const PreprocessConfig& preprocess) {
                   (sample.label == kPneumonia ? "pneumonia_" : "normal_") +
                   run_folder_name(fs::path(sample.path).stem().string());
       fixed.model_size = resize_for_model(image, preprocess);
-      const double scale =
-          std::min(1.0, static_cast<double>(options_.gradcam_side) / std::max(image.width(), image.height()));
       fixed.small = image;
-      if (scale < 1.0) cv::resize(image.pixels, fixed.small.pixels, cv::Size(), scale, scale, cv::INTER_AREA);
+      fixed.small.pixels = shrink_to_fit(image.pixels, options_.gradcam_side);
       fixed_.push_back(std::move(fixed));
     } catch (const Error& e) {
       skipped += std::string(skipped.empty() ? "" : "\n") + e.what();
