@@ -197,9 +197,38 @@ TEST(Image, DecodeBytesMatchesDecodeFile) {
     decode_image_bytes({'n', 'o', 'p', 'e'}, "upload-42");
     ADD_FAILURE() << "no exception";
   } catch (const InputError& e) {
-    EXPECT_EQ(std::string(e.what()), "upload-42: not an image or DICOM file");
+    EXPECT_EQ(std::string(e.what()),
+              "upload-42: not an image or DICOM file (PNG, JPEG, BMP, TIFF and DICOM are read)");
   }
   EXPECT_THROW(decode_image_bytes({}, "upload-43"), InputError);
+}
+
+TEST(Image, FormatsNoXRayComesInAreRefusedNotHandedToOpenCV) {
+  // OpenCV reads these, but they are not what an X-ray arrives in, and its
+  // readers for them (and GDAL's, via a temporary file) are code a stranger
+  // could reach; the refusal says what is read.
+  const cv::Mat picture = random_mat(80, 80, CV_8UC1, 7);
+  for (const char* extension : {".pgm", ".webp", ".ras", ".hdr"}) {
+    std::vector<uint8_t> bytes;
+    const bool encoded = cv::imencode(extension, picture, bytes);
+    if (extension == std::string(".pgm")) ASSERT_TRUE(encoded);  // the others depend on OpenCV's build
+    if (!encoded) continue;
+    ASSERT_FALSE(cv::imdecode(bytes, cv::IMREAD_UNCHANGED).empty()) << extension;
+    try {
+      decode_image_bytes(bytes, std::string("x") + extension);
+      ADD_FAILURE() << extension << " decoded";
+    } catch (const InputError& e) {
+      EXPECT_EQ(std::string(e.what()),
+                std::string("x") + extension +
+                    ": not an image or DICOM file (PNG, JPEG, BMP, TIFF and DICOM are read)");
+    }
+  }
+  // BMP and TIFF still decode.
+  for (const char* extension : {".bmp", ".tiff"}) {
+    std::vector<uint8_t> bytes;
+    ASSERT_TRUE(cv::imencode(extension, picture, bytes));
+    EXPECT_EQ(max_abs_diff(to_u8(decode_image_bytes(bytes, extension)), picture), 0.0) << extension;
+  }
 }
 
 TEST(Image, ToU8RoundsAndSaturates) {

@@ -99,9 +99,8 @@ Image from_opencv(const cv::Mat& decoded, const std::string& name, const std::st
   return image;
 }
 
-// OpenCV decodes what has no magic number we know (PNM, WebP, ...) and
-// BMP/TIFF. Its log goes to stderr without a file name, so it is silenced; its
-// own pixel limit, read once from the environment, is set to ours for the
+// OpenCV decodes BMP, TIFF and the JPEGs libjpeg's direct path leaves (CMYK). Its log goes to stderr without
+// a file name, so it is silenced; its own pixel limit, read once from the environment, is set to ours for the
 // formats whose header this file does not read.
 void init_opencv_decoding() {
   static std::once_flag once;
@@ -186,7 +185,11 @@ Image decode_sniffed_bytes(const std::vector<uint8_t>& bytes, const std::string&
   } else if (format == "png") {
     decoded = detail::decode_png(bytes, name, warnings);
   }
-  if (decoded.empty() && format != "png") decoded = opencv_decode(bytes);  // BMP, TIFF, CMYK JPEG, others
+  // Only the formats whose header was checked above reach OpenCV (BMP, TIFF,
+  // CMYK JPEG): its other readers (PNM, WebP, JPEG 2000, OpenEXR, GDAL, which
+  // writes the upload to a temporary file) are code no X-ray needs.
+  if (decoded.empty() && (format == "bmp" || format == "tiff" || format == "jpeg"))
+    decoded = opencv_decode(bytes);
   if (!decoded.empty()) {
     check_image_dimensions(decoded.cols, decoded.rows, name);
     Image image = from_opencv(decoded, name, format.empty() ? "image" : format);
@@ -201,7 +204,7 @@ Image decode_sniffed_bytes(const std::vector<uint8_t>& bytes, const std::string&
   if (!format.empty()) throw InputError(name, "cannot decode " + format + " image (corrupt or truncated)");
   // No known magic: a DICOM file without preamble (or raw dataset) is still possible.
   if (auto image = detail::decode_dicom(bytes, name, /*sniffing=*/true)) return *image;
-  throw InputError(name, "not an image or DICOM file");
+  throw InputError(name, "not an image or DICOM file (" + std::string(kReadableFormats) + ")");
 }
 
 }  // namespace

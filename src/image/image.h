@@ -75,9 +75,13 @@ struct DecodeOptions {
   int at_least = 0;  // 0 = full size
 };
 
+// The formats decode_image reads, as error messages name them.
+inline constexpr const char* kReadableFormats = "PNG, JPEG, BMP, TIFF and DICOM are read";
+
 // Decodes PNG/JPEG/BMP/TIFF (OpenCV; 8/16-bit, gray or colour -> gray) or DICOM
 // (DCMTK; compressed transfer syntaxes, MONOCHROME1 inverted, rescale, VOI
-// LUT or window). The format is detected from the content, not the extension.
+// LUT or window). The format is detected from the content, not the extension;
+// anything else (PNM, WebP, JPEG 2000, ...) is refused, not handed to OpenCV.
 // Throws InputError("<path>: <problem>") for anything unreadable, for images
 // over the pixel limit above, and for DICOM whose pixel data length does not
 // match Rows x Columns or whose rescale/window values are not finite, and
