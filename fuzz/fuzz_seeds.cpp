@@ -31,6 +31,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "image/image.h"
 #include "model_file/model_file.h"
 #include "monitor/event_writer.h"
 #include "node_transfer_syntaxes.h"
@@ -107,13 +108,16 @@ bool write_node_dataset(const std::string& dicom, const std::filesystem::path& o
   return true;
 }
 
+// The X-ray as 8-bit gray, shrunk to `side` px on its longer side; empty when unreadable.
+cv::Mat read_shrunk(const std::filesystem::path& source, int side) {
+  const cv::Mat image = cv::imread(source.string(), cv::IMREAD_GRAYSCALE);
+  return image.empty() ? image : pneumoscan::shrink_to_fit(image, side);
+}
+
 // The X-ray shrunk to 96 px on its longer side, in each format the decoders take.
 void write_small_images(const std::filesystem::path& source, const std::filesystem::path& dir) {
-  const cv::Mat image = cv::imread(source.string(), cv::IMREAD_GRAYSCALE);
-  if (image.empty()) return;
-  const double scale = 96.0 / std::max(image.cols, image.rows);
-  cv::Mat small;
-  cv::resize(image, small, cv::Size(), scale, scale, cv::INTER_AREA);
+  const cv::Mat small = read_shrunk(source, 96);
+  if (small.empty()) return;
   const std::string stem = (dir / ("small-" + source.stem().string())).string();
   cv::imwrite(stem + ".jpeg", small);
   cv::imwrite(stem + ".progressive.jpeg", small, {cv::IMWRITE_JPEG_PROGRESSIVE, 1});
@@ -168,11 +172,8 @@ bool write_small_dicom(const cv::Mat& gray8, int bits, E_TransferSyntax xfer,
 // The small DICOM seeds, from one X-ray: Part 10 files for the image and
 // dicom targets, the node's selector-prefixed datasets for dicom_node.
 void write_small_dicoms(const std::filesystem::path& source, const std::filesystem::path& dir) {
-  const cv::Mat image = cv::imread(source.string(), cv::IMREAD_GRAYSCALE);
-  if (image.empty()) return;
-  const double scale = 64.0 / std::max(image.cols, image.rows);
-  cv::Mat small;
-  cv::resize(image, small, cv::Size(), scale, scale, cv::INTER_AREA);
+  const cv::Mat small = read_shrunk(source, 64);
+  if (small.empty()) return;
   OFLog::configure(OFLogger::WARN_LOG_LEVEL);  // the encoders' notes are not news
   DJEncoderRegistration::registerCodecs();
   DJLSEncoderRegistration::registerCodecs();

@@ -99,9 +99,10 @@ Image from_opencv(const cv::Mat& decoded, const std::string& name, const std::st
   return image;
 }
 
-// OpenCV decodes BMP, TIFF and the JPEGs libjpeg's direct path leaves (CMYK). Its log goes to stderr without
-// a file name, so it is silenced; its own pixel limit, read once from the environment, is set to ours for the
-// formats whose header this file does not read.
+// OpenCV decodes BMP, TIFF and the JPEGs libjpeg's direct path leaves (CMYK),
+// all with their header checked first. Its log goes to stderr without a file
+// name, so it is silenced; its own pixel limit, read once from the
+// environment, is set to ours as a second guard.
 void init_opencv_decoding() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -192,7 +193,7 @@ Image decode_sniffed_bytes(const std::vector<uint8_t>& bytes, const std::string&
     decoded = opencv_decode(bytes);
   if (!decoded.empty()) {
     check_image_dimensions(decoded.cols, decoded.rows, name);
-    Image image = from_opencv(decoded, name, format.empty() ? "image" : format);
+    Image image = from_opencv(decoded, name, format);
     image.warnings = std::move(warnings);
     if (reduction > 1) {
       image.reduction = reduction;
