@@ -12,6 +12,12 @@
 #   synth    small-cnn with and without 300 synthetic NORMAL images in training, 3 seeds (a reduced form of
 #            the study's resnet18/densenet121 experiment)
 #   resnet   resnet18 on pixels (128 px) on the split of `latent`
+#   study    the seed study's synthetic-image experiment, done cleanly: one patient-grouped carve
+#            (experiments/default_split.sh), a NORMAL generator trained on its training rows only,
+#            STUDY_SYNTHETIC (1280) samples, each of STUDY_ARCHS (resnet18) from scratch at STUDY_SIZE (128) px
+#            for STUDY_EPOCHS (3) with and without them, seeds SEEDS (1 2 3), STUDY_THREADS (1) threads; every
+#            model on every look of experiments/evaluate_default.sh (carve, its shifted copies, held-out
+#            full-resolution images, official 16); table in WORK/study/table.md
 #   ssim     the autoencoder's loss, MSE alone vs MSE + SSIM_WEIGHT (1 - SSIM) (default 1), 3 seeds each
 #            (each seed its own patient carve, the same for both losses): validation MSE and SSIM at the
 #            best epoch, and the reconstruction error's ROC AUC, X-rays vs non-X-rays (the `ood` inputs)
@@ -153,6 +159,50 @@ for stage in $stages; do
     done
     python3 "$tools" ssim "$work/ssim" | tee "$work/ssim.txt"
     ;;
-  *) echo "unknown stage $stage (ae latent eval ood gan gan128 quality synth resnet ssim)" >&2; exit 2 ;;
+  study)
+    # Differs from `synth` in what makes it clean and comparable: the generator never sees a validation
+    # patient, the carve is the same for every run (the seed moves initialisation, order and augmentation
+    # only), and the models are judged on the shift proxies too, not only on their own validation images.
+    study=$work/study
+    [ -f "$study/trainval.csv" ] || "$here/experiments/default_split.sh" "$study"
+    [ -f "$study/gan_normal.psmodel" ] ||
+      p gan train --data "$study/trainval.csv" --class normal --image-size 64 --width "$gan_width" \
+        --epochs "$gan_epochs" --batch-size 64 --seed 42 --out "$study/gan_normal.psmodel" --no-progress \
+        > "$study/gan.log"
+    [ -f "$study/synthetic_normal/samples.json" ] ||
+      p gan sample --model "$study/gan_normal.psmodel" -n "${STUDY_SYNTHETIC:-1280}" --seed 7 \
+        --out "$study/synthetic_normal" > /dev/null
+    conditions=()
+    for arch in ${STUDY_ARCHS:-resnet18}; do
+      for kind in real synthetic; do
+        dir="$study/levers/$arch-$kind"
+        conditions+=("$arch-$kind")
+        mkdir -p "$dir"
+        for seed in $seeds; do
+          model="$dir/seed$seed.psmodel"
+          if [ ! -f "$model" ]; then
+            extra=()
+            [ "$kind" = synthetic ] && extra=(--synthetic "$study/synthetic_normal")
+            [ -f "$model.ckpt" ] && extra+=(--resume)
+            start=$(date +%s)
+            "$bin" --threads "${STUDY_THREADS:-1}" train --arch "$arch" --image-size "${STUDY_SIZE:-128}" \
+              --data "$study/trainval.csv" --exclude-qc "$study/qc.json" --epochs "${STUDY_EPOCHS:-3}" \
+              --seed "$seed" --name "study-$arch-$kind-seed$seed" "${extra[@]}" --out "$model" --no-progress \
+              > "$dir/seed$seed.log" 2>&1
+            echo "train_seconds $(($(date +%s) - start))" >> "$dir/seed$seed.log"
+          fi
+          [ -f "$dir/seed$seed.val.json" ] || "$bin" --threads "${STUDY_THREADS:-1}" evaluate --model "$model" \
+            --data "$study/trainval.csv" --split val --shifts --json "$dir/seed$seed.val.json" > /dev/null
+          [ -f "$dir/seed$seed.fullres.json" ] || "$bin" --threads "${STUDY_THREADS:-1}" evaluate --model "$model" \
+            --data "$shared/data/chest_xray_fullres" --json "$dir/seed$seed.fullres.json" > /dev/null
+          [ -f "$dir/seed$seed.official.json" ] || "$bin" --threads "${STUDY_THREADS:-1}" evaluate \
+            --model "$model" --data "$data" --split val --json "$dir/seed$seed.official.json" > /dev/null
+          echo "study $arch $kind seed $seed done ($(date +%H:%M:%S))"
+        done
+      done
+    done
+    python3 "$tools" study "$study/levers" "${conditions[@]}" | tee "$study/table.md"
+    ;;
+  *) echo "unknown stage $stage (ae latent eval ood gan gan128 quality synth resnet ssim study)" >&2; exit 2 ;;
   esac
 done

@@ -14,6 +14,9 @@
   generative_tools.py quality QUALITY.json...
                                       mean and sample standard deviation over `pneumoscan gan evaluate`
                                       runs (Frechet distance and its floor, classifier accuracy, copies)
+  generative_tools.py study LEVERS_DIR CONDITION...
+                                      the synthetic-image study's table (generative.sh study): per condition
+                                      and look, mean and sample standard deviation over seeds
 """
 import csv
 import glob
@@ -147,6 +150,49 @@ def ssim(folder):
     return "\n".join(lines)
 
 
+def study(folder, conditions):
+    """The synthetic-image study (generative.sh study): per condition and look, mean +- sd over seeds of
+    accuracy, sensitivity, specificity and ROC AUC at each model's stored threshold. The shifted row takes,
+    per seed, the worst value of each measure over the carve's shifted copies."""
+    looks = [("patient-carved val", "val", None), ("shifted val, worst copy", "val", "shifts"),
+             ("full resolution, held out", "fullres", None), ("official val (16)", "official", None)]
+    keys = ["accuracy", "recall", "specificity", "roc_auc"]
+    lines = ["| training images | look | seeds | accuracy | sensitivity | specificity | ROC AUC |",
+             "|---|---|---|---|---|---|---|"]
+    seconds = {}
+    for condition in conditions:
+        stems = sorted(p[:-len(".val.json")] for p in glob.glob(os.path.join(folder, condition, "seed*.val.json")))
+        for name, suffix, part in looks:
+            values = {k: [] for k in keys}
+            for stem in stems:
+                try:
+                    with open(f"{stem}.{suffix}.json") as f:
+                        result = json.load(f)
+                except OSError:
+                    continue
+                for k in keys:
+                    if part:
+                        values[k].append(min(s[k] for s in result[part].values()))
+                    else:
+                        values[k].append(result[k])
+            if not values["roc_auc"]:
+                continue
+            cells = []
+            for k in keys:
+                mean, sd = mean_sd(values[k])
+                cells.append(f"{mean:.3f} +- {sd:.3f}")
+            lines.append(f"| {condition} | {name} | {len(values['roc_auc'])} | " + " | ".join(cells) + " |")
+        for stem in stems:
+            with open(stem + ".log") as f:
+                found = [line.split()[1] for line in f if line.startswith("train_seconds ")]
+            if found:
+                seconds.setdefault(condition, []).append(float(found[-1]))
+    for condition, values in seconds.items():
+        mean, sd = mean_sd(values)
+        lines.append(f"\n{condition}: training {mean:.0f} +- {sd:.0f} s per run ({len(values)} runs)")
+    return "\n".join(lines)
+
+
 def main(argv):
     if len(argv) >= 2 and argv[0] == "images":
         images(argv[1])
@@ -160,6 +206,8 @@ def main(argv):
         print(table(argv[1:]))
     elif len(argv) >= 2 and argv[0] == "quality":
         print(quality(argv[1:]))
+    elif len(argv) >= 3 and argv[0] == "study":
+        print(study(argv[1], argv[2:]))
     elif len(argv) == 2 and argv[0] == "ssim":
         print(ssim(argv[1]))
     else:
