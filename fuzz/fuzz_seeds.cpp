@@ -1,5 +1,7 @@
 // Writes seed inputs that ../shared does not hold, for scripts/fuzz.sh:
 //   fuzz_seeds DIR [DICOM...]  ->  DIR/model_file/tiny.psmodel,
+//   DIR/model_metadata/{weights,no_weights,ood}.seed (its metadata text behind
+//   fuzz_model_metadata's layout byte),
 //   DIR/case_index/{flat,hnsw}.psindex, DIR/worklist/worklist.db,
 //   DIR/tensorboard/events.out.tfevents.*, DIR/dicom_node/<name> (each DICOM
 //   file's dataset as the node receives it: its transfer syntax's selector
@@ -31,7 +33,9 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "core/atomic_file.h"
 #include "image/image.h"
+#include "model_file/archive.h"
 #include "model_file/model_file.h"
 #include "monitor/event_writer.h"
 #include "node_transfer_syntaxes.h"
@@ -211,7 +215,13 @@ int main(int argc, char** argv) {
   metadata.spec = {"small-cnn", 32, 1, 1};
   metadata.preprocess.input_size = 32;
   Classifier net = create_model(metadata.spec);
-  save_model((dir / "model_file" / "tiny.psmodel").string(), metadata, *net);
+  const std::string tiny_model = (dir / "model_file" / "tiny.psmodel").string();
+  save_model(tiny_model, metadata, *net);
+  std::filesystem::create_directories(dir / "model_metadata");
+  const std::string metadata_text = read_network_metadata(tiny_model);
+  for (const auto& [name, layout] : {std::pair<const char*, char>{"weights", 1}, {"no_weights", 0}, {"ood", 3}})
+    write_file_atomically((dir / "model_metadata" / (std::string(name) + ".seed")).string(),
+                          std::string(1, layout) + metadata_text);
 
   const torch::Tensor embeddings = torch::nn::functional::normalize(
       torch::randn({12, 8}), torch::nn::functional::NormalizeFuncOptions().dim(1));

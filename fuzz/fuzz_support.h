@@ -10,14 +10,20 @@
 
 namespace pneumoscan::fuzz {
 
-// Writes the input to this process's own scratch file (in /dev/shm when
-// writable, so no disk I/O) and returns its path; `suffix` is its extension.
-inline const std::string& write_scratch_file(const char* suffix, const uint8_t* data, size_t size) {
+// This process's own scratch file (in /dev/shm when writable, so no disk
+// I/O); `suffix` is its extension (one per process: the first call's).
+inline const std::string& scratch_path(const char* suffix) {
   static const std::string path = [suffix] {
     const char* tmp = std::getenv("TMPDIR");
     const std::string dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : tmp != nullptr ? tmp : "/tmp";
     return dir + "/pneumoscan-fuzz-" + std::to_string(getpid()) + suffix;
   }();
+  return path;
+}
+
+// Writes the input to scratch_path(suffix) and returns the path.
+inline const std::string& write_scratch_file(const char* suffix, const uint8_t* data, size_t size) {
+  const std::string& path = scratch_path(suffix);
   FILE* file = std::fopen(path.c_str(), "wb");
   if (file == nullptr || std::fwrite(data, 1, size, file) != size || std::fclose(file) != 0) std::abort();
   return path;
