@@ -14,9 +14,9 @@
 #   resnet   resnet18 on pixels (128 px) on the split of `latent`
 #   study    the seed study's synthetic-image experiment, done cleanly: one patient-grouped carve
 #            (experiments/default_split.sh), a NORMAL generator trained on its training rows only,
-#            STUDY_SYNTHETIC (1280) samples, each of STUDY_ARCHS (resnet18) from scratch at STUDY_SIZE (128) px
-#            for STUDY_EPOCHS (3) with and without them, seeds SEEDS (1 2 3), STUDY_THREADS (1) threads; every
-#            model on every look of experiments/evaluate_default.sh (carve, its shifted copies, held-out
+#            STUDY_SYNTHETIC (1280) samples, each of STUDY_ARCHS (ARCH:SIZE words; default "resnet18:128
+#            densenet121:64") from scratch for STUDY_EPOCHS (3) with and without them, seeds SEEDS (1 2 3),
+#            STUDY_THREADS (1) threads; every model on every look of experiments/evaluate_default.sh (carve, its shifted copies, held-out
 #            full-resolution images, official 16); table in WORK/study/table.md
 #   ssim     the autoencoder's loss, MSE alone vs MSE + SSIM_WEIGHT (1 - SSIM) (default 1), 3 seeds each
 #            (each seed its own patient carve, the same for both losses): validation MSE and SSIM at the
@@ -173,10 +173,12 @@ for stage in $stages; do
       p gan sample --model "$study/gan_normal.psmodel" -n "${STUDY_SYNTHETIC:-1280}" --seed 7 \
         --out "$study/synthetic_normal" > /dev/null
     conditions=()
-    for arch in ${STUDY_ARCHS:-resnet18}; do
+    for arch_size in ${STUDY_ARCHS:-resnet18:128 densenet121:64}; do
+      arch=${arch_size%%:*}
+      size=${arch_size#*:}
       for kind in real synthetic; do
-        dir="$study/levers/$arch-$kind"
-        conditions+=("$arch-$kind")
+        dir="$study/levers/$arch-${size}px-$kind"
+        conditions+=("$arch-${size}px-$kind")
         mkdir -p "$dir"
         for seed in $seeds; do
           model="$dir/seed$seed.psmodel"
@@ -185,10 +187,10 @@ for stage in $stages; do
             [ "$kind" = synthetic ] && extra=(--synthetic "$study/synthetic_normal")
             [ -f "$model.ckpt" ] && extra+=(--resume)
             start=$(date +%s)
-            "$bin" --threads "${STUDY_THREADS:-1}" train --arch "$arch" --image-size "${STUDY_SIZE:-128}" \
+            "$bin" --threads "${STUDY_THREADS:-1}" train --arch "$arch" --image-size "$size" \
               --data "$study/trainval.csv" --exclude-qc "$study/qc.json" --epochs "${STUDY_EPOCHS:-3}" \
-              --seed "$seed" --name "study-$arch-$kind-seed$seed" "${extra[@]}" --out "$model" --no-progress \
-              > "$dir/seed$seed.log" 2>&1
+              --seed "$seed" --name "study-$arch-${size}px-$kind-seed$seed" "${extra[@]}" --out "$model" \
+              --no-progress > "$dir/seed$seed.log" 2>&1
             echo "train_seconds $(($(date +%s) - start))" >> "$dir/seed$seed.log"
           fi
           [ -f "$dir/seed$seed.val.json" ] || "$bin" --threads "${STUDY_THREADS:-1}" evaluate --model "$model" \
