@@ -187,9 +187,11 @@ def study(folder, conditions):
                 found = [line.split()[1] for line in f if line.startswith("train_seconds ")]
             if found:
                 seconds.setdefault(condition, []).append(float(found[-1]))
+    if seconds:
+        lines.append("")
     for condition, values in seconds.items():
         mean, sd = mean_sd(values)
-        lines.append(f"\n{condition}: training {mean:.0f} +- {sd:.0f} s per run ({len(values)} runs)")
+        lines.append(f"{condition}: training {mean:.0f} +- {sd:.0f} s per run ({len(values)} runs)")
     return "\n".join(lines)
 
 
