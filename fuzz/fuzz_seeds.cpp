@@ -30,8 +30,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <tuple>
 
 #include "core/atomic_file.h"
 #include "image/image.h"
@@ -219,9 +221,17 @@ int main(int argc, char** argv) {
   save_model(tiny_model, metadata, *net);
   std::filesystem::create_directories(dir / "model_metadata");
   const std::string metadata_text = read_network_metadata(tiny_model);
-  for (const auto& [name, layout] : {std::pair<const char*, char>{"weights", 1}, {"no_weights", 0}, {"ood", 3}})
+  // An ensemble's metadata too: a 64-member ResNet-50 claimed without weights
+  // once made load_model build all 64 before refusing the file.
+  nlohmann::json ensemble = nlohmann::json::parse(metadata_text);
+  ensemble["ensemble_size"] = 2;
+  for (const auto& [name, layout, text] :
+       {std::tuple<const char*, char, std::string>{"weights", 1, metadata_text},
+        {"no_weights", 0, metadata_text},
+        {"ood", 3, metadata_text},
+        {"ensemble", 1, ensemble.dump()}})
     write_file_atomically((dir / "model_metadata" / (std::string(name) + ".seed")).string(),
-                          std::string(1, layout) + metadata_text);
+                          std::string(1, layout) + text);
 
   const torch::Tensor embeddings = torch::nn::functional::normalize(
       torch::randn({12, 8}), torch::nn::functional::NormalizeFuncOptions().dim(1));

@@ -8,7 +8,9 @@
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
+#include "core/json_text.h"
 #include "file_size_limit.h"
+#include "model_file/archive.h"
 #include "model_file/model_file.h"
 #include "test_support.h"
 
@@ -378,4 +380,51 @@ TEST(ModelFileIntegrity, LibraryTextsBecomeOneLineErrors) {
   } catch (const ModelFileError& e) {
     EXPECT_EQ(std::string(e.what()), "x.psmodel: bad metadata: key 'name' not found");
   }
+}
+
+// Found with fuzz/fuzz_model_metadata's harness (a crafted input, then kept
+// as a seed): a file of a few kilobytes whose metadata (checksum recomputed,
+// as anyone can) claims a 64-member ResNet-50 ensemble made load_model build
+// all 64 (over 4 GB, a minute) before finding no weights behind them. One
+// member is built, then the file is refused.
+TEST(ModelFileIntegrity, EnsembleClaimedWithoutItsWeightsIsRefusedAfterOneMember) {
+  test::TempDir dir;
+  ModelMetadata metadata = small_metadata();
+  metadata.ensemble_size = 64;
+  metadata.checksum_algorithm = "fnv1a64";
+  const std::string path = dir / "claims.psmodel";
+  torch::nn::Module no_weights;
+  write_network_archive(path, json_text(to_json(metadata)), no_weights);
+  Classifier member = create_model(metadata.spec);
+  int64_t member_values = 0;
+  for (const auto& [name, tensor] : state_dict(*member)) member_values += tensor.numel();
+  EXPECT_EQ(expect_model_error(path),
+            path +
+                ": its weights (0 values) are not those of the ensemble it describes "
+                "(64 x small-cnn at 64 px: " +
+                std::to_string(64 * member_values) + " values)");
+  // A real ensemble with one member's weights missing is refused the same way.
+  metadata.ensemble_size = 2;
+  Classifier pair = create_network(metadata);
+  NamedTensors weights = state_dict(*pair);
+  weights.resize(weights.size() / 2);
+  const std::string half = dir / "half.psmodel";
+  write_network_archive(half, json_text(to_json(metadata)), no_weights, weights);
+  EXPECT_NE(expect_model_error(half).find("are not those of the ensemble it describes (2 x small-cnn"),
+            std::string::npos);
+}
+
+// A network's input side decides how much building it takes; a model file
+// cannot ask for more than kMaxInputSize (small-cnn at 2048 px: 2.1 GB).
+TEST(ModelFile, InputSizeOverTheLimitIsRefusedBeforeBuilding) {
+  test::TempDir dir;
+  ModelMetadata metadata = small_metadata();
+  metadata.spec.input_size = 2048;
+  metadata.preprocess.input_size = 2048;
+  metadata.checksum_algorithm = "fnv1a64";
+  const std::string path = dir / "huge.psmodel";
+  torch::nn::Module no_weights;
+  write_network_archive(path, json_text(to_json(metadata)), no_weights);
+  EXPECT_EQ(expect_model_error(path), path + ": input size must be at most 1024 px, got 2048");
+  EXPECT_THROW(create_model({"small-cnn", 2048, 1, 1}), UsageError);
 }

@@ -24,6 +24,29 @@ ModelMetadata parse_metadata(const std::string& text, const std::string& path) {
   return metadata_from_json(json, path);
 }
 
+int64_t total_values(const NamedTensors& tensors) {
+  int64_t values = 0;
+  for (const auto& [name, tensor] : tensors)
+    if (name != kOodReferenceKey) values += tensor.numel();
+  return values;
+}
+
+// An ensemble's weights are its members' weights, so the file must hold
+// exactly ensemble_size times one member's values; checked on the first
+// member, before the others are built.
+void check_ensemble_weights(const ModelMetadata& metadata, ClassifierImpl& first_member,
+                            const NamedTensors& stored, const std::string& path) {
+  const int64_t member_values = total_values(state_dict(first_member));
+  const int64_t needed = member_values * metadata.ensemble_size;
+  const int64_t held = total_values(stored);
+  if (held != needed)
+    throw ModelFileError(
+        path, "its weights (" + std::to_string(held) +
+                  " values) are not those of the ensemble it describes (" +
+                  std::to_string(metadata.ensemble_size) + " x " + metadata.spec.architecture + " at " +
+                  std::to_string(metadata.spec.input_size) + " px: " + std::to_string(needed) + " values)");
+}
+
 }  // namespace
 
 int required_format_version(const ModelMetadata& m) {
@@ -141,13 +164,16 @@ void save_model(const std::string& path, const ModelMetadata& metadata_in, Class
   write_network_archive(path, json_text(to_json(metadata)), net, extra);
 }
 
-Classifier create_network(const ModelMetadata& metadata) {
+Classifier create_network(const ModelMetadata& metadata,
+                          const std::function<void(ClassifierImpl& first_member)>& check_first_member) {
   Classifier net;
   if (metadata.ensemble_size == 1) {
     net = create_model(metadata.spec);
   } else {
     std::vector<Classifier> members;
-    for (int i = 0; i < metadata.ensemble_size; ++i) members.push_back(create_model(metadata.spec));
+    members.push_back(create_model(metadata.spec));
+    if (check_first_member) check_first_member(*members.front());
+    for (int i = 1; i < metadata.ensemble_size; ++i) members.push_back(create_model(metadata.spec));
     net = Ensemble(std::move(members), metadata.spec.in_channels, metadata.spec.input_size).ptr();
   }
   net->set_temperature(metadata.temperature);
@@ -169,7 +195,9 @@ LoadedModel load_model(const std::string& path, c10::Device device) {
   loaded.integrity_warning = archive.integrity_warning;
   return archive_errors_named(path, [&] {
     try {
-      loaded.net = create_network(loaded.metadata);
+      loaded.net = create_network(loaded.metadata, [&](ClassifierImpl& member) {
+        check_ensemble_weights(loaded.metadata, member, archive.tensors, path);
+      });
     } catch (const UsageError& e) {
       throw ModelFileError(path, e.what());
     }

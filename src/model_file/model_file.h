@@ -6,6 +6,7 @@
 #include <c10/core/Device.h>
 #include <torch/types.h>
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -72,8 +73,13 @@ struct LoadedModel {
 };
 
 // The network `metadata` describes, with fresh weights: a registry network, or
-// an Ensemble of `ensemble_size` of them; its temperature set.
-Classifier create_network(const ModelMetadata& metadata);
+// an Ensemble of `ensemble_size` of them; its temperature set. For an
+// ensemble, `check_first_member` (when given) sees the first member before the
+// others are built and may throw: load_model refuses there a file whose
+// weights cannot be those of the ensemble it describes, so a few bytes of
+// metadata cannot make it build 64 networks first.
+Classifier create_network(const ModelMetadata& metadata,
+                          const std::function<void(ClassifierImpl& first_member)>& check_first_member = {});
 
 // Writes atomically. Weights are stored contiguous and in float32, with a
 // checksum over the metadata and every weight. `ood_reference` ([N, D], must

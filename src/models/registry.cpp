@@ -93,6 +93,9 @@ ModelSpec complete_spec(ModelSpec spec) {
   if (spec.num_outputs <= 0) spec.num_outputs = info.default_num_outputs;
   if (spec.in_channels != 1 && spec.in_channels != 3)
     throw UsageError("in_channels must be 1 or 3, got " + std::to_string(spec.in_channels));
+  if (spec.input_size > kMaxInputSize)
+    throw UsageError("input size must be at most " + std::to_string(kMaxInputSize) + " px, got " +
+                     std::to_string(spec.input_size));
   return spec;
 }
 

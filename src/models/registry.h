@@ -29,7 +29,15 @@ const std::vector<ArchitectureInfo>& architectures();
 // Throws UsageError listing the known names when `name` is unknown.
 const ArchitectureInfo& find_architecture(const std::string& name);
 
-// Fills the defaults of `spec` from its architecture.
+// The largest input side a network may be built for. A number in a model
+// file decides how much memory building takes (small-cnn's dense layer grows
+// with the square of the side: at 4096 px it is 8.6 GB), so it is bounded
+// before anything is allocated; the zoo's largest use is 288 px.
+inline constexpr int64_t kMaxInputSize = 1024;
+
+// Fills the defaults of `spec` from its architecture. Throws UsageError for
+// an unknown architecture, in_channels other than 1 or 3, or an input side
+// over kMaxInputSize.
 ModelSpec complete_spec(ModelSpec spec);
 
 Classifier create_model(const ModelSpec& spec);
