@@ -1,6 +1,7 @@
 // Writes seed inputs that ../shared does not hold, for scripts/fuzz.sh:
 //   fuzz_seeds DIR [DICOM...]  ->  DIR/model_file/tiny.psmodel,
-//   DIR/model_metadata/{weights,no_weights,ood}.seed (its metadata text behind
+//   DIR/model_metadata/{weights,no_weights,ood,ensemble}.seed (its metadata text,
+//   and a 2-member ensemble's, behind
 //   fuzz_model_metadata's layout byte),
 //   DIR/case_index/{flat,hnsw}.psindex, DIR/worklist/worklist.db,
 //   DIR/tensorboard/events.out.tfevents.*, DIR/dicom_node/<name> (each DICOM
