@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <limits>
 
 #include "core/atomic_file.h"
@@ -427,4 +428,25 @@ TEST(ModelFile, InputSizeOverTheLimitIsRefusedBeforeBuilding) {
   write_network_archive(path, json_text(to_json(metadata)), no_weights);
   EXPECT_EQ(expect_model_error(path), path + ": input size must be at most 1024 px, got 2048");
   EXPECT_THROW(create_model({"small-cnn", 2048, 1, 1}), UsageError);
+}
+
+// The fuzzer's finding (README, "Fuzzing"): a mutated model file whose pickle
+// declares a 4 GB string made LibTorch's reader take 8.5 GB before it failed.
+// Refused now from the lengths alone, before LibTorch reads the file.
+TEST(ModelFileIntegrity, APickleLengthPastTheFileIsRefusedBeforeLibTorchReadsIt) {
+  test::TempDir dir;
+  const std::string path = dir / "mutated.psmodel";
+  torch::manual_seed(4);
+  save_model(path, small_metadata(), *create_model(small_metadata().spec));
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // BINUNICODE, its 4-byte length (19), the key: data.pkl's last key, as in the finding.
+  const size_t at = bytes.find(std::string("X\x13\x00\x00\x00", 5) + "pneumoscan_checksum");
+  ASSERT_NE(at, std::string::npos);
+  for (int i = 1; i <= 4; ++i) bytes[at + i] = '\xff';
+  write_file_atomically(path, bytes);
+  const std::string message = expect_model_error(path);
+  EXPECT_EQ(message.rfind(path + ": damaged model file (record '", 0), 0u) << message;
+  EXPECT_NE(message.find("claims 4294967295 bytes"), std::string::npos) << message;
+  EXPECT_EQ(message.find('\n'), std::string::npos) << message;
 }

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
+#include "core/archive_bounds.h"
 #include "core/errors.h"
 #include "core/hash.h"
 #include "core/json_text.h"
@@ -95,6 +96,7 @@ void write_codes(const std::string& path, const CodeSet& codes) {
 
 CodeSet read_codes(const std::string& path, const std::string& expected_fingerprint,
                    const std::string& expected_source) {
+  check_archive_bounds(path, "code file");  // LibTorch trusts the lengths the file declares
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(path);

@@ -4,6 +4,7 @@
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 
+#include "core/archive_bounds.h"
 #include "core/atomic_file.h"
 #include "core/checked_file.h"
 #include "model_file/integrity.h"
@@ -16,6 +17,7 @@ constexpr const char* kWeightsKey = "pneumoscan_weights";
 constexpr const char* kChecksumKey = "pneumoscan_checksum";
 
 torch::serialize::InputArchive open_archive(const std::string& path) {
+  check_archive_bounds(path);  // LibTorch trusts the lengths the file declares
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(path);

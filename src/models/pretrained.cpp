@@ -9,6 +9,7 @@
 #include <map>
 #include <sstream>
 
+#include "core/archive_bounds.h"
 #include "core/atomic_file.h"
 #include "core/errors.h"
 #include "models/state_dict.h"
@@ -30,6 +31,7 @@ std::vector<std::pair<std::string, torch::Tensor>> read_state_dict_file(const st
   if (!in) throw ModelFileError(path, "cannot open pretrained weights");
   const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (bytes.empty()) throw ModelFileError(path, "empty file, not a state dict saved with torch.save");
+  check_archive_bounds(bytes.data(), bytes.size(), path, "pretrained weights file");
   c10::IValue value;
   try {
     value = torch::jit::pickle_load(bytes);

@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "core/archive_bounds.h"
 #include "core/errors.h"
 #include "core/json_text.h"
 #include "model_file/archive.h"
@@ -71,6 +72,7 @@ void save_checkpoint(const std::string& path, const TrainingState& state, const 
 }
 
 nlohmann::json open_checkpoint(const std::string& path, torch::serialize::InputArchive& archive) {
+  check_archive_bounds(path, "checkpoint");  // LibTorch trusts the lengths the file declares
   try {
     archive.load_from(path);
   } catch (const c10::Error&) {

@@ -1,0 +1,309 @@
+#include "core/archive_bounds.h"
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <vector>
+
+#include "core/errors.h"
+
+namespace pneumoscan {
+namespace {
+
+// ---- pickle -----------------------------------------------------------------
+
+// How an opcode's argument is laid out (Python's pickletools names them).
+enum class Arg {
+  kNone,
+  kFixed,     // `width` bytes
+  kCounted,   // a `width`-byte little-endian length, then that many bytes
+  kLine,      // text up to a newline
+  kTwoLines,  // GLOBAL and INST: module and name, each up to a newline
+  kMemoPut,   // LONG_BINPUT: a 4-byte memo slot
+};
+
+struct Opcode {
+  Arg arg = Arg::kNone;
+  int width = 0;
+  bool known = false;
+};
+
+// Every opcode of pickle protocols 0-5.
+const Opcode* opcode_table() {
+  static const auto table = [] {
+    static Opcode t[256];
+    auto set = [](const char* codes, Arg arg, int width) {
+      for (const char* c = codes; *c; ++c) t[static_cast<unsigned char>(*c)] = {arg, width, true};
+    };
+    // No argument: MARK STOP POP POP_MARK DUP NONE BINPERSID REDUCE APPEND BUILD
+    // DICT EMPTY_DICT APPENDS LIST EMPTY_LIST OBJ SETITEM TUPLE EMPTY_TUPLE
+    // SETITEMS, then NEWOBJ TUPLE1-3 NEWTRUE NEWFALSE EMPTY_SET ADDITEMS
+    // FROZENSET NEWOBJ_EX STACK_GLOBAL MEMOIZE NEXT_BUFFER READONLY_BUFFER.
+    set("(.012NQRabd}el]ostu)", Arg::kNone, 0);
+    set("\x81\x85\x86\x87\x88\x89\x8f\x90\x91\x92\x93\x94\x97\x98", Arg::kNone, 0);
+    set("Khq\x80\x82", Arg::kFixed, 1);     // BININT1 BINGET BINPUT PROTO EXT1
+    set("M\x83", Arg::kFixed, 2);           // BININT2 EXT2
+    set("Jj\x84", Arg::kFixed, 4);          // BININT LONG_BINGET EXT4
+    set("G\x95", Arg::kFixed, 8);           // BINFLOAT FRAME
+    set("UC\x8c\x8a", Arg::kCounted, 1);    // SHORT_BINSTRING SHORT_BINBYTES SHORT_BINUNICODE LONG1
+    set("TXB\x8b", Arg::kCounted, 4);       // BINSTRING BINUNICODE BINBYTES LONG4
+    set("\x8d\x8e\x96", Arg::kCounted, 8);  // BINUNICODE8 BINBYTES8 BYTEARRAY8
+    set("ILFSVPgp", Arg::kLine, 0);         // INT LONG FLOAT STRING UNICODE PERSID GET PUT
+    set("ci", Arg::kTwoLines, 0);           // GLOBAL INST
+    t[static_cast<unsigned char>('r')] = {Arg::kMemoPut, 4, true};  // LONG_BINPUT
+    return t;
+  }();
+  return table;
+}
+
+uint64_t little_endian(const unsigned char* p, int width) {
+  uint64_t value = 0;
+  for (int i = width - 1; i >= 0; --i) value = (value << 8) | p[i];
+  return value;
+}
+
+// ---- zip --------------------------------------------------------------------
+
+constexpr uint32_t kLocalHeader = 0x04034b50;
+constexpr uint32_t kCentralHeader = 0x02014b50;
+constexpr uint32_t kEndOfDirectory = 0x06054b50;
+constexpr uint32_t kZip64EndOfDirectory = 0x06064b50;
+constexpr uint32_t kZip64Locator = 0x07064b50;
+constexpr uint64_t kSaturated32 = 0xffffffffu;
+
+// Reads `n` bytes at `offset` into `out`; false when they are not all there.
+using ByteSource = std::function<bool(uint64_t offset, size_t n, unsigned char* out)>;
+
+struct Record {
+  std::string name;
+  uint64_t size = 0;
+  uint64_t local_offset = 0;
+};
+
+// "data.pkl", "constants.pkl", and "code/....debug_pkl" (read when an error
+// message quotes the model's code).
+bool is_pickle_record(const std::string& name) {
+  if (name.size() < 4) return false;
+  const std::string ending = name.substr(name.size() - 4);
+  return ending == ".pkl" || ending == "_pkl";
+}
+
+class ArchiveCheck {
+ public:
+  ArchiveCheck(ByteSource read, uint64_t file_size, std::string name, std::string kind)
+      : read_(std::move(read)), file_size_(file_size), name_(std::move(name)), kind_(std::move(kind)) {}
+
+  void run() {
+    uint64_t directory_offset = 0, directory_size = 0, entries = 0;
+    // Not a zip archive at all: the reader refuses it in its own terms
+    // without allocating (it finds no directory either).
+    if (!find_directory(directory_offset, directory_size, entries)) return;
+    for (const Record& record : read_directory(directory_offset, directory_size, entries))
+      check_record(record, directory_offset);
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& problem) const {
+    throw ModelFileError(name_, "damaged " + kind_ + " (" + problem + ")");
+  }
+
+  std::vector<unsigned char> bytes(uint64_t offset, uint64_t n, const char* what) const {
+    if (offset > file_size_ || n > file_size_ - offset)
+      fail(std::string(what) + " runs past the end of the file");
+    std::vector<unsigned char> out(static_cast<size_t>(n));
+    if (n > 0 && !read_(offset, out.size(), out.data())) fail(std::string("cannot read its ") + what);
+    return out;
+  }
+
+  bool find_directory(uint64_t& offset, uint64_t& size, uint64_t& entries) const {
+    // The end record (22 bytes) is followed by a comment of at most 65,535 bytes.
+    const uint64_t tail_size = std::min<uint64_t>(file_size_, 22 + 65535);
+    const auto tail = bytes(file_size_ - tail_size, tail_size, "end of archive");
+    int64_t at = static_cast<int64_t>(tail.size()) - 22;
+    while (at >= 0 && little_endian(&tail[at], 4) != kEndOfDirectory) --at;
+    if (at < 0) return false;
+    const unsigned char* end = &tail[at];
+    entries = little_endian(end + 10, 2);
+    size = little_endian(end + 12, 4);
+    offset = little_endian(end + 16, 4);
+    const uint64_t end_offset = file_size_ - tail_size + static_cast<uint64_t>(at);
+    if (entries == 0xffff || size == kSaturated32 || offset == kSaturated32) {
+      // Zip64: a locator just before the end record points at the 64-bit one.
+      if (end_offset < 20) fail("its zip64 locator is missing");
+      const auto locator = bytes(end_offset - 20, 20, "zip64 locator");
+      if (little_endian(&locator[0], 4) != kZip64Locator) fail("its zip64 locator is missing");
+      const auto end64 = bytes(little_endian(&locator[8], 8), 56, "zip64 end record");
+      if (little_endian(&end64[0], 4) != kZip64EndOfDirectory) fail("its zip64 end record is missing");
+      entries = little_endian(&end64[32], 8);
+      size = little_endian(&end64[40], 8);
+      offset = little_endian(&end64[48], 8);
+    }
+    if (offset > end_offset || size > end_offset - offset) fail("its record directory lies outside the file");
+    if (entries > size / 46) fail("its record directory claims more records than it holds");
+    return true;
+  }
+
+  std::vector<Record> read_directory(uint64_t offset, uint64_t size, uint64_t entries) const {
+    const auto directory = bytes(offset, size, "record directory");
+    std::vector<Record> records;
+    size_t at = 0;
+    for (uint64_t i = 0; i < entries; ++i) {
+      if (directory.size() - at < 46 || little_endian(&directory[at], 4) != kCentralHeader)
+        fail("its record directory is cut short");
+      const unsigned char* entry = &directory[at];
+      const uint64_t method = little_endian(entry + 10, 2);
+      uint64_t compressed = little_endian(entry + 20, 4);
+      uint64_t size_stored = little_endian(entry + 24, 4);
+      const size_t name_length = little_endian(entry + 28, 2);
+      const size_t extra_length = little_endian(entry + 30, 2);
+      const size_t comment_length = little_endian(entry + 32, 2);
+      Record record;
+      record.local_offset = little_endian(entry + 42, 4);
+      if (directory.size() - at - 46 < name_length + extra_length + comment_length)
+        fail("its record directory is cut short");
+      record.name.assign(reinterpret_cast<const char*>(entry + 46), name_length);
+      read_zip64_sizes(entry + 46 + name_length, extra_length, size_stored, compressed, record.local_offset);
+      if (method != 0) fail("record '" + record.name + "' is compressed; LibTorch writes stored records");
+      if (compressed != size_stored) fail("record '" + record.name + "' has two different sizes");
+      record.size = size_stored;
+      records.push_back(std::move(record));
+      at += 46 + name_length + extra_length + comment_length;
+    }
+    return records;
+  }
+
+  // A zip64 extra field holds, in this order, whichever of the sizes and the
+  // offset are saturated in the fixed fields.
+  void read_zip64_sizes(const unsigned char* extra, size_t length, uint64_t& size, uint64_t& compressed,
+                        uint64_t& offset) const {
+    if (size != kSaturated32 && compressed != kSaturated32 && offset != kSaturated32) return;
+    size_t at = 0;
+    while (length - at >= 4) {
+      const uint64_t id = little_endian(extra + at, 2);
+      const size_t field_length = little_endian(extra + at + 2, 2);
+      if (length - at - 4 < field_length) break;
+      if (id == 1) {
+        const unsigned char* field = extra + at + 4;
+        size_t used = 0;
+        for (uint64_t* value : {&size, &compressed, &offset}) {
+          if (*value != kSaturated32) continue;
+          if (field_length - used < 8) fail("its zip64 sizes are cut short");
+          *value = little_endian(field + used, 8);
+          used += 8;
+        }
+        return;
+      }
+      at += 4 + field_length;
+    }
+    fail("its zip64 sizes are missing");
+  }
+
+  void check_record(const Record& record, uint64_t directory_offset) const {
+    if (record.local_offset > directory_offset || directory_offset - record.local_offset < 30)
+      fail("record '" + record.name + "' lies outside the file");
+    const auto header = bytes(record.local_offset, 30, "record header");
+    if (little_endian(&header[0], 4) != kLocalHeader) fail("record '" + record.name + "' has no header");
+    const uint64_t data_offset =
+        record.local_offset + 30 + little_endian(&header[26], 2) + little_endian(&header[28], 2);
+    if (data_offset > directory_offset || record.size > directory_offset - data_offset)
+      fail("record '" + record.name + "' claims " + std::to_string(record.size) +
+           " bytes, more than the file holds");
+    if (!is_pickle_record(record.name)) return;
+    const auto pickle = bytes(data_offset, record.size, "pickle record");
+    const std::string problem = pickle_bounds_problem(pickle.data(), pickle.size());
+    if (!problem.empty()) fail("record '" + record.name + "': " + problem);
+  }
+
+  ByteSource read_;
+  uint64_t file_size_;
+  std::string name_;
+  std::string kind_;
+};
+
+}  // namespace
+
+std::string pickle_bounds_problem(const unsigned char* data, size_t size) {
+  const Opcode* table = opcode_table();
+  uint64_t memo_slots = 0;  // LONG_BINPUT may name a slot up to this one (picklers number them in order)
+  size_t at = 0;
+  while (at < size) {
+    const unsigned char code = data[at++];
+    const Opcode& op = table[code];
+    if (!op.known)
+      return "unknown pickle opcode " + std::to_string(code) + " at byte " + std::to_string(at - 1);
+    const uint64_t remaining = size - at;
+    switch (op.arg) {
+      case Arg::kNone:
+        if (code == '.') return "";
+        if (code == 0x94) ++memo_slots;  // MEMOIZE
+        break;
+      case Arg::kFixed:
+        if (remaining < static_cast<uint64_t>(op.width)) return "cut short";
+        if (code == 'q') ++memo_slots;  // BINPUT: one byte, at most slot 255
+        at += op.width;
+        break;
+      case Arg::kMemoPut: {
+        if (remaining < 4) return "cut short";
+        const uint64_t slot = little_endian(data + at, 4);
+        if (slot > memo_slots)
+          return "memo slot " + std::to_string(slot) + " named after only " + std::to_string(memo_slots);
+        ++memo_slots;
+        at += 4;
+        break;
+      }
+      case Arg::kCounted: {
+        if (remaining < static_cast<uint64_t>(op.width)) return "cut short";
+        uint64_t length = little_endian(data + at, op.width);
+        // BINSTRING and LONG4 lengths are signed.
+        if ((code == 'T' || code == 0x8b) && length > 0x7fffffffu) return "a negative length";
+        at += op.width;
+        if (length > size - at)
+          return "a value claims " + std::to_string(length) + " bytes, " + std::to_string(size - at) +
+                 " remain";
+        at += static_cast<size_t>(length);
+        break;
+      }
+      case Arg::kLine:
+      case Arg::kTwoLines: {
+        for (int line = 0; line < (op.arg == Arg::kTwoLines ? 2 : 1); ++line) {
+          const unsigned char* end =
+              static_cast<const unsigned char*>(std::memchr(data + at, '\n', size - at));
+          if (end == nullptr) return "cut short";
+          at = static_cast<size_t>(end - data) + 1;
+        }
+        if (code == 'p') ++memo_slots;  // PUT
+        break;
+      }
+    }
+  }
+  return "cut short (no STOP)";
+}
+
+void check_archive_bounds(const char* data, size_t size, const std::string& name, const std::string& kind) {
+  ArchiveCheck(
+      [data, size](uint64_t offset, size_t n, unsigned char* out) {
+        if (offset > size || n > size - offset) return false;
+        std::copy(data + offset, data + offset + n, out);
+        return true;
+      },
+      size, name, kind)
+      .run();
+}
+
+void check_archive_bounds(const std::string& path, const std::string& kind) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) return;  // the reader says it cannot be opened, in its own terms
+  const std::streamoff end = in.tellg();
+  if (end < 0) return;
+  ArchiveCheck(
+      [&in](uint64_t offset, size_t n, unsigned char* out) {
+        in.clear();
+        in.seekg(static_cast<std::streamoff>(offset));
+        return static_cast<bool>(in.read(reinterpret_cast<char*>(out), static_cast<std::streamsize>(n)));
+      },
+      static_cast<uint64_t>(end), path, kind)
+      .run();
+}
+
+}  // namespace pneumoscan

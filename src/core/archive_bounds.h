@@ -1,0 +1,34 @@
+#pragma once
+// A guard run before LibTorch reads an archive (model files, checkpoints, code
+// files, torch.save state dicts): LibTorch trusts the lengths a file declares.
+// Its unpickler reserves whatever length a string claims (a mutated 2 MB model
+// file declaring a 4 GB string took 8.5 GB before failing) and whatever memo
+// slot a LONG_BINPUT names; its zip reader allocates a record's declared
+// uncompressed size. These checks read only the zip's directories and the
+// pickle records (a few KB for a model file), never the weights.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace pneumoscan {
+
+// Throws ModelFileError(path, "damaged <kind> (...)") unless: the file is a
+// zip archive whose every record is stored uncompressed (as LibTorch writes
+// them) and lies inside the file before the central directory, and every
+// pickle record ("*.pkl", "*_pkl") is a walk of standard pickle opcodes to a
+// STOP in which no declared length runs past the record's end and no memo slot
+// is named before the ones below it are filled. `kind` names the file in the
+// user's terms ("model file", "checkpoint"). A missing or unreadable file, or
+// one with no zip directory at all, is left for the reader to refuse in its
+// own terms (it allocates nothing for those).
+void check_archive_bounds(const std::string& path, const std::string& kind = "model file");
+
+// The same checks on an archive held in memory; `name` is the file it came from.
+void check_archive_bounds(const char* data, size_t size, const std::string& name,
+                          const std::string& kind = "model file");
+
+// The pickle walk alone, on one pickle's bytes: "" when sound, else the
+// problem in a few words ("a string claims 4294967295 bytes, 23 remain").
+std::string pickle_bounds_problem(const unsigned char* data, size_t size);
+
+}  // namespace pneumoscan

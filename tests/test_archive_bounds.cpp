@@ -1,0 +1,132 @@
+// core/archive_bounds: the length checks run before LibTorch reads an archive.
+#include <gtest/gtest.h>
+#include <torch/csrc/jit/serialization/pickle.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "core/archive_bounds.h"
+#include "core/errors.h"
+#include "test_support.h"
+
+using namespace pneumoscan;
+
+namespace {
+
+std::string problem_of(const std::vector<char>& pickle) {
+  return pickle_bounds_problem(reinterpret_cast<const unsigned char*>(pickle.data()), pickle.size());
+}
+
+std::vector<char> raw_pickle(const c10::IValue& value) {
+  std::vector<at::Tensor> tensors;
+  return torch::jit::pickle(value, &tensors);
+}
+
+void put_u32(char* at, uint32_t value) {
+  for (int i = 0; i < 4; ++i) at[i] = static_cast<char>((value >> (8 * i)) & 0xff);
+}
+
+// The offset of the first occurrence of `needle` in `bytes` (fails the test when absent).
+size_t find(const std::vector<char>& bytes, const std::string& needle) {
+  auto found = std::search(bytes.begin(), bytes.end(), needle.begin(), needle.end());
+  EXPECT_NE(found, bytes.end()) << "no '" << needle << "' in the archive";
+  return static_cast<size_t>(found - bytes.begin());
+}
+
+std::string archive_error(const std::vector<char>& bytes) {
+  try {
+    check_archive_bounds(bytes.data(), bytes.size(), "weights.pt");
+  } catch (const ModelFileError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// An archive as torch.save writes one: a dict holding a string and a tensor.
+std::vector<char> saved_dict() {
+  c10::impl::GenericDict dict(c10::StringType::get(), c10::AnyType::get());
+  dict.insert("pneumoscan_metadata", c10::IValue(std::string(40, 'm')));
+  dict.insert("weight", c10::IValue(torch::ones({4, 4})));
+  return torch::pickle_save(c10::IValue(dict));
+}
+
+}  // namespace
+
+TEST(PickleBounds, LibTorchPicklesAreSound) {
+  c10::impl::GenericDict dict(c10::StringType::get(), c10::AnyType::get());
+  for (int i = 0; i < 600; ++i)  // past 256 memo slots: LONG_BINPUT
+    dict.insert("key" + std::to_string(i), c10::IValue(std::vector<double>{1.0 * i, 2.5}));
+  EXPECT_EQ(problem_of(raw_pickle(c10::IValue(dict))), "");
+  EXPECT_EQ(problem_of(raw_pickle(c10::IValue(std::string(70000, 'x')))), "");
+}
+
+TEST(PickleBounds, AStringClaimingMoreThanTheRecordIsFound) {
+  std::vector<char> pickle = raw_pickle(c10::IValue(std::string("pneumoscan_metadata")));
+  const size_t at = find(pickle, "pneumoscan_metadata");
+  ASSERT_EQ(pickle[at - 5], 'X');  // BINUNICODE, then a 4-byte length
+  put_u32(&pickle[at - 4], 0xffffffffu);
+  EXPECT_NE(problem_of(pickle).find("claims 4294967295 bytes"), std::string::npos) << problem_of(pickle);
+}
+
+TEST(PickleBounds, MemoSlotsOutOfOrderCutShortAndUnknownOpcodesAreFound) {
+  // PROTO 2, EMPTY_DICT, LONG_BINPUT 1000000000, STOP: LibTorch's reader
+  // would reserve room for two billion values.
+  const std::vector<char> far_slot = {'\x80', '\x02', '}', 'r', '\x00', '\xca', '\x9a', '\x3b', '.'};
+  EXPECT_NE(problem_of(far_slot).find("memo slot 1000000000"), std::string::npos) << problem_of(far_slot);
+  const std::vector<char> in_order = {'\x80', '\x02', '}', 'r', '\x00', '\x00', '\x00', '\x00', '.'};
+  EXPECT_EQ(problem_of(in_order), "");
+  EXPECT_NE(problem_of({'\x80', '\x02', '}'}).find("no STOP"), std::string::npos);
+  EXPECT_NE(problem_of({'\x80', '\x02', 'X', '\x01'}).find("cut short"), std::string::npos);
+  EXPECT_NE(problem_of({'\x80', '\x02', '\xff', '.'}).find("unknown pickle opcode 255"), std::string::npos);
+}
+
+TEST(ArchiveBounds, ArchivesLibTorchWritesPass) {
+  const std::vector<char> archive = saved_dict();
+  EXPECT_NO_THROW(check_archive_bounds(archive.data(), archive.size(), "weights.pt"));
+  const std::string committed = std::string(PNEUMOSCAN_SOURCE_DIR) + "/models/default.psmodel";
+  EXPECT_NO_THROW(check_archive_bounds(committed));
+  const std::string resnet = test::shared_path("pretrained/resnet50_imagenet.pt");
+  if (resnet.empty()) {
+    if (test::running_under_ci())
+      FAIL() << "pretrained/resnet50_imagenet.pt is missing from the shared folder";
+    GTEST_SKIP() << "pretrained/resnet50_imagenet.pt is missing (real data lives in ../shared)";
+  }
+  EXPECT_NO_THROW(check_archive_bounds(resnet, "pretrained weights file"));  // written by Python's torch.save
+}
+
+TEST(ArchiveBounds, APickleStringClaimingFourGigabytesIsRefused) {
+  std::vector<char> archive = saved_dict();
+  const size_t at = find(archive, "pneumoscan_metadata");
+  ASSERT_EQ(archive[at - 5], 'X');
+  put_u32(&archive[at - 4], 0xffffffffu);
+  const std::string message = archive_error(archive);
+  EXPECT_EQ(message.rfind("weights.pt: damaged model file (record '", 0), 0u) << message;
+  EXPECT_NE(message.find("data.pkl': a value claims 4294967295 bytes"), std::string::npos) << message;
+}
+
+TEST(ArchiveBounds, CompressedOrOversizedRecordsAreRefused) {
+  const std::vector<char> archive = saved_dict();
+  // The central directory entry of the first record: method at +10, sizes at +20 and +24.
+  const size_t entry = find(archive, std::string("PK\x01\x02", 4));
+  std::vector<char> compressed = archive;
+  compressed[entry + 10] = 8;  // deflate: LibTorch would allocate the declared size
+  EXPECT_NE(archive_error(compressed).find("is compressed"), std::string::npos) << archive_error(compressed);
+  std::vector<char> oversized = archive;
+  put_u32(&oversized[entry + 20], 0x7fffffffu);
+  put_u32(&oversized[entry + 24], 0x7fffffffu);
+  EXPECT_NE(archive_error(oversized).find("claims 2147483647 bytes, more than the file holds"),
+            std::string::npos)
+      << archive_error(oversized);
+  std::vector<char> cut = archive;
+  cut.resize(cut.size() - 10);  // the end record cut: no directory to trust
+  EXPECT_EQ(archive_error(cut), "");
+  const std::vector<char> text = {'h', 'e', 'l', 'l', 'o'};
+  EXPECT_EQ(archive_error(text), "") << "not an archive: left for the reader to refuse";
+}
+
+TEST(ArchiveBounds, MissingFilesAreLeftToTheReader) {
+  EXPECT_NO_THROW(check_archive_bounds("/nonexistent/model.psmodel"));
+}
