@@ -1,5 +1,9 @@
 // Writes seed inputs that ../shared does not hold, for scripts/fuzz.sh:
-//   fuzz_seeds DIR [DICOM...]  ->  DIR/model_file/tiny.psmodel,
+//   fuzz_seeds DIR [DICOM...]  ->  DIR/model_file/tiny.psmodel and
+//   small_archive.psmodel (the model file layout around a 2-weight module:
+//   refused at the architecture check, but its zip and pickle are mutated at
+//   hundreds of executions per second, not the 2.2 MB seed's 30),
+//   DIR/state_dict/small.pt (a few tensors as torch.save writes them),
 //   DIR/model_metadata/{weights,no_weights,ood,ensemble}.seed (its metadata text,
 //   and a 2-member ensemble's, behind
 //   fuzz_model_metadata's layout byte),
@@ -222,6 +226,16 @@ int main(int argc, char** argv) {
   save_model(tiny_model, metadata, *net);
   std::filesystem::create_directories(dir / "model_metadata");
   const std::string metadata_text = read_network_metadata(tiny_model);
+  torch::nn::Linear two_weights(2, 1);
+  write_network_archive((dir / "model_file" / "small_archive.psmodel").string(), metadata_text, *two_weights);
+  std::filesystem::create_directories(dir / "state_dict");
+  c10::Dict<std::string, torch::Tensor> state;
+  state.insert("features.0.weight", torch::randn({4, 1, 3, 3}));
+  state.insert("features.1.running_mean", torch::zeros({4}));
+  state.insert("features.1.num_batches_tracked", torch::tensor(int64_t{3}));
+  const std::vector<char> state_bytes = torch::pickle_save(c10::IValue(state));
+  write_file_atomically((dir / "state_dict" / "small.pt").string(),
+                        std::string(state_bytes.begin(), state_bytes.end()));
   // An ensemble's metadata too: a 64-member ResNet-50 claimed without weights
   // once made load_model build all 64 before refusing the file.
   nlohmann::json ensemble = nlohmann::json::parse(metadata_text);

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential cmake pkg-config
   libtorch-dev libgloo-dev libopenblas0-openmp
-  libopencv-dev libjpeg-dev libpng-dev
+  libopencv-dev libjpeg-dev libpng-dev zlib1g-dev
   libdcmtk-dev dcmtk
   nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev

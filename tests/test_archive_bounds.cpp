@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <torch/csrc/jit/serialization/pickle.h>
 #include <torch/torch.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cstring>
@@ -43,6 +44,57 @@ std::string archive_error(const std::vector<char>& bytes) {
     return e.what();
   }
   return "";
+}
+
+void put_u16(std::string& out, uint32_t value) {
+  out += static_cast<char>(value & 0xff);
+  out += static_cast<char>((value >> 8) & 0xff);
+}
+
+void put_u32(std::string& out, uint32_t value) {
+  put_u16(out, value & 0xffff);
+  put_u16(out, value >> 16);
+}
+
+// A one-record zip archive whose record `name` holds `content` packed with
+// deflate (as LibTorch packs its code files), built here byte by byte.
+std::vector<char> packed_archive(const std::string& name, const std::vector<char>& content) {
+  std::string packed(compressBound(content.size()) + 64, '\0');
+  z_stream stream{};
+  EXPECT_EQ(deflateInit2(&stream, 6, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(content.data()));
+  stream.avail_in = static_cast<uInt>(content.size());
+  stream.next_out = reinterpret_cast<Bytef*>(packed.data());
+  stream.avail_out = static_cast<uInt>(packed.size());
+  EXPECT_EQ(deflate(&stream, Z_FINISH), Z_STREAM_END);
+  packed.resize(stream.total_out);
+  deflateEnd(&stream);
+  const uint32_t crc =
+      crc32(0, reinterpret_cast<const Bytef*>(content.data()), static_cast<uInt>(content.size()));
+  std::string zip;
+  auto sizes = [&](std::string& out) {
+    put_u32(out, crc);
+    put_u32(out, static_cast<uint32_t>(packed.size()));
+    put_u32(out, static_cast<uint32_t>(content.size()));
+  };
+  zip += "PK\x03\x04";  // local header: version, flags, method 8, time, date
+  put_u16(zip, 20), put_u16(zip, 0), put_u16(zip, 8), put_u16(zip, 0), put_u16(zip, 0);
+  sizes(zip);
+  put_u16(zip, static_cast<uint32_t>(name.size())), put_u16(zip, 0);
+  zip += name + packed;
+  const uint32_t directory = static_cast<uint32_t>(zip.size());
+  zip += "PK\x01\x02";  // central header: made by, needed, flags, method 8, time, date
+  put_u16(zip, 20), put_u16(zip, 20), put_u16(zip, 0), put_u16(zip, 8), put_u16(zip, 0), put_u16(zip, 0);
+  sizes(zip);
+  put_u16(zip, static_cast<uint32_t>(name.size()));
+  for (int i = 0; i < 4; ++i) put_u16(zip, 0);  // extra, comment, disk, internal attributes
+  put_u32(zip, 0), put_u32(zip, 0);             // external attributes, local header at 0
+  zip += name;
+  const uint32_t directory_size = static_cast<uint32_t>(zip.size()) - directory;
+  zip += "PK\x05\x06";
+  put_u16(zip, 0), put_u16(zip, 0), put_u16(zip, 1), put_u16(zip, 1);
+  put_u32(zip, directory_size), put_u32(zip, directory), put_u16(zip, 0);
+  return std::vector<char>(zip.begin(), zip.end());
 }
 
 // An archive as torch.save writes one: a dict holding a string and a tensor.
@@ -111,9 +163,15 @@ TEST(ArchiveBounds, CompressedOrOversizedRecordsAreRefused) {
   const std::vector<char> archive = saved_dict();
   // The central directory entry of the first record: method at +10, sizes at +20 and +24.
   const size_t entry = find(archive, std::string("PK\x01\x02", 4));
-  std::vector<char> compressed = archive;
-  compressed[entry + 10] = 8;  // deflate: LibTorch would allocate the declared size
-  EXPECT_NE(archive_error(compressed).find("is compressed"), std::string::npos) << archive_error(compressed);
+  std::vector<char> unknown_method = archive;
+  unknown_method[entry + 10] = 9;
+  EXPECT_NE(archive_error(unknown_method).find("method 9"), std::string::npos)
+      << archive_error(unknown_method);
+  std::vector<char> packed = archive;
+  packed[entry + 10] = 8;  // deflate: the reader allocates the unpacked size it declares
+  put_u32(&packed[entry + 24], 0x7fffffffu);
+  EXPECT_NE(archive_error(packed).find("claims 2147483647 bytes unpacked from"), std::string::npos)
+      << archive_error(packed);
   std::vector<char> oversized = archive;
   put_u32(&oversized[entry + 20], 0x7fffffffu);
   put_u32(&oversized[entry + 24], 0x7fffffffu);
@@ -125,6 +183,21 @@ TEST(ArchiveBounds, CompressedOrOversizedRecordsAreRefused) {
   EXPECT_EQ(archive_error(cut), "");
   const std::vector<char> text = {'h', 'e', 'l', 'l', 'o'};
   EXPECT_EQ(archive_error(text), "") << "not an archive: left for the reader to refuse";
+}
+
+TEST(ArchiveBounds, PackedPickleRecordsAreUnpackedAndWalked) {
+  const std::vector<char> sound = raw_pickle(c10::IValue(std::string(3000, 'a')));
+  EXPECT_EQ(archive_error(packed_archive("a/code/x.py.debug_pkl", sound)), "");
+  std::vector<char> bad = sound;
+  put_u32(&bad[find(bad, "aaaa") - 4], 0xffffffffu);
+  EXPECT_NE(archive_error(packed_archive("a/code/x.py.debug_pkl", bad)).find("claims 4294967295 bytes"),
+            std::string::npos);
+  // A packed record whose declared size is not what it unpacks to.
+  std::vector<char> lying = packed_archive("a/data.pkl", sound);
+  const size_t central = find(lying, std::string("PK\x01\x02", 4));
+  put_u32(&lying[central + 24], 3100);
+  EXPECT_NE(archive_error(lying).find("does not unpack to the 3100 bytes it claims"), std::string::npos)
+      << archive_error(lying);
 }
 
 TEST(ArchiveBounds, MissingFilesAreLeftToTheReader) {

@@ -1,5 +1,7 @@
 #include "core/archive_bounds.h"
 
+#include <zlib.h>
+
 #include <algorithm>
 #include <cstring>
 #include <fstream>
@@ -75,9 +77,16 @@ constexpr uint64_t kSaturated32 = 0xffffffffu;
 // Reads `n` bytes at `offset` into `out`; false when they are not all there.
 using ByteSource = std::function<bool(uint64_t offset, size_t n, unsigned char* out)>;
 
+// Records LibTorch packs (its code files) unpack to at most this much:
+// TorchScript source of a few KB. Deflate cannot exceed 1032:1 either.
+constexpr uint64_t kMaxUnpackedRecord = 64ull << 20;
+constexpr uint64_t kMaxDeflateRatio = 1032;
+
 struct Record {
   std::string name;
-  uint64_t size = 0;
+  bool packed = false;    // deflate (LibTorch's code files); else stored
+  uint64_t size = 0;      // in the file
+  uint64_t unpacked = 0;  // what the reader allocates for it
   uint64_t local_offset = 0;
 };
 
@@ -164,9 +173,19 @@ class ArchiveCheck {
         fail("its record directory is cut short");
       record.name.assign(reinterpret_cast<const char*>(entry + 46), name_length);
       read_zip64_sizes(entry + 46 + name_length, extra_length, size_stored, compressed, record.local_offset);
-      if (method != 0) fail("record '" + record.name + "' is compressed; LibTorch writes stored records");
-      if (compressed != size_stored) fail("record '" + record.name + "' has two different sizes");
-      record.size = size_stored;
+      record.packed = method == 8;
+      record.size = compressed;
+      record.unpacked = size_stored;
+      if (method != 0 && method != 8)
+        fail("record '" + record.name + "' is packed in a way LibTorch does not write (method " +
+             std::to_string(method) + ")");
+      if (!record.packed && compressed != size_stored)
+        fail("record '" + record.name + "' has two different sizes");
+      if (record.packed &&
+          (size_stored > kMaxUnpackedRecord || size_stored > kMaxDeflateRatio * compressed + 64 ||
+           compressed > 2 * kMaxUnpackedRecord))
+        fail("record '" + record.name + "' claims " + std::to_string(size_stored) + " bytes unpacked from " +
+             std::to_string(compressed));
       records.push_back(std::move(record));
       at += 46 + name_length + extra_length + comment_length;
     }
@@ -210,9 +229,28 @@ class ArchiveCheck {
       fail("record '" + record.name + "' claims " + std::to_string(record.size) +
            " bytes, more than the file holds");
     if (!is_pickle_record(record.name)) return;
-    const auto pickle = bytes(data_offset, record.size, "pickle record");
+    auto pickle = bytes(data_offset, record.size, "pickle record");
+    if (record.packed) pickle = unpack(record, pickle);
     const std::string problem = pickle_bounds_problem(pickle.data(), pickle.size());
     if (!problem.empty()) fail("record '" + record.name + "': " + problem);
+  }
+
+  // Inflates a packed record into exactly its declared size (bounded above).
+  std::vector<unsigned char> unpack(const Record& record, std::vector<unsigned char>& packed) const {
+    std::vector<unsigned char> out(static_cast<size_t>(record.unpacked));
+    z_stream stream{};
+    if (inflateInit2(&stream, -MAX_WBITS) != Z_OK) fail("cannot unpack record '" + record.name + "'");
+    stream.next_in = packed.data();
+    stream.avail_in = static_cast<uInt>(packed.size());
+    stream.next_out = out.data();
+    stream.avail_out = static_cast<uInt>(out.size());
+    const int status = inflate(&stream, Z_FINISH);
+    const uint64_t produced = stream.total_out;
+    inflateEnd(&stream);
+    if (status != Z_STREAM_END || produced != record.unpacked)
+      fail("record '" + record.name + "' does not unpack to the " + std::to_string(record.unpacked) +
+           " bytes it claims");
+    return out;
   }
 
   ByteSource read_;

@@ -13,9 +13,11 @@
 namespace pneumoscan {
 
 // Throws ModelFileError(path, "damaged <kind> (...)") unless: the file is a
-// zip archive whose every record is stored uncompressed (as LibTorch writes
-// them) and lies inside the file before the central directory, and every
-// pickle record ("*.pkl", "*_pkl") is a walk of standard pickle opcodes to a
+// zip archive whose every record lies inside the file before the central
+// directory, stored, or packed with deflate (LibTorch packs its code files)
+// claiming at most 64 MB and what deflate can reach from its packed size, and
+// every pickle record ("*.pkl", "*_pkl"; unpacked with zlib when packed, to
+// exactly its declared size) is a walk of standard pickle opcodes to a
 // STOP in which no declared length runs past the record's end and no memo slot
 // is named before the ones below it are filled. `kind` names the file in the
 // user's terms ("model file", "checkpoint"). A missing or unreadable file, or

@@ -35,8 +35,9 @@ std::vector<std::pair<std::string, torch::Tensor>> read_state_dict_file(const st
   c10::IValue value;
   try {
     value = torch::jit::pickle_load(bytes);
-  } catch (const std::exception& e) {
-    throw ModelFileError(path, "not a state dict saved with torch.save (" + first_line(e.what()) + ")");
+  } catch (const std::exception&) {
+    // LibTorch's text ("PytorchStreamReader failed locating file ...") is not the user's terms.
+    throw ModelFileError(path, "not a state dict saved with torch.save (its archive cannot be read)");
   }
   if (!value.isGenericDict())
     throw ModelFileError(path,
