@@ -103,13 +103,17 @@ class ArchiveCheck {
   ArchiveCheck(ByteSource read, uint64_t file_size, std::string name, std::string kind)
       : read_(std::move(read)), file_size_(file_size), name_(std::move(name)), kind_(std::move(kind)) {}
 
-  void run() {
+  std::vector<ArchiveRecord> run() {
     uint64_t directory_offset = 0, directory_size = 0, entries = 0;
     // Not a zip archive at all: the reader refuses it in its own terms
     // without allocating (it finds no directory either).
-    if (!find_directory(directory_offset, directory_size, entries)) return;
-    for (const Record& record : read_directory(directory_offset, directory_size, entries))
+    if (!find_directory(directory_offset, directory_size, entries)) return {};
+    std::vector<ArchiveRecord> listed;
+    for (const Record& record : read_directory(directory_offset, directory_size, entries)) {
       check_record(record, directory_offset);
+      listed.push_back({record.name, record.unpacked});
+    }
+    return listed;
   }
 
  private:
@@ -330,17 +334,22 @@ void check_archive_bounds(const char* data, size_t size, const std::string& name
 }
 
 void check_archive_bounds(const std::string& path, const std::string& kind) {
+  (void)archive_records(path, kind);
+}
+
+std::vector<ArchiveRecord> archive_records(const std::string& path, const std::string& kind) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) return;  // the reader says it cannot be opened, in its own terms
+  if (!in) return {};  // the reader says it cannot be opened, in its own terms
   const std::streamoff end = in.tellg();
-  if (end < 0) return;
-  ArchiveCheck(
-      [&in](uint64_t offset, size_t n, unsigned char* out) {
-        in.clear();
-        in.seekg(static_cast<std::streamoff>(offset));
-        return static_cast<bool>(in.read(reinterpret_cast<char*>(out), static_cast<std::streamsize>(n)));
-      },
-      static_cast<uint64_t>(end), path, kind)
+  if (end < 0) return {};
+  return ArchiveCheck(
+             [&in](uint64_t offset, size_t n, unsigned char* out) {
+               in.clear();
+               in.seekg(static_cast<std::streamoff>(offset));
+               return static_cast<bool>(
+                   in.read(reinterpret_cast<char*>(out), static_cast<std::streamsize>(n)));
+             },
+             static_cast<uint64_t>(end), path, kind)
       .run();
 }
 

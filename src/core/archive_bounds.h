@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace pneumoscan {
 
@@ -24,6 +25,18 @@ namespace pneumoscan {
 // one with no zip directory at all, is left for the reader to refuse in its
 // own terms (it allocates nothing for those).
 void check_archive_bounds(const std::string& path, const std::string& kind = "model file");
+
+// One record of a zip archive: its name as stored ("archive/data/0") and the
+// bytes the reader allocates for it (unpacked).
+struct ArchiveRecord {
+  std::string name;
+  uint64_t size = 0;
+};
+
+// The same checks, returning the archive's records (read from its directory:
+// no record's bytes but the pickles'); empty for a missing file or one that
+// is not a zip archive.
+std::vector<ArchiveRecord> archive_records(const std::string& path, const std::string& kind = "model file");
 
 // The same checks on an archive held in memory; `name` is the file it came from.
 void check_archive_bounds(const char* data, size_t size, const std::string& name,

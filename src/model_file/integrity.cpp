@@ -1,6 +1,5 @@
 #include "model_file/integrity.h"
 
-#include <caffe2/serialize/inline_container.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -8,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "core/archive_bounds.h"
 #include "core/errors.h"
 #include "core/hash.h"
 
@@ -26,13 +26,10 @@ uint64_t bytes_spanned(const torch::Tensor& t) {
 }
 
 bool is_data_record(const std::string& name) {
-  // "data/<digits>" (PyTorchStreamReader lists names without the archive's
-  // top folder): one per tensor storage.
-  const size_t start = name.rfind("data/", 0) == 0                ? 0
-                       : name.find("/data/") == std::string::npos ? std::string::npos
-                                                                  : name.find("/data/") + 1;
-  if (start == std::string::npos) return false;
-  const std::string digits = name.substr(start + 5);
+  // "<archive>/data/<digits>", where LibTorch reads tensor storages: one per storage.
+  const size_t slash = name.find('/');
+  if (slash == std::string::npos || name.compare(slash, 6, "/data/") != 0) return false;
+  const std::string digits = name.substr(slash + 6);
   return !digits.empty() &&
          std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
@@ -71,14 +68,11 @@ std::string weights_checksum(const std::string& metadata_json,
 
 void check_weight_records(const std::string& path,
                           const std::vector<std::pair<std::string, torch::Tensor>>& tensors) {
+  // From the zip directory (checked by archive_records): reading each record
+  // through LibTorch to learn its size read every weight a second time.
   std::vector<uint64_t> record_sizes;
-  try {
-    caffe2::serialize::PyTorchStreamReader reader(path);
-    for (const std::string& record : reader.getAllRecords())
-      if (is_data_record(record)) record_sizes.push_back(std::get<1>(reader.getRecord(record)));
-  } catch (const c10::Error&) {
-    throw ModelFileError(path, "damaged model file (its archive cannot be listed)");
-  }
+  for (const ArchiveRecord& record : archive_records(path))
+    if (is_data_record(record.name)) record_sizes.push_back(record.size);
   std::map<const void*, uint64_t> storages;  // distinct storages and their claimed sizes
   for (const auto& [name, t] : tensors) {
     if (!t.defined() || t.device() != torch::kCPU)
