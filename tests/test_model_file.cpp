@@ -450,3 +450,23 @@ TEST(ModelFileIntegrity, APickleLengthPastTheFileIsRefusedBeforeLibTorchReadsIt)
   EXPECT_NE(message.find("claims 4294967295 bytes"), std::string::npos) << message;
   EXPECT_EQ(message.find('\n'), std::string::npos) << message;
 }
+
+// The fuzzer's second finding: one byte changed in the code record LibTorch
+// writes beside the data (`__parameters__` -> `__parXmeters__`) made LibTorch's
+// loader die with SIGSEGV while compiling it. Model files are read as data
+// now (models/torch_archive.h): their code is never compiled, so the file loads.
+TEST(ModelFileIntegrity, ItsCodeRecordIsNeverCompiled) {
+  test::TempDir dir;
+  const std::string path = dir / "code.psmodel";
+  torch::manual_seed(6);
+  save_model(path, small_metadata(), *create_model(small_metadata().spec));
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t at = bytes.find("__parameters__ = []");
+  ASSERT_NE(at, std::string::npos) << "LibTorch wrote its code record packed: nothing to change in place";
+  bytes[at + 5] = 'X';
+  write_file_atomically(path, bytes);
+  const LoadedModel model = load_model(path);
+  EXPECT_EQ(model.metadata.name, small_metadata().name);
+  EXPECT_TRUE(model.integrity_warning.empty()) << model.integrity_warning;
+}

@@ -1,13 +1,12 @@
 #include "model_file/archive.h"
 
 #include <ATen/core/Dict.h>
-#include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 
-#include "core/archive_bounds.h"
 #include "core/atomic_file.h"
 #include "core/checked_file.h"
 #include "model_file/integrity.h"
+#include "models/torch_archive.h"
 
 namespace pneumoscan {
 namespace {
@@ -16,32 +15,31 @@ constexpr const char* kMetadataKey = "pneumoscan_metadata";
 constexpr const char* kWeightsKey = "pneumoscan_weights";
 constexpr const char* kChecksumKey = "pneumoscan_checksum";
 
-torch::serialize::InputArchive open_archive(const std::string& path) {
-  check_archive_bounds(path);  // LibTorch trusts the lengths the file declares
-  torch::serialize::InputArchive archive;
-  try {
-    archive.load_from(path);
-  } catch (const c10::Error& e) {
-    std::string reason = e.what_without_backtrace();
-    if (reason.find("open file failed") != std::string::npos ||
-        reason.find("No such file") != std::string::npos)
-      throw ModelFileError(path, "cannot open model file");
-    throw ModelFileError(path, "not a PneumoScan model file (unreadable archive)");
-  }
-  return archive;
+// The attributes the file's module was written with (name -> value), read as
+// data: its code is never compiled (models/torch_archive.h).
+c10::impl::GenericDict open_archive(const std::string& path) {
+  const c10::IValue value =
+      read_archive_value(path, "model file", "not a PneumoScan model file (unreadable archive)");
+  if (!value.isGenericDict()) throw ModelFileError(path, "not a PneumoScan model file (no metadata)");
+  return value.toGenericDict();
 }
 
-std::string read_metadata_text(torch::serialize::InputArchive& archive, const std::string& path) {
-  c10::IValue value;
-  if (!archive.try_read(kMetadataKey, value) || !value.isString())
-    throw ModelFileError(path, "not a PneumoScan model file (no metadata)");
+// The attribute `key`, or None.
+c10::IValue attribute(const c10::impl::GenericDict& archive, const char* key) {
+  for (const auto& entry : archive)
+    if (entry.key().isString() && entry.key().toStringRef() == key) return entry.value();
+  return c10::IValue();
+}
+
+std::string read_metadata_text(const c10::impl::GenericDict& archive, const std::string& path) {
+  const c10::IValue value = attribute(archive, kMetadataKey);
+  if (!value.isString()) throw ModelFileError(path, "not a PneumoScan model file (no metadata)");
   return value.toStringRef();
 }
 
-NamedTensors read_weights(torch::serialize::InputArchive& archive, const std::string& path) {
-  c10::IValue value;
-  if (!archive.try_read(kWeightsKey, value) || !value.isGenericDict())
-    throw ModelFileError(path, "model file has no weights");
+NamedTensors read_weights(const c10::impl::GenericDict& archive, const std::string& path) {
+  const c10::IValue value = attribute(archive, kWeightsKey);
+  if (!value.isGenericDict()) throw ModelFileError(path, "model file has no weights");
   NamedTensors tensors;
   for (const auto& entry : value.toGenericDict()) {
     if (!entry.key().isString() || !entry.value().isTensor()) throw ModelFileError(path, "corrupt weights");
@@ -89,10 +87,7 @@ void save_archive(torch::serialize::OutputArchive& archive, const std::string& p
 }
 
 std::string read_network_metadata(const std::string& path) {
-  return archive_errors_named(path, [&] {
-    auto archive = open_archive(path);
-    return read_metadata_text(archive, path);
-  });
+  return archive_errors_named(path, [&] { return read_metadata_text(open_archive(path), path); });
 }
 
 NetworkArchive read_network_archive(const std::string& path,
@@ -104,8 +99,8 @@ NetworkArchive read_network_archive(const std::string& path,
     const bool named_in_metadata = has_checksum_field(result.metadata_text);
     result.tensors = read_weights(archive, path);
     check_weight_records(path, result.tensors);  // before any weight byte is read
-    c10::IValue stored;
-    const bool has_checksum = archive.try_read(kChecksumKey, stored);
+    const c10::IValue stored = attribute(archive, kChecksumKey);
+    const bool has_checksum = !stored.isNone();
     if (!has_checksum && !named_in_metadata) {
       result.integrity_warning =
           "no checksum (written before PneumoScan checked model files): damage to it cannot be detected";

@@ -9,10 +9,10 @@
 #include <map>
 #include <sstream>
 
-#include "core/archive_bounds.h"
 #include "core/atomic_file.h"
 #include "core/errors.h"
 #include "models/state_dict.h"
+#include "models/torch_archive.h"
 
 namespace pneumoscan {
 namespace {
@@ -27,18 +27,13 @@ void append_names(std::ostringstream& out, const char* what, const std::vector<s
 }  // namespace
 
 std::vector<std::pair<std::string, torch::Tensor>> read_state_dict_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw ModelFileError(path, "cannot open pretrained weights");
-  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (bytes.empty()) throw ModelFileError(path, "empty file, not a state dict saved with torch.save");
-  check_archive_bounds(bytes.data(), bytes.size(), path, "pretrained weights file");
-  c10::IValue value;
-  try {
-    value = torch::jit::pickle_load(bytes);
-  } catch (const std::exception&) {
-    // LibTorch's text ("PytorchStreamReader failed locating file ...") is not the user's terms.
-    throw ModelFileError(path, "not a state dict saved with torch.save (its archive cannot be read)");
-  }
+  if (in.tellg() == 0) throw ModelFileError(path, "empty file, not a state dict saved with torch.save");
+  // Read from the file as data (torch::pickle_load's in-memory reader read
+  // before its buffer on a mutated archive: fuzz/fuzz_state_dict).
+  const c10::IValue value = read_archive_value(path, "pretrained weights file",
+                                               "not a state dict saved with torch.save (unreadable archive)");
   if (!value.isGenericDict())
     throw ModelFileError(path,
                          std::string("holds a ") + value.tagKind() + ", not a dict of tensors (state dict)");

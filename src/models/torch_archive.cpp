@@ -1,0 +1,145 @@
+#include "models/torch_archive.h"
+
+#include <ATen/core/jit_type.h>
+#include <caffe2/serialize/inline_container.h>
+#include <torch/csrc/jit/api/compilation_unit.h>
+#include <torch/csrc/jit/serialization/import_read.h>
+
+#include <cctype>
+#include <fstream>
+#include <memory>
+#include <vector>
+
+#include "core/archive_bounds.h"
+#include "core/errors.h"
+
+namespace pneumoscan {
+namespace {
+
+constexpr const char* kStateSlot = "__pickled_state__";
+constexpr int kMaxTypeDepth = 8;
+
+class TypeText {
+ public:
+  explicit TypeText(const std::string& text) : text_(text) {}
+
+  c10::TypePtr parse_all() {
+    c10::TypePtr type = parse(0);
+    skip_spaces();
+    if (at_ != text_.size()) fail();
+    return type;
+  }
+
+ private:
+  [[noreturn]] void fail() const {
+    TORCH_CHECK(false, "unexpected type in a model file: ", text_.substr(0, 80));
+  }
+
+  void skip_spaces() {
+    while (at_ < text_.size() && text_[at_] == ' ') ++at_;
+  }
+
+  std::string name() {
+    skip_spaces();
+    const size_t start = at_;
+    while (at_ < text_.size() && (std::isalnum(static_cast<unsigned char>(text_[at_])) || text_[at_] == '_'))
+      ++at_;
+    return text_.substr(start, at_ - start);
+  }
+
+  bool take(char c) {
+    skip_spaces();
+    if (at_ < text_.size() && text_[at_] == c) {
+      ++at_;
+      return true;
+    }
+    return false;
+  }
+
+  std::vector<c10::TypePtr> arguments(int depth) {
+    std::vector<c10::TypePtr> found;
+    if (!take('[')) fail();
+    if (take(']')) return found;  // Tuple[]
+    do found.push_back(parse(depth + 1));
+    while (take(','));
+    if (!take(']')) fail();
+    return found;
+  }
+
+  c10::TypePtr parse(int depth) {
+    if (depth > kMaxTypeDepth) fail();
+    const std::string word = name();
+    if (word == "Tensor") return c10::TensorType::get();
+    if (word == "str") return c10::StringType::get();
+    if (word == "int") return c10::IntType::get();
+    if (word == "float") return c10::FloatType::get();
+    if (word == "bool") return c10::BoolType::get();
+    if (word == "NoneType") return c10::NoneType::get();
+    if (word == "Any") return c10::AnyType::get();
+    if (word == "Dict") {
+      const auto of = arguments(depth);
+      if (of.size() != 2) fail();
+      return c10::DictType::create(of[0], of[1]);
+    }
+    if (word == "List" || word == "Optional") {
+      const auto of = arguments(depth);
+      if (of.size() != 1) fail();
+      return word == "List" ? c10::TypePtr(c10::ListType::create(of[0]))
+                            : c10::TypePtr(c10::OptionalType::create(of[0]));
+    }
+    if (word == "Tuple") return c10::TupleType::create(arguments(depth));
+    fail();
+  }
+
+  const std::string& text_;
+  size_t at_ = 0;
+};
+
+}  // namespace
+
+c10::TypePtr parse_archive_type(const std::string& text) { return TypeText(text).parse_all(); }
+
+c10::IValue read_archive_value(const std::string& path, const std::string& kind,
+                               const std::string& not_an_archive) {
+  if (!std::ifstream(path, std::ios::binary)) throw ModelFileError(path, "cannot open " + kind);
+  check_archive_bounds(path, kind);  // LibTorch trusts the lengths the file declares
+  std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
+  try {
+    reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
+  } catch (const std::exception&) {
+    throw ModelFileError(path, not_an_archive);
+  }
+  // Every class is an empty one holding the state it was pickled with: no
+  // code record is compiled (LibTorch's importer would compile them all).
+  auto unit = std::make_shared<torch::jit::CompilationUnit>();
+  c10::IValue value;
+  try {
+    value = torch::jit::readArchiveAndTensors(
+        "data", /*pickle_prefix=*/"", /*tensor_prefix=*/"",
+        torch::jit::TypeResolver([&](const c10::QualifiedName& name) {
+          // Type tags ("Dict[str, Tensor]") come here in LibTorch 1.13; the
+          // rest are OutputArchive's modules ("__torch__.Module", or mangled
+          // "__torch__.___torch_mangle_N.Module").
+          if (name.qualifiedName().rfind("__torch__.", 0) != 0)
+            return c10::StrongTypePtr(unit, parse_archive_type(name.qualifiedName()));
+          auto type = c10::ClassType::create(name, unit);
+          type->addAttribute(kStateSlot, c10::AnyType::get());
+          return c10::StrongTypePtr(unit, type);
+        }),
+        torch::jit::ObjLoader([](const c10::StrongTypePtr& type, c10::IValue state) {
+          auto object = c10::ivalue::Object::create(type, 1);
+          object->setSlot(0, std::move(state));
+          return object;
+        }),
+        c10::Device(c10::kCPU), *reader, &parse_archive_type);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception&) {
+    throw ModelFileError(path, "damaged " + kind + " (its archive cannot be read)");
+  }
+  if (value.isObject() && value.toObjectRef().type()->findAttributeSlot(kStateSlot))
+    return value.toObjectRef().getSlot(0);
+  return value;
+}
+
+}  // namespace pneumoscan
