@@ -29,6 +29,14 @@ ModelMetadata small_metadata() {
   return m;
 }
 
+// Saves a small-cnn with weights from `seed` at `path`; returns the file's bytes.
+std::string saved_small_model(int seed, const std::string& path) {
+  torch::manual_seed(seed);
+  save_model(path, small_metadata(), *create_model(small_metadata().spec));
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
 std::string expect_model_error(const std::string& path) {
   try {
     load_model(path);
@@ -436,10 +444,7 @@ TEST(ModelFile, InputSizeOverTheLimitIsRefusedBeforeBuilding) {
 TEST(ModelFileIntegrity, APickleLengthPastTheFileIsRefusedBeforeLibTorchReadsIt) {
   test::TempDir dir;
   const std::string path = dir / "mutated.psmodel";
-  torch::manual_seed(4);
-  save_model(path, small_metadata(), *create_model(small_metadata().spec));
-  std::ifstream in(path, std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string bytes = saved_small_model(4, path);
   // BINUNICODE, its 4-byte length (19), the key: data.pkl's last key, as in the finding.
   const size_t at = bytes.find(std::string("X\x13\x00\x00\x00", 5) + "pneumoscan_checksum");
   ASSERT_NE(at, std::string::npos);
@@ -458,10 +463,7 @@ TEST(ModelFileIntegrity, APickleLengthPastTheFileIsRefusedBeforeLibTorchReadsIt)
 TEST(ModelFileIntegrity, ItsCodeRecordIsNeverCompiled) {
   test::TempDir dir;
   const std::string path = dir / "code.psmodel";
-  torch::manual_seed(6);
-  save_model(path, small_metadata(), *create_model(small_metadata().spec));
-  std::ifstream in(path, std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string bytes = saved_small_model(6, path);
   const size_t at = bytes.find("__parameters__ = []");
   ASSERT_NE(at, std::string::npos) << "LibTorch wrote its code record packed: nothing to change in place";
   bytes[at + 5] = 'X';
