@@ -7,7 +7,6 @@
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
-#include "core/archive_bounds.h"
 #include "core/errors.h"
 #include "core/hash.h"
 #include "core/json_text.h"
@@ -16,6 +15,7 @@
 #include "generative/data.h"
 #include "model_file/archive.h"
 #include "models/classifier.h"
+#include "models/torch_archive.h"
 #include "models/weights_hash.h"
 
 namespace pneumoscan {
@@ -96,16 +96,11 @@ void write_codes(const std::string& path, const CodeSet& codes) {
 
 CodeSet read_codes(const std::string& path, const std::string& expected_fingerprint,
                    const std::string& expected_source) {
-  check_archive_bounds(path, "code file");  // LibTorch trusts the lengths the file declares
-  torch::serialize::InputArchive archive;
-  try {
-    archive.load_from(path);
-  } catch (const c10::Error&) {
-    throw ModelFileError(path, "cannot read code file (missing, or not a PneumoScan code file)");
-  }
-  c10::IValue value;
-  if (!archive.try_read(kMetadataKey, value) || !value.isString())
-    throw ModelFileError(path, "not a PneumoScan code file (no code metadata)");
+  // Read as data: the archive's code is never compiled (models/torch_archive.h).
+  const c10::IValue archive =
+      read_archive_value(path, "code file", "cannot read code file (not a PneumoScan code file)");
+  const c10::IValue value = archive_attribute(archive, kMetadataKey);
+  if (!value.isString()) throw ModelFileError(path, "not a PneumoScan code file (no code metadata)");
   CodeSet result;
   std::vector<int64_t> shape;
   try {
@@ -126,11 +121,9 @@ CodeSet read_codes(const std::string& path, const std::string& expected_fingerpr
                                    result.autoencoder_path + "), not by " + expected_source + "'s encoder " +
                                    expected_fingerprint +
                                    "; encode the data again with `pneumoscan autoencoder encode`");
-  try {
-    if (!archive.try_read(kCodesKey, result.codes)) throw ModelFileError(path, "code file has no codes");
-  } catch (const c10::Error&) {
-    throw ModelFileError(path, "damaged code file (its codes cannot be read)");
-  }
+  const c10::IValue codes = archive_attribute(archive, kCodesKey);
+  if (!codes.isTensor()) throw ModelFileError(path, "code file has no codes");
+  result.codes = codes.toTensor();
   if (result.codes.scalar_type() != torch::kHalf || result.codes.sizes().vec() != shape ||
       shape.size() != 4 || shape[0] != static_cast<int64_t>(result.samples.size()))
     throw ModelFileError(path, "damaged code file (codes do not match their description)");

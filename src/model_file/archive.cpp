@@ -17,28 +17,18 @@ constexpr const char* kChecksumKey = "pneumoscan_checksum";
 
 // The attributes the file's module was written with (name -> value), read as
 // data: its code is never compiled (models/torch_archive.h).
-c10::impl::GenericDict open_archive(const std::string& path) {
-  const c10::IValue value =
-      read_archive_value(path, "model file", "not a PneumoScan model file (unreadable archive)");
-  if (!value.isGenericDict()) throw ModelFileError(path, "not a PneumoScan model file (no metadata)");
-  return value.toGenericDict();
+c10::IValue open_archive(const std::string& path) {
+  return read_archive_value(path, "model file", "not a PneumoScan model file (unreadable archive)");
 }
 
-// The attribute `key`, or None.
-c10::IValue attribute(const c10::impl::GenericDict& archive, const char* key) {
-  for (const auto& entry : archive)
-    if (entry.key().isString() && entry.key().toStringRef() == key) return entry.value();
-  return c10::IValue();
-}
-
-std::string read_metadata_text(const c10::impl::GenericDict& archive, const std::string& path) {
-  const c10::IValue value = attribute(archive, kMetadataKey);
+std::string read_metadata_text(const c10::IValue& archive, const std::string& path) {
+  const c10::IValue value = archive_attribute(archive, kMetadataKey);
   if (!value.isString()) throw ModelFileError(path, "not a PneumoScan model file (no metadata)");
   return value.toStringRef();
 }
 
-NamedTensors read_weights(const c10::impl::GenericDict& archive, const std::string& path) {
-  const c10::IValue value = attribute(archive, kWeightsKey);
+NamedTensors read_weights(const c10::IValue& archive, const std::string& path) {
+  const c10::IValue value = archive_attribute(archive, kWeightsKey);
   if (!value.isGenericDict()) throw ModelFileError(path, "model file has no weights");
   NamedTensors tensors;
   for (const auto& entry : value.toGenericDict()) {
@@ -99,7 +89,7 @@ NetworkArchive read_network_archive(const std::string& path,
     const bool named_in_metadata = has_checksum_field(result.metadata_text);
     result.tensors = read_weights(archive, path);
     check_weight_records(path, result.tensors);  // before any weight byte is read
-    const c10::IValue stored = attribute(archive, kChecksumKey);
+    const c10::IValue stored = archive_attribute(archive, kChecksumKey);
     const bool has_checksum = !stored.isNone();
     if (!has_checksum && !named_in_metadata) {
       result.integrity_warning =

@@ -99,6 +99,13 @@ class TypeText {
 
 c10::TypePtr parse_archive_type(const std::string& text) { return TypeText(text).parse_all(); }
 
+c10::IValue archive_attribute(const c10::IValue& module, const std::string& key) {
+  if (!module.isGenericDict()) return c10::IValue();
+  for (const auto& entry : module.toGenericDict())
+    if (entry.key().isString() && entry.key().toStringRef() == key) return entry.value();
+  return c10::IValue();
+}
+
 c10::IValue read_archive_value(const std::string& path, const std::string& kind,
                                const std::string& not_an_archive) {
   if (!std::ifstream(path, std::ios::binary)) throw ModelFileError(path, "cannot open " + kind);

@@ -27,6 +27,10 @@ namespace pneumoscan {
 c10::IValue read_archive_value(const std::string& path, const std::string& kind,
                                const std::string& not_an_archive);
 
+// The attribute `key` of a module as read_archive_value returns it (the dict
+// of its attributes); None when absent or when `module` is not such a dict.
+c10::IValue archive_attribute(const c10::IValue& module, const std::string& key);
+
 // The container type a pickle's type tag names ("Dict[str, Tensor]"), from
 // the types PneumoScan's and torch.save's files hold: Tensor, str, int,
 // float, bool, NoneType, Any, and Dict/List/Optional/Tuple of them (nested at
