@@ -135,6 +135,21 @@ TEST(PickleBounds, MemoSlotsOutOfOrderCutShortAndUnknownOpcodesAreFound) {
   EXPECT_NE(problem_of({'\x80', '\x02', '\xff', '.'}).find("unknown pickle opcode 255"), std::string::npos);
 }
 
+// LibTorch's unpickler pops without looking: a mutated torch.save file whose
+// pickle popped an empty stack made it read address -24 (fuzz/fuzz_state_dict).
+TEST(PickleBounds, OpcodesTakingValuesTheStackDoesNotHoldAreFound) {
+  auto expect = [](const std::vector<char>& pickle, const std::string& words) {
+    EXPECT_NE(problem_of(pickle).find(words), std::string::npos) << problem_of(pickle);
+  };
+  expect({'\x80', '\x02', 'R', '.'}, "takes more values than the stack holds");  // REDUCE on nothing
+  expect({'\x80', '\x02', 'N', '(', '0', '.'},
+         "takes more values than the stack holds");                        // POP across a mark
+  expect({'\x80', '\x02', 'N', 't', '.'}, "needs a mark");                 // TUPLE without MARK
+  expect({'\x80', '\x02', '}', '(', 'N', 'u', '.'}, "without its value");  // SETITEMS, odd
+  expect({'\x80', '\x02', '(', 'N', 'e', '.'}, "not there");               // APPENDS onto nothing
+  EXPECT_EQ(problem_of({'\x80', '\x02', '}', '(', 'N', 'N', 'u', '.'}), "");
+}
+
 TEST(ArchiveBounds, ArchivesLibTorchWritesPass) {
   const std::vector<char> archive = saved_dict();
   EXPECT_NO_THROW(check_archive_bounds(archive.data(), archive.size(), "weights.pt"));

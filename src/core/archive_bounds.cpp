@@ -59,6 +59,113 @@ const Opcode* opcode_table() {
   return table;
 }
 
+// The pickle machine's stack as far as its depth goes: LibTorch's unpickler
+// pops without looking (a mutated torch.save file whose pickle popped an
+// empty stack made it read address -24: SIGSEGV), so every opcode's stack
+// effect is checked here the way Python's pickletools states it, marks too.
+class StackDepth {
+ public:
+  // "" when `code` can run on the stack as it is; else the problem.
+  std::string apply(unsigned char code) {
+    switch (code) {
+      case '(':
+        marks_.push_back(depth_);
+        return "";
+      case '.':
+        return pop(1);  // STOP: the result
+      case '0':
+        return pop(1);  // POP
+      case '1':
+        return to_mark(0, 0);  // POP_MARK
+      case '2':
+        return pop_push(1, 2);  // DUP
+      case 'Q':
+      case 'q':
+      case 'r':
+      case 'p':
+      case 0x94:
+      case 0x98:  // BINPERSID, puts, READONLY_BUFFER
+        return pop_push(1, 1);
+      case 'R':
+      case 'b':
+      case 0x81:
+      case 0x93:
+        return pop_push(2, 1);  // REDUCE BUILD NEWOBJ STACK_GLOBAL
+      case 0x92:
+        return pop_push(3, 1);  // NEWOBJ_EX
+      case 'a':
+        return pop_push(2, 1);  // APPEND
+      case 's':
+        return pop_push(3, 1);  // SETITEM
+      case 0x85:
+        return pop_push(1, 1);  // TUPLE1
+      case 0x86:
+        return pop_push(2, 1);  // TUPLE2
+      case 0x87:
+        return pop_push(3, 1);  // TUPLE3
+      case 'd':
+      case 'l':
+      case 't':
+      case 0x91:
+      case 'i':
+        return to_mark(0, 1);  // DICT LIST TUPLE FROZENSET INST
+      case 'o':
+        return to_mark(1, 1);  // OBJ: class and arguments
+      case 'e':
+      case 0x90:
+        return onto_container(false);  // APPENDS ADDITEMS
+      case 'u':
+        return onto_container(true);  // SETITEMS
+      case 0x80:
+      case 0x95:
+        return "";  // PROTO FRAME
+      default:
+        ++depth_;
+        return "";  // every other opcode pushes one value
+    }
+  }
+
+ private:
+  size_t floor() const { return marks_.empty() ? 0 : marks_.back(); }
+
+  std::string pop(size_t n) {
+    if (depth_ < floor() + n) return "an opcode takes more values than the stack holds";
+    depth_ -= n;
+    return "";
+  }
+
+  std::string pop_push(size_t n, size_t pushed) {
+    std::string problem = pop(n);
+    depth_ += pushed;
+    return problem;
+  }
+
+  // Pops the values above the top mark (at least `at_least`) and the mark.
+  std::string to_mark(size_t at_least, size_t pushed) {
+    if (marks_.empty()) return "an opcode needs a mark there is none of";
+    if (depth_ < marks_.back() + at_least) return "an opcode takes more values than the stack holds";
+    depth_ = marks_.back() + pushed;
+    marks_.pop_back();
+    return "";
+  }
+
+  // APPENDS, ADDITEMS, SETITEMS: the values above the mark go into the
+  // container just below it (key-value pairs for SETITEMS).
+  std::string onto_container(bool pairs) {
+    if (marks_.empty()) return "an opcode needs a mark there is none of";
+    const size_t mark = marks_.back();
+    if (mark < 1 || (marks_.size() > 1 && mark <= marks_[marks_.size() - 2]))
+      return "an opcode adds to a container that is not there";
+    if (pairs && (depth_ - mark) % 2 != 0) return "a dictionary item without its value";
+    depth_ = mark;
+    marks_.pop_back();
+    return "";
+  }
+
+  size_t depth_ = 0;
+  std::vector<size_t> marks_;
+};
+
 uint64_t little_endian(const unsigned char* p, int width) {
   uint64_t value = 0;
   for (int i = width - 1; i >= 0; --i) value = (value << 8) | p[i];
@@ -268,12 +375,15 @@ class ArchiveCheck {
 std::string pickle_bounds_problem(const unsigned char* data, size_t size) {
   const Opcode* table = opcode_table();
   uint64_t memo_slots = 0;  // LONG_BINPUT may name a slot up to this one (picklers number them in order)
+  StackDepth stack;
   size_t at = 0;
   while (at < size) {
     const unsigned char code = data[at++];
     const Opcode& op = table[code];
     if (!op.known)
       return "unknown pickle opcode " + std::to_string(code) + " at byte " + std::to_string(at - 1);
+    const std::string stack_problem = stack.apply(code);
+    if (!stack_problem.empty()) return stack_problem + " (byte " + std::to_string(at - 1) + ")";
     const uint64_t remaining = size - at;
     switch (op.arg) {
       case Arg::kNone:
