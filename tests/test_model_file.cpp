@@ -283,7 +283,9 @@ TEST(ModelFileIntegrity, WeightEmptiedOrCutShortIsAnErrorNotACrash) {
     });
     const std::string message = expect_model_error(damaged);
     EXPECT_EQ(message.rfind(damaged + ": weight '", 0), 0u) << message;
-    EXPECT_NE(message.find("the file holds no such data (emptied or cut short)"), std::string::npos)
+    EXPECT_NE(
+        message.find(" bytes expected, the file holds " + std::to_string(keep) + " (emptied or cut short)"),
+        std::string::npos)
         << message;
     const test::CommandResult predict = test::run_cli("info --model " + damaged);
     EXPECT_EQ(predict.exit_code, 1) << predict.output;
@@ -471,4 +473,43 @@ TEST(ModelFileIntegrity, ItsCodeRecordIsNeverCompiled) {
   const LoadedModel model = load_model(path);
   EXPECT_EQ(model.metadata.name, small_metadata().name);
   EXPECT_TRUE(model.integrity_warning.empty()) << model.integrity_warning;
+}
+
+// The fuzzer's third model-file finding: two weight records of different sizes
+// with their contents swapped. The records' sizes, as a set, still matched
+// what the weights claim, and hashing the larger weight read past the smaller
+// record (ASan: heap-buffer-overflow; silently, a checksum mismatch). Each
+// storage is now its own record at the record's size.
+TEST(ModelFileIntegrity, WeightRecordsSwappedAreRefusedBeforeAnyIsReadPastItsEnd) {
+  test::TempDir dir;
+  const std::string path = saved_model(dir);
+  const std::string large = largest_record(path);
+  std::string small;
+  {
+    caffe2::serialize::PyTorchStreamReader reader(path);
+    size_t small_size = SIZE_MAX;
+    for (const std::string& name : reader.getAllRecords()) {
+      if (name.rfind("data/", 0) != 0) continue;
+      const size_t size = std::get<1>(reader.getRecord(name));
+      if (size < small_size) small = name, small_size = size;
+    }
+  }
+  std::string large_bytes, small_bytes;
+  rewrite_archive(path, dir / "copy.psmodel", [&](const std::string& name, std::string& data) {
+    if (name == large) large_bytes = data;
+    if (name == small) small_bytes = data;
+    return true;
+  });
+  ASSERT_LT(small_bytes.size(), large_bytes.size());
+  const std::string swapped = dir / "swapped.psmodel";
+  rewrite_archive(path, swapped, [&](const std::string& name, std::string& data) {
+    if (name == large) data = small_bytes;
+    if (name == small) data = large_bytes;
+    return true;
+  });
+  const std::string message = expect_model_error(swapped);
+  EXPECT_EQ(message.rfind(swapped + ": weight '", 0), 0u) << message;
+  EXPECT_NE(message.find(" bytes expected, the file holds " + std::to_string(small_bytes.size())),
+            std::string::npos)
+      << message;
 }

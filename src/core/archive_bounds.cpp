@@ -432,6 +432,15 @@ std::string pickle_bounds_problem(const unsigned char* data, size_t size) {
   return "cut short (no STOP)";
 }
 
+std::string tensor_record_key(const std::string& record_name) {
+  const size_t slash = record_name.find('/');
+  if (slash == std::string::npos || record_name.compare(slash, 6, "/data/") != 0) return "";
+  const std::string digits = record_name.substr(slash + 6);
+  const bool all_digits = !digits.empty() && std::all_of(digits.begin(), digits.end(),
+                                                         [](char c) { return c >= '0' && c <= '9'; });
+  return all_digits ? digits : "";
+}
+
 void check_archive_bounds(const char* data, size_t size, const std::string& name, const std::string& kind) {
   ArchiveCheck(
       [data, size](uint64_t offset, size_t n, unsigned char* out) {

@@ -39,6 +39,10 @@ struct ArchiveRecord {
 // is not a zip archive.
 std::vector<ArchiveRecord> archive_records(const std::string& path, const std::string& kind = "model file");
 
+// The storage key of a tensor record, "<archive>/data/<digits>" -> "<digits>"
+// (where LibTorch reads tensor storages); "" for every other record.
+std::string tensor_record_key(const std::string& record_name);
+
 // The same checks on an archive held in memory; `name` is the file it came from.
 void check_archive_bounds(const char* data, size_t size, const std::string& name,
                           const std::string& kind = "model file");

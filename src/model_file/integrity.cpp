@@ -25,15 +25,6 @@ uint64_t bytes_spanned(const torch::Tensor& t) {
   return (last + 1) * t.element_size();
 }
 
-bool is_data_record(const std::string& name) {
-  // "<archive>/data/<digits>", where LibTorch reads tensor storages: one per storage.
-  const size_t slash = name.find('/');
-  if (slash == std::string::npos || name.compare(slash, 6, "/data/") != 0) return false;
-  const std::string digits = name.substr(slash + 6);
-  return !digits.empty() &&
-         std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
 // A float is NaN or infinite exactly when its exponent bits are all ones. One
 // branch-free pass the compiler vectorises: ~10x faster at load than
 // torch::isfinite(t).all(), which allocates a mask per weight.
@@ -72,7 +63,7 @@ void check_weight_records(const std::string& path,
   // through LibTorch to learn its size read every weight a second time.
   std::vector<uint64_t> record_sizes;
   for (const ArchiveRecord& record : archive_records(path))
-    if (is_data_record(record.name)) record_sizes.push_back(record.size);
+    if (!tensor_record_key(record.name).empty()) record_sizes.push_back(record.size);
   std::map<const void*, uint64_t> storages;  // distinct storages and their claimed sizes
   for (const auto& [name, t] : tensors) {
     if (!t.defined() || t.device() != torch::kCPU)
@@ -83,8 +74,15 @@ void check_weight_records(const std::string& path,
                                      std::string(c10::toString(t.scalar_type())) +
                                      "; model files hold float32 and int64 only (damaged file)");
     const uint64_t claimed = t.storage().nbytes();
+    // Storages are their records, exactly (models/torch_archive.h): a tensor
+    // reaching past its storage reaches past what the file holds.
     if (bytes_spanned(t) > claimed)
-      throw ModelFileError(path, "weight '" + name + "' is damaged (its shape runs past its data)");
+      throw ModelFileError(path,
+                           "weight '" + name + "' is damaged: " +
+                               (bytes_spanned(t) == UINT64_MAX
+                                    ? std::string("its strides are negative")
+                                    : std::to_string(bytes_spanned(t)) + " bytes expected, the file holds " +
+                                          std::to_string(claimed) + " (emptied or cut short)"));
     storages.emplace(t.storage().unsafeGetStorageImpl(), claimed);
   }
   std::vector<uint64_t> claimed_sizes;

@@ -4,6 +4,7 @@
 #include <caffe2/serialize/inline_container.h>
 #include <torch/csrc/jit/api/compilation_unit.h>
 #include <torch/csrc/jit/serialization/import_read.h>
+#include <torch/csrc/jit/serialization/storage_context.h>
 
 #include <cctype>
 #include <fstream>
@@ -109,12 +110,33 @@ c10::IValue archive_attribute(const c10::IValue& module, const std::string& key)
 c10::IValue read_archive_value(const std::string& path, const std::string& kind,
                                const std::string& not_an_archive) {
   if (!std::ifstream(path, std::ios::binary)) throw ModelFileError(path, "cannot open " + kind);
-  check_archive_bounds(path, kind);  // LibTorch trusts the lengths the file declares
+  // LibTorch trusts the lengths the file declares.
+  const std::vector<ArchiveRecord> records = archive_records(path, kind);
   std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
   try {
     reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
   } catch (const std::exception&) {
     throw ModelFileError(path, not_an_archive);
+  }
+  // Every tensor storage is its record, at the record's size: LibTorch's
+  // unpickler would size a storage by the element count the pickle claims
+  // over a record of any size (a claimed size swapped between two records
+  // read past the smaller one: fuzz/fuzz_model_file).
+  auto storages = std::make_shared<torch::jit::DeserializationStorageContext>();
+  try {
+    for (const ArchiveRecord& record : records) {
+      const std::string key = tensor_record_key(record.name);
+      if (key.empty()) continue;
+      if (storages->hasStorage(key))
+        throw ModelFileError(path, "damaged " + kind + " (two records of tensor " + key + ")");
+      auto [data, size] = reader->getRecord("data/" + key);
+      storages->addStorage(
+          key, c10::Storage(c10::Storage::use_byte_size_t(), size, std::move(data), nullptr, false));
+    }
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception&) {
+    throw ModelFileError(path, "damaged " + kind + " (its archive cannot be read)");
   }
   // Every class is an empty one holding the state it was pickled with: no
   // code record is compiled (LibTorch's importer would compile them all).
@@ -138,7 +160,7 @@ c10::IValue read_archive_value(const std::string& path, const std::string& kind,
           object->setSlot(0, std::move(state));
           return object;
         }),
-        c10::Device(c10::kCPU), *reader, &parse_archive_type);
+        c10::Device(c10::kCPU), *reader, &parse_archive_type, storages);
   } catch (const Error&) {
     throw;
   } catch (const std::exception&) {
