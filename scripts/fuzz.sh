@@ -116,12 +116,14 @@ for t in "${targets[@]}"; do
   # the mutator (DCMTK allocates what the header claims) cost ASan a second
   # each in shadow memory and held the image target to 12 executions/s (851 with it).
   log="build-fuzz/logs/$t.log"
+  started=$(date +%s)
   set +e
   OMP_NUM_THREADS=1 ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1:max_allocation_size_mb=300 UBSAN_OPTIONS=print_stacktrace=1 \
     "build-fuzz/fuzz_$t" -max_total_time="$run_seconds" -print_final_stats=1 -timeout=20 -rss_limit_mb=4096 \
     -max_len=$max_len -artifact_prefix="build-fuzz/findings/$t/" "build-fuzz/corpus/$t" "$seeds/$t" >"$log" 2>&1
   status=$?
   set -e
+  elapsed=$(( $(date +%s) - started ))  # shorter than asked when a finding stops the run
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
   rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
   cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -1)
@@ -131,7 +133,7 @@ for t in "${targets[@]}"; do
   slow=$(find "build-fuzz/findings/$t" -type f -name 'slow-unit-*' | wc -l)
   million="n/a"
   [ "${rate:-0}" -gt 0 ] && million="$(awk -v r="$rate" 'BEGIN { s = 1e6 / r; printf(s < 3600 ? "%.0f min" : "%.1f h", s < 3600 ? s / 60 : s / 3600) }')"
-  line="$(date -u +%FT%TZ) $t: ${runs:-0} executions in ${run_seconds} s (${rate:-0}/s), ${cov:-no coverage line} edges/features, corpus $corpus, findings $findings, slow inputs $slow, exit $status; 1M executions at this rate: $million (projection)"
+  line="$(date -u +%FT%TZ) $t: ${runs:-0} executions in ${elapsed} s of ${run_seconds} (${rate:-0}/s), ${cov:-no coverage line} edges/features, corpus $corpus, findings $findings, slow inputs $slow, exit $status; 1M executions at this rate: $million (projection)"
   echo "$line" | tee -a build-fuzz/summary.txt
   if [ "$status" -ne 0 ] || [ "$findings" -gt 0 ]; then
     found=1
