@@ -215,6 +215,35 @@ TEST(ArchiveBounds, PackedPickleRecordsAreUnpackedAndWalked) {
       << archive_error(lying);
 }
 
+// fuzz/fuzz_state_dict: an end record saying "no records", with a zip64
+// locator before it. LibTorch's zip reader takes the 64-bit directory whenever
+// a locator is there; the check once took the 32-bit one and passed the file.
+TEST(ArchiveBounds, TheZip64DirectoryIsCheckedWheneverItsLocatorIsThere) {
+  std::vector<char> archive = saved_dict();
+  const size_t at = find(archive, "pneumoscan_metadata");
+  put_u32(&archive[at - 4], 0xffffffffu);  // the string LibTorch would reserve
+  const size_t end = find(archive, std::string("PK\x05\x06", 4));
+  auto u32 = [&](size_t offset) {
+    uint32_t v = 0;
+    for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(archive[offset + i]);
+    return v;
+  };
+  const uint32_t entries = u32(end + 8) & 0xffff, directory_size = u32(end + 12), directory = u32(end + 16);
+  std::string tail;
+  put_u32(tail, 0x06064b50);  // zip64 end record: its size (44), versions, disks
+  put_u32(tail, 44), put_u32(tail, 0), put_u32(tail, 45 | (45 << 16)), put_u32(tail, 0), put_u32(tail, 0);
+  for (uint32_t value : {entries, 0u, entries, 0u, directory_size, 0u, directory, 0u}) put_u32(tail, value);
+  put_u32(tail, 0x07064b50);  // locator: disk, the zip64 end record's offset, disks
+  put_u32(tail, 0), put_u32(tail, static_cast<uint32_t>(end)), put_u32(tail, 0), put_u32(tail, 1);
+  tail += "PK\x05\x06";  // the 32-bit end record: no records
+  for (int i = 0; i < 4; ++i) put_u16(tail, 0);
+  put_u32(tail, 0), put_u32(tail, 0), put_u16(tail, 0);
+  archive.resize(end);
+  archive.insert(archive.end(), tail.begin(), tail.end());
+  EXPECT_NE(archive_error(archive).find("claims 4294967295 bytes"), std::string::npos)
+      << archive_error(archive);
+}
+
 TEST(ArchiveBounds, MissingFilesAreLeftToTheReader) {
   EXPECT_NO_THROW(check_archive_bounds("/nonexistent/model.psmodel"));
 }

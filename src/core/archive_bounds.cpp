@@ -248,11 +248,17 @@ class ArchiveCheck {
     size = little_endian(end + 12, 4);
     offset = little_endian(end + 16, 4);
     const uint64_t end_offset = file_size_ - tail_size + static_cast<uint64_t>(at);
-    if (entries == 0xffff || size == kSaturated32 || offset == kSaturated32) {
-      // Zip64: a locator just before the end record points at the 64-bit one.
-      if (end_offset < 20) fail("its zip64 locator is missing");
+    // Zip64: a locator just before the end record points at the 64-bit one.
+    // LibTorch's zip reader (miniz) takes the 64-bit values whenever the
+    // locator is there, whatever the 32-bit ones say (a mutated archive whose
+    // end record said "no records" got past this check that way), so the
+    // check does too.
+    const bool has_locator =
+        end_offset >= 20 &&
+        little_endian(bytes(end_offset - 20, 4, "zip64 locator").data(), 4) == kZip64Locator;
+    if (has_locator || entries == 0xffff || size == kSaturated32 || offset == kSaturated32) {
+      if (!has_locator) fail("its zip64 locator is missing");
       const auto locator = bytes(end_offset - 20, 20, "zip64 locator");
-      if (little_endian(&locator[0], 4) != kZip64Locator) fail("its zip64 locator is missing");
       const auto end64 = bytes(little_endian(&locator[8], 8), 56, "zip64 end record");
       if (little_endian(&end64[0], 4) != kZip64EndOfDirectory) fail("its zip64 end record is missing");
       entries = little_endian(&end64[32], 8);
