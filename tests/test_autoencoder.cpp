@@ -10,6 +10,7 @@
 #include <fstream>
 #include <opencv2/imgcodecs.hpp>
 
+#include "archive_support.h"
 #include "core/atomic_file.h"
 #include "core/errors.h"
 #include "generative/autoencoder_train.h"
@@ -236,6 +237,18 @@ TEST(AutoencoderCodes, FileRoundTripKeepsCodesAndSamples) {
   EXPECT_THROW(codes_for(back, {Sample{dir / "other.png", 0}}, dir / "codes.pt"), ModelFileError);
   std::ofstream(dir / "junk.pt") << "not codes";
   EXPECT_THROW(read_codes(dir / "junk.pt"), ModelFileError);
+  // Read as data with each storage exactly its record: codes whose record was
+  // cut short are refused, not read past their end.
+  test::rewrite_archive(dir / "codes.pt", dir / "cut.pt", [](const std::string& name, std::string& data) {
+    if (name.rfind("data/", 0) == 0) data.resize(data.size() / 2);
+    return true;
+  });
+  try {
+    read_codes(dir / "cut.pt");
+    ADD_FAILURE() << "codes cut short were read";
+  } catch (const ModelFileError& e) {
+    EXPECT_NE(std::string(e.what()).find("run past their data"), std::string::npos) << e.what();
+  }
 }
 
 TEST(AutoencoderCodes, CodesOfAnotherEncoderAreRefusedNamingTheFile) {

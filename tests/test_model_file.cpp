@@ -7,6 +7,7 @@
 #include <iterator>
 #include <limits>
 
+#include "archive_support.h"
 #include "core/atomic_file.h"
 #include "core/errors.h"
 #include "core/json_text.h"
@@ -181,21 +182,7 @@ std::string saved_model(const test::TempDir& dir, const std::string& name = "m.p
   return path;
 }
 
-// Copies the zip archive at `from` to `to`, passing each record through `edit`
-// (which may change its bytes) and leaving out those for which it returns false.
-void rewrite_archive(const std::string& from, const std::string& to,
-                     const std::function<bool(const std::string&, std::string&)>& edit) {
-  caffe2::serialize::PyTorchStreamReader reader(from);
-  caffe2::serialize::PyTorchStreamWriter writer(to);
-  writer.setMinVersion(reader.version());
-  for (const std::string& name : reader.getAllRecords()) {
-    if (name == "version" || name == ".data/version") continue;  // writeEndOfFile writes it
-    auto [data, size] = reader.getRecord(name);
-    std::string bytes(static_cast<const char*>(data.get()), size);
-    if (edit(name, bytes)) writer.writeRecord(name, bytes.data(), bytes.size());
-  }
-  writer.writeEndOfFile();
-}
+using test::rewrite_archive;
 
 // The name of the largest weight record ("data/N").
 std::string largest_record(const std::string& path) {
