@@ -1,12 +1,35 @@
 #pragma once
-// Rewriting LibTorch archives record by record, for the tests that damage
-// model files and code files the way a disk or a stranger would.
+// Making and damaging LibTorch archives and pickles byte by byte, for the
+// tests of the checks that stand between them and LibTorch's readers.
 #include <caffe2/serialize/inline_container.h>
+#include <gtest/gtest.h>
+#include <torch/csrc/jit/serialization/pickle.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace pneumoscan::test {
+
+// The bytes LibTorch's pickler writes for `value` (tensors left out).
+inline std::vector<char> raw_pickle(const c10::IValue& value) {
+  std::vector<at::Tensor> tensors;
+  return torch::jit::pickle(value, &tensors);
+}
+
+// Writes `value` little-endian over the 4 bytes at `at`.
+inline void put_u32(char* at, uint32_t value) {
+  for (int i = 0; i < 4; ++i) at[i] = static_cast<char>((value >> (8 * i)) & 0xff);
+}
+
+// The offset of the first occurrence of `needle` in `bytes` (fails the test when absent).
+inline size_t find(const std::vector<char>& bytes, const std::string& needle) {
+  auto found = std::search(bytes.begin(), bytes.end(), needle.begin(), needle.end());
+  EXPECT_NE(found, bytes.end()) << "no '" << needle << "' in the bytes";
+  return static_cast<size_t>(found - bytes.begin());
+}
 
 // Copies the zip archive at `from` to `to`, passing each record through `edit`
 // (which may change its bytes) and leaving out those for which it returns false.

@@ -19,7 +19,7 @@ namespace pneumoscan {
 // claiming at most 64 MB and what deflate can reach from its packed size, and
 // every pickle record ("*.pkl", "*_pkl"; unpacked with zlib when packed, to
 // exactly its declared size) is a walk of standard pickle opcodes to a
-// STOP in which no declared length runs past the record's end, no memo slot
+// STOP (core/pickle_bounds.h) in which no declared length runs past the record's end, no memo slot
 // is named before the ones below it are filled, and no opcode takes more
 // values than the stack holds above its top mark (LibTorch pops unchecked). `kind` names the file in the
 // user's terms ("model file", "checkpoint"). A missing or unreadable file, or
@@ -46,9 +46,5 @@ std::string tensor_record_key(const std::string& record_name);
 // The same checks on an archive held in memory; `name` is the file it came from.
 void check_archive_bounds(const char* data, size_t size, const std::string& name,
                           const std::string& kind = "model file");
-
-// The pickle walk alone, on one pickle's bytes: "" when sound, else the
-// problem in a few words ("a value claims 4294967295 bytes, 23 remain").
-std::string pickle_bounds_problem(const unsigned char* data, size_t size);
 
 }  // namespace pneumoscan
