@@ -235,17 +235,6 @@ std::string tensor_record_key(const std::string& record_name) {
   return all_digits ? digits : "";
 }
 
-void check_archive_bounds(const char* data, size_t size, const std::string& name, const std::string& kind) {
-  ArchiveCheck(
-      [data, size](uint64_t offset, size_t n, unsigned char* out) {
-        if (offset > size || n > size - offset) return false;
-        std::copy(data + offset, data + offset + n, out);
-        return true;
-      },
-      size, name, kind)
-      .run();
-}
-
 void check_archive_bounds(const std::string& path, const std::string& kind) {
   (void)archive_records(path, kind);
 }

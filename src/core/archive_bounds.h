@@ -43,8 +43,4 @@ std::vector<ArchiveRecord> archive_records(const std::string& path, const std::s
 // (where LibTorch reads tensor storages); "" for every other record.
 std::string tensor_record_key(const std::string& record_name);
 
-// The same checks on an archive held in memory; `name` is the file it came from.
-void check_archive_bounds(const char* data, size_t size, const std::string& name,
-                          const std::string& kind = "model file");
-
 }  // namespace pneumoscan

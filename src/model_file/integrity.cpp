@@ -4,10 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
-#include <map>
-#include <set>
 
-#include "core/archive_bounds.h"
 #include "core/errors.h"
 #include "core/hash.h"
 
@@ -59,12 +56,6 @@ std::string weights_checksum(const std::string& metadata_json,
 
 void check_weight_records(const std::string& path,
                           const std::vector<std::pair<std::string, torch::Tensor>>& tensors) {
-  // From the zip directory (checked by archive_records): reading each record
-  // through LibTorch to learn its size read every weight a second time.
-  std::vector<uint64_t> record_sizes;
-  for (const ArchiveRecord& record : archive_records(path))
-    if (!tensor_record_key(record.name).empty()) record_sizes.push_back(record.size);
-  std::map<const void*, uint64_t> storages;  // distinct storages and their claimed sizes
   for (const auto& [name, t] : tensors) {
     if (!t.defined() || t.device() != torch::kCPU)
       throw ModelFileError(path, "weight '" + name + "' is damaged");
@@ -73,36 +64,16 @@ void check_weight_records(const std::string& path,
       throw ModelFileError(path, "weight '" + name + "' has type " +
                                      std::string(c10::toString(t.scalar_type())) +
                                      "; model files hold float32 and int64 only (damaged file)");
-    const uint64_t claimed = t.storage().nbytes();
     // Storages are their records, exactly (models/torch_archive.h): a tensor
     // reaching past its storage reaches past what the file holds.
-    if (bytes_spanned(t) > claimed)
-      throw ModelFileError(path,
-                           "weight '" + name + "' is damaged: " +
-                               (bytes_spanned(t) == UINT64_MAX
-                                    ? std::string("its strides are negative")
-                                    : std::to_string(bytes_spanned(t)) + " bytes expected, the file holds " +
-                                          std::to_string(claimed) + " (emptied or cut short)"));
-    storages.emplace(t.storage().unsafeGetStorageImpl(), claimed);
-  }
-  std::vector<uint64_t> claimed_sizes;
-  for (const auto& [storage, size] : storages) claimed_sizes.push_back(size);
-  std::sort(record_sizes.begin(), record_sizes.end());
-  std::sort(claimed_sizes.begin(), claimed_sizes.end());
-  if (record_sizes != claimed_sizes) {
-    // Name the weight whose size has no record, when there is one.
-    std::multiset<uint64_t> available(record_sizes.begin(), record_sizes.end());
-    for (const auto& [name, t] : tensors) {
-      auto found = available.find(t.storage().nbytes());
-      if (found == available.end())
-        throw ModelFileError(path, "weight '" + name +
-                                       "' is damaged: " + std::to_string(t.storage().nbytes()) +
-                                       " bytes expected, the file holds no such data (emptied or cut short)");
-      available.erase(found);
-    }
-    throw ModelFileError(path, "damaged model file (" + std::to_string(record_sizes.size()) +
-                                   " weight records for " + std::to_string(claimed_sizes.size()) +
-                                   " weights)");
+    const uint64_t held = t.storage().nbytes();
+    const uint64_t spanned = bytes_spanned(t);
+    if (spanned > held)
+      throw ModelFileError(
+          path, "weight '" + name + "' is damaged: " +
+                    (spanned == UINT64_MAX ? std::string("its strides are negative")
+                                           : std::to_string(spanned) + " bytes expected, the file holds " +
+                                                 std::to_string(held) + " (emptied or cut short)"));
   }
 }
 

@@ -21,10 +21,11 @@ inline constexpr const char* kChecksumAlgorithm = "fnv1a64";
 std::string weights_checksum(const std::string& metadata_json,
                              const std::vector<std::pair<std::string, torch::Tensor>>& tensors);
 
-// Throws ModelFileError(path, ...) unless every tensor's storage is exactly
-// the size of one data record in the archive at `path` (the records' sizes, as
-// a multiset, equal the storages' sizes) and every tensor lies inside its
-// storage. Run before any tensor byte is read.
+// Throws ModelFileError(path, ...) unless every tensor is a float32 or int64
+// CPU tensor lying inside its storage. Storages read by read_archive_value
+// (models/torch_archive.h) are their data records, exactly, so this says
+// every weight's bytes are in the file at `path`. Run before any tensor byte
+// is read (the checksum reads them all).
 void check_weight_records(const std::string& path,
                           const std::vector<std::pair<std::string, torch::Tensor>>& tensors);
 
