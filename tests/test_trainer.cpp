@@ -64,16 +64,44 @@ TEST(Train, SmallCnnOnRealSubsetReachesAuc085) {
   EXPECT_EQ(resumed.history[0].train_loss, result.history[0].train_loss);
 }
 
+namespace {
+
+// One epoch at 64 px on 64 real images; the model and its checkpoint stay in `dir`.
+struct OneEpochRun {
+  TrainValSplit split;
+  test::TempDir dir;
+  std::string model_path = dir / "m.psmodel";
+  TrainConfig config = quick_config(1, 64);
+  explicit OneEpochRun(const std::string& root) : split(test::small_real_split(root, 64, 32, 7)) {
+    train_model(split.train, split.val, config, model_path);
+  }
+};
+
+}  // namespace
+
 TEST(Train, ResumeRefusesOtherSettings) {
   PNEUMOSCAN_REQUIRE_SHARED(root, "data/chest_xray");
-  const TrainValSplit split = test::small_real_split(root, 64, 32, 7);
-  test::TempDir dir;
-  const std::string model_path = dir / "m.psmodel";
-  TrainConfig config = quick_config(1, 64);
-  train_model(split.train, split.val, config, model_path);
-  config.epochs = 2;
-  config.spec.input_size = 96;
-  EXPECT_THROW(train_model(split.train, split.val, config, model_path, true), UsageError);
+  OneEpochRun run(root);
+  run.config.epochs = 2;
+  run.config.spec.input_size = 96;
+  EXPECT_THROW(train_model(run.split.train, run.split.val, run.config, run.model_path, true), UsageError);
+}
+
+// Checkpoints are read as data, as model files are (models/torch_archive.h):
+// the TorchScript code LibTorch writes into them is never compiled (a changed
+// byte in it made LibTorch's compiler crash on model files), and the
+// optimiser's state is restored by train/optimizer_state.h.
+TEST(Train, ResumeNeverCompilesTheCheckpointsCode) {
+  PNEUMOSCAN_REQUIRE_SHARED(root, "data/chest_xray");
+  OneEpochRun run(root);
+  std::string bytes = read_file(checkpoint_path(run.model_path));
+  const size_t at = bytes.find("__parameters__ = [");
+  ASSERT_NE(at, std::string::npos) << "LibTorch wrote its code record packed: nothing to change in place";
+  bytes[at + 5] = 'X';
+  write_file_atomically(checkpoint_path(run.model_path), bytes);
+  run.config.epochs = 2;
+  const TrainResult resumed = train_model(run.split.train, run.split.val, run.config, run.model_path, true);
+  EXPECT_EQ(resumed.history.size(), 2u);
 }
 
 TEST(Train, RunsAreReproducibleForASeed) {

@@ -1,20 +1,20 @@
 #include "generative/checkpoint.h"
 
-#include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 
 #include "core/errors.h"
 #include "core/json_text.h"
 #include "model_file/archive.h"
+#include "models/torch_archive.h"
 #include "train/checkpoint.h"
+#include "train/optimizer_state.h"
 
 namespace pneumoscan {
 namespace {
 
-NamedTensors read_tensors(torch::serialize::InputArchive& archive, const std::string& key,
-                          const std::string& path) {
-  c10::IValue value;
-  if (!archive.try_read(key, value) || !value.isGenericDict())
+NamedTensors read_tensors(const c10::IValue& archive, const std::string& key, const std::string& path) {
+  const c10::IValue value = archive_attribute(archive, key);
+  if (!value.isGenericDict())
     throw ModelFileError(path, "checkpoint lacks " + key + "; train without --resume");
   return from_dict(value, path);
 }
@@ -38,7 +38,7 @@ void save_parts(const std::string& path, const nlohmann::json& state, const Chec
 
 nlohmann::json load_parts(const std::string& path, const nlohmann::json& settings,
                           const CheckpointParts& parts) {
-  torch::serialize::InputArchive archive;
+  c10::IValue archive;
   const nlohmann::json state = open_checkpoint(path, archive);
   const nlohmann::json saved = state.value("settings", nlohmann::json::object());
   for (const auto& [key, wanted] : settings.items())
@@ -51,10 +51,10 @@ nlohmann::json load_parts(const std::string& path, const nlohmann::json& setting
   for (const auto& [name, tensors] : parts.snapshots)
     *tensors = read_tensors(archive, "snapshot." + name, path);
   for (const auto& [name, optimizer] : parts.optimizers) {
-    torch::serialize::InputArchive optimizer_archive;
-    if (!archive.try_read("optimizer." + name, optimizer_archive))
+    const c10::IValue saved = archive_attribute(archive, "optimizer." + name);
+    if (saved.isNone())
       throw ModelFileError(path, "checkpoint lacks optimizer." + name + "; train without --resume");
-    optimizer->load(optimizer_archive);
+    restore_optimizer_state(saved, *optimizer, path);
   }
   return state;
 }

@@ -7,20 +7,10 @@
 
 #include "core/errors.h"
 #include "core/hash.h"
+#include "models/torch_archive.h"
 
 namespace pneumoscan {
 namespace {
-
-// Bytes from the start of the storage to the end of the tensor's last element.
-uint64_t bytes_spanned(const torch::Tensor& t) {
-  if (t.numel() == 0) return 0;
-  uint64_t last = static_cast<uint64_t>(t.storage_offset());
-  for (int64_t d = 0; d < t.dim(); ++d) {
-    if (t.stride(d) < 0) return UINT64_MAX;
-    last += static_cast<uint64_t>(t.size(d) - 1) * static_cast<uint64_t>(t.stride(d));
-  }
-  return (last + 1) * t.element_size();
-}
 
 // A float is NaN or infinite exactly when its exponent bits are all ones. One
 // branch-free pass the compiler vectorises: ~10x faster at load than
@@ -71,7 +61,7 @@ void check_weight_records(const std::string& path,
     if (spanned > held)
       throw ModelFileError(
           path, "weight '" + name + "' is damaged: " +
-                    (spanned == UINT64_MAX ? std::string("its strides are negative")
+                    (spanned == UINT64_MAX ? std::string("its shape and strides reach past any file")
                                            : std::to_string(spanned) + " bytes expected, the file holds " +
                                                  std::to_string(held) + " (emptied or cut short)"));
   }

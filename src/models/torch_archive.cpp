@@ -100,11 +100,40 @@ class TypeText {
 
 c10::TypePtr parse_archive_type(const std::string& text) { return TypeText(text).parse_all(); }
 
+namespace {
+
+// A module read by read_archive_value is an object holding its pickled state.
+c10::IValue unwrap_module(const c10::IValue& value) {
+  if (value.isObject() && value.toObjectRef().type()->findAttributeSlot(kStateSlot))
+    return value.toObjectRef().getSlot(0);
+  return value;
+}
+
+}  // namespace
+
 c10::IValue archive_attribute(const c10::IValue& module, const std::string& key) {
-  if (!module.isGenericDict()) return c10::IValue();
-  for (const auto& entry : module.toGenericDict())
-    if (entry.key().isString() && entry.key().toStringRef() == key) return entry.value();
+  const c10::IValue dict = unwrap_module(module);
+  if (!dict.isGenericDict()) return c10::IValue();
+  for (const auto& entry : dict.toGenericDict())
+    if (entry.key().isString() && entry.key().toStringRef() == key) return unwrap_module(entry.value());
   return c10::IValue();
+}
+
+uint64_t bytes_spanned(const at::Tensor& t) {
+  if (t.numel() == 0) return 0;
+  // Sizes, strides and offset come from the file: overflow counts as too far.
+  uint64_t last = static_cast<uint64_t>(t.storage_offset());
+  for (int64_t d = 0; d < t.dim(); ++d) {
+    uint64_t step = 0;
+    if (t.stride(d) < 0 ||
+        __builtin_mul_overflow(static_cast<uint64_t>(t.size(d) - 1), static_cast<uint64_t>(t.stride(d)),
+                               &step) ||
+        __builtin_add_overflow(last, step, &last))
+      return UINT64_MAX;
+  }
+  uint64_t bytes = 0;
+  if (__builtin_mul_overflow(last + 1, static_cast<uint64_t>(t.element_size()), &bytes)) return UINT64_MAX;
+  return bytes;
 }
 
 c10::IValue read_archive_value(const std::string& path, const std::string& kind,
@@ -166,9 +195,7 @@ c10::IValue read_archive_value(const std::string& path, const std::string& kind,
   } catch (const std::exception&) {
     throw ModelFileError(path, "damaged " + kind + " (its archive cannot be read)");
   }
-  if (value.isObject() && value.toObjectRef().type()->findAttributeSlot(kStateSlot))
-    return value.toObjectRef().getSlot(0);
-  return value;
+  return unwrap_module(value);
 }
 
 }  // namespace pneumoscan

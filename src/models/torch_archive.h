@@ -13,6 +13,7 @@
 // its buffer on a mutated archive).
 #include <ATen/core/ivalue.h>
 
+#include <cstdint>
 #include <string>
 
 namespace pneumoscan {
@@ -29,7 +30,15 @@ c10::IValue read_archive_value(const std::string& path, const std::string& kind,
 
 // The attribute `key` of a module as read_archive_value returns it (the dict
 // of its attributes); None when absent or when `module` is not such a dict.
+// A module held in a module (OutputArchive's nested archives) comes back as
+// its dict too.
 c10::IValue archive_attribute(const c10::IValue& module, const std::string& key);
+
+// Bytes from the start of `t`'s storage to the end of its last element
+// (UINT64_MAX for negative strides or a span past 2^64): a tensor read from an archive lies in
+// its record exactly when this is at most t.storage().nbytes(), every
+// storage read_archive_value makes being its record.
+uint64_t bytes_spanned(const at::Tensor& t);
 
 // The container type a pickle's type tag names ("Dict[str, Tensor]"), from
 // the types PneumoScan's and torch.save's files hold: Tensor, str, int,

@@ -2,11 +2,12 @@
 
 #include <torch/torch.h>
 
-#include "core/archive_bounds.h"
 #include "core/errors.h"
 #include "core/json_text.h"
 #include "model_file/archive.h"
+#include "models/torch_archive.h"
 #include "train/optimizer.h"
+#include "train/optimizer_state.h"
 
 namespace pneumoscan {
 namespace {
@@ -45,10 +46,17 @@ c10::Dict<std::string, torch::Tensor> to_dict(const NamedTensors& weights) {
 }
 
 NamedTensors from_dict(const c10::IValue& value, const std::string& source) {
-  if (!value.isGenericDict()) throw ModelFileError(source, "corrupt checkpoint weights");
+  if (!value.isGenericDict()) throw ModelFileError(source, "damaged checkpoint: its weights are missing");
   NamedTensors weights;
-  for (const auto& entry : value.toGenericDict())
-    weights.emplace_back(entry.key().toStringRef(), entry.value().toTensor());
+  for (const auto& entry : value.toGenericDict()) {
+    if (!entry.key().isString() || !entry.value().isTensor() || !entry.value().toTensor().defined())
+      throw ModelFileError(source, "damaged checkpoint: a weight entry is not a tensor");
+    const torch::Tensor t = entry.value().toTensor();
+    if (bytes_spanned(t) > t.storage().nbytes())
+      throw ModelFileError(source, "damaged checkpoint: weight '" + entry.key().toStringRef() +
+                                       "' runs past its data (cut short)");
+    weights.emplace_back(entry.key().toStringRef(), t);
+  }
   return weights;
 }
 
@@ -71,38 +79,33 @@ void save_checkpoint(const std::string& path, const TrainingState& state, const 
   save_archive(archive, path);
 }
 
-nlohmann::json open_checkpoint(const std::string& path, torch::serialize::InputArchive& archive) {
-  check_archive_bounds(path, "checkpoint");  // LibTorch trusts the lengths the file declares
+nlohmann::json open_checkpoint(const std::string& path, c10::IValue& archive) {
+  archive = read_archive_value(path, "checkpoint",
+                               "cannot read checkpoint (not a checkpoint archive); train without --resume");
+  const c10::IValue value = archive_attribute(archive, "state");
+  if (!value.isString()) throw ModelFileError(path, "not a PneumoScan checkpoint");
   try {
-    archive.load_from(path);
-  } catch (const c10::Error&) {
-    throw ModelFileError(path, "cannot read checkpoint (missing or corrupt); train without --resume");
+    nlohmann::json state = nlohmann::json::parse(value.toStringRef());
+    if (state.is_object()) return state;
+  } catch (const nlohmann::json::exception&) {
   }
-  c10::IValue value;
-  if (!archive.try_read("state", value) || !value.isString())
-    throw ModelFileError(path, "not a PneumoScan checkpoint");
-  return nlohmann::json::parse(value.toStringRef());
+  throw ModelFileError(path, "damaged checkpoint: its progress record is not valid JSON");
 }
 
 void load_checkpoint(const std::string& path, const TrainConfig& config, TrainingState& state,
                      ClassifierImpl& net, NamedTensors& best,
                      std::unique_ptr<torch::optim::Optimizer>& optimizer) {
-  torch::serialize::InputArchive archive;
+  c10::IValue archive;
   const nlohmann::json j = open_checkpoint(path, archive);
-  c10::IValue value;
   check_same_settings(path, j.at("config"), config);
   state.epochs_completed = j.at("epochs_completed");
   state.schedule = plateau_schedule_from_json(j);
   state.seconds = j.at("seconds");
   for (const auto& r : j.at("history")) state.history.push_back(epoch_record_from_json(r));
-  archive.read("weights", value);
-  load_state_dict(net, from_dict(value, path), path);
-  archive.read("best_weights", value);
-  best = from_dict(value, path);
-  torch::serialize::InputArchive optimizer_archive;
-  archive.read("optimizer", optimizer_archive);
+  load_state_dict(net, from_dict(archive_attribute(archive, "weights"), path), path);
+  best = from_dict(archive_attribute(archive, "best_weights"), path);
   optimizer = make_optimizer(net, config, state.epochs_completed, state.schedule.learning_rate);
-  optimizer->load(optimizer_archive);
+  restore_optimizer_state(archive_attribute(archive, "optimizer"), *optimizer, path);
   set_learning_rate(*optimizer, state.schedule.learning_rate);
 }
 

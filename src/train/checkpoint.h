@@ -5,7 +5,6 @@
 // optimiser's state.
 #include <ATen/core/ivalue.h>
 #include <torch/optim/optimizer.h>
-#include <torch/serialize/input-archive.h>
 
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -30,7 +29,8 @@ struct TrainingState {
 // Detached CPU copies of a module's weights.
 NamedTensors snapshot(torch::nn::Module& module);
 
-// Weights as an archive value (contiguous), and back; ModelFileError naming `source` for another value.
+// Weights as an archive value (contiguous), and back; ModelFileError naming
+// `source` for another value or a tensor running past its data.
 c10::Dict<std::string, torch::Tensor> to_dict(const NamedTensors& weights);
 NamedTensors from_dict(const c10::IValue& value, const std::string& source);
 
@@ -42,10 +42,11 @@ void save_checkpoint(const std::string& path, const TrainingState& state, const 
 // its saved state is loaded. Throws ModelFileError for an unreadable file and
 // UsageError when the checkpoint was made with other settings that matter.
 // Opens a checkpoint written by this program and returns its "state" JSON;
-// `archive` is left open for the tensors. Throws ModelFileError naming the
-// file: missing or corrupt, or not a PneumoScan checkpoint. Shared by the
-// classifier and the generative trainers.
-nlohmann::json open_checkpoint(const std::string& path, torch::serialize::InputArchive& archive);
+// `archive` gets the file's value, read as data (models/torch_archive.h: no
+// code in the file is compiled), for archive_attribute. Throws
+// ModelFileError naming the file: missing, damaged, or not a PneumoScan
+// checkpoint. Shared by the classifier and the generative trainers.
+nlohmann::json open_checkpoint(const std::string& path, c10::IValue& archive);
 
 void load_checkpoint(const std::string& path, const TrainConfig& config, TrainingState& state,
                      ClassifierImpl& net, NamedTensors& best,
