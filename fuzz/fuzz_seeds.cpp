@@ -4,6 +4,7 @@
 //   refused at the architecture check, but its zip and pickle are mutated at
 //   hundreds of executions per second, not the 2.2 MB seed's 30),
 //   DIR/state_dict/small.pt (a few tensors as torch.save writes them),
+//   DIR/checkpoint/small.ckpt (checkpoint_parts.h),
 //   DIR/model_metadata/{weights,no_weights,ood,ensemble}.seed (its metadata text,
 //   and a 2-member ensemble's, behind
 //   fuzz_model_metadata's layout byte),
@@ -40,6 +41,7 @@
 #include <opencv2/imgproc.hpp>
 #include <tuple>
 
+#include "checkpoint_parts.h"
 #include "core/atomic_file.h"
 #include "image/image.h"
 #include "model_file/archive.h"
@@ -48,6 +50,7 @@
 #include "node_transfer_syntaxes.h"
 #include "search/case_index.h"
 #include "serve/worklist.h"
+#include "train/checkpoint.h"
 
 namespace {
 
@@ -236,6 +239,16 @@ int main(int argc, char** argv) {
   const std::vector<char> state_bytes = torch::pickle_save(c10::IValue(state));
   write_file_atomically((dir / "state_dict" / "small.pt").string(),
                         std::string(state_bytes.begin(), state_bytes.end()));
+  // A checkpoint after two Adam steps (fuzz_checkpoint reads it back).
+  std::filesystem::create_directories(dir / "checkpoint");
+  fuzz::SmallCheckpoint checkpoint;
+  checkpoint.step();
+  checkpoint.step();
+  checkpoint.best = snapshot(*checkpoint.first);
+  const std::string checkpoint_file = (dir / "checkpoint" / "small.ckpt").string();
+  save_parts(checkpoint_file, {{"settings", checkpoint.settings}}, checkpoint.parts());
+  fuzz::SmallCheckpoint resumed;  // a seed the reader refuses would keep the fuzzer at its door
+  (void)load_parts(checkpoint_file, resumed.settings, resumed.parts());
   // An ensemble's metadata too: a 64-member ResNet-50 claimed without weights
   // once made load_model build all 64 before refusing the file.
   nlohmann::json ensemble = nlohmann::json::parse(metadata_text);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes every parser a stranger can reach with libFuzzer (fuzz/*.cpp).
 #   scripts/fuzz.sh [--seconds N] [TARGET[:SECONDS]...]
-# TARGET: image dicom manifest http model_file model_metadata state_dict case_index
+# TARGET: image dicom manifest http model_file model_metadata state_dict checkpoint case_index
 # dicom_node worklist tensorboard (default: all), each run N seconds (default 60) or its own
 # SECONDS (`image:1200 dicom:1800`, one after the other). Builds with
 # clang (-fsanitize=fuzzer,address,undefined) into build-fuzz/; all but
@@ -28,8 +28,8 @@ while [ $# -gt 0 ]; do
     *) targets+=("${1%%:*}"); [[ $1 == *:* ]] && target_seconds["${1%%:*}"]="${1#*:}"; shift ;;
   esac
 done
-all=(image dicom manifest http model_file model_metadata state_dict case_index dicom_node worklist tensorboard)
-library_targets=" model_file model_metadata state_dict case_index dicom_node worklist tensorboard "
+all=(image dicom manifest http model_file model_metadata state_dict checkpoint case_index dicom_node worklist tensorboard)
+library_targets=" model_file model_metadata state_dict checkpoint case_index dicom_node worklist tensorboard "
 seeded_targets=" image dicom$library_targets"  # need build-fuzz/fuzz_seeds
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 for t in "${targets[@]}"; do
@@ -57,7 +57,7 @@ cmake --build build-fuzz -j"$(nproc)" --target "${build_targets[@]}"
 # --- seed corpora (rebuilt each run; the grown corpus is kept separately) -------
 seeds=build-fuzz/seeds
 rm -rf "$seeds"
-mkdir -p "$seeds"/{image,dicom,manifest,http,model_file,model_metadata,state_dict,case_index,dicom_node,worklist,tensorboard}
+mkdir -p "$seeds"/{image,dicom,manifest,http,model_file,model_metadata,state_dict,checkpoint,case_index,dicom_node,worklist,tensorboard}
 smallest() {  # smallest N files of a find expression
   local n=$1; shift
   find "$@" -type f -printf '%s %p\n' 2>/dev/null | sort -n | head -n "$n" | cut -d' ' -f2-
