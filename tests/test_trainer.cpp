@@ -22,6 +22,7 @@
 #include "eval/evaluate.h"
 #include "file_size_limit.h"
 #include "generative_support.h"
+#include "model_file/archive.h"
 #include "model_file/model_file.h"
 #include "models/state_dict.h"
 #include "test_support.h"
@@ -102,6 +103,25 @@ TEST(Train, ResumeNeverCompilesTheCheckpointsCode) {
   run.config.epochs = 2;
   const TrainResult resumed = train_model(run.split.train, run.split.val, run.config, run.model_path, true);
   EXPECT_EQ(resumed.history.size(), 2u);
+}
+
+// A checkpoint whose progress record (JSON) lacks its fields: one line naming
+// the file, not nlohmann's "[json.exception.out_of_range.403]".
+TEST(Train, ResumeFromADamagedProgressRecordIsAClearError) {
+  PNEUMOSCAN_REQUIRE_SHARED(root, "data/chest_xray");
+  OneEpochRun run(root);
+  torch::serialize::OutputArchive archive;
+  archive.write("state", c10::IValue(std::string("{\"epochs_completed\": 1}")));
+  save_archive(archive, checkpoint_path(run.model_path));
+  run.config.epochs = 2;
+  try {
+    train_model(run.split.train, run.split.val, run.config, run.model_path, true);
+    FAIL() << "resumed from a checkpoint without its progress";
+  } catch (const ModelFileError& e) {
+    EXPECT_EQ(std::string(e.what()), checkpoint_path(run.model_path) +
+                                         ": damaged checkpoint: its progress record lacks a field or has one "
+                                         "of the wrong type");
+  }
 }
 
 TEST(Train, RunsAreReproducibleForASeed) {

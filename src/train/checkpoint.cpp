@@ -97,11 +97,16 @@ void load_checkpoint(const std::string& path, const TrainConfig& config, Trainin
                      std::unique_ptr<torch::optim::Optimizer>& optimizer) {
   c10::IValue archive;
   const nlohmann::json j = open_checkpoint(path, archive);
-  check_same_settings(path, j.at("config"), config);
-  state.epochs_completed = j.at("epochs_completed");
-  state.schedule = plateau_schedule_from_json(j);
-  state.seconds = j.at("seconds");
-  for (const auto& r : j.at("history")) state.history.push_back(epoch_record_from_json(r));
+  try {
+    check_same_settings(path, j.at("config"), config);
+    state.epochs_completed = j.at("epochs_completed");
+    state.schedule = plateau_schedule_from_json(j);
+    state.seconds = j.at("seconds");
+    for (const auto& r : j.at("history")) state.history.push_back(epoch_record_from_json(r));
+  } catch (const nlohmann::json::exception&) {
+    throw ModelFileError(
+        path, "damaged checkpoint: its progress record lacks a field or has one of the wrong type");
+  }
   load_state_dict(net, from_dict(archive_attribute(archive, "weights"), path), path);
   best = from_dict(archive_attribute(archive, "best_weights"), path);
   optimizer = make_optimizer(net, config, state.epochs_completed, state.schedule.learning_rate);
