@@ -389,6 +389,24 @@ TEST(ExplainCli, WritesBothPngsAndReportsBadFiles) {
 
   EXPECT_EQ(run_cli("explain --model " + model + " --method lime " + good + " --out " + out).exit_code, 1);
 
+  // Scored against boxes: one box over the whole image holds the maximum and all the mass.
+  const std::string boxes = dir / "boxes.csv";
+  std::ofstream(boxes) << "patientId,x,y,width,height,Target\nchest,0,0,120,150,1\nbroken,,,,,0\n";
+  const CommandResult scored =
+      run_cli("explain --model " + model + " --boxes " + boxes + " " + good + " --out " + out);
+  EXPECT_EQ(scored.exit_code, 0) << scored.output;
+  EXPECT_NE(scored.output.find("\thit mass_inside=1.000 box_share=1.000\n"), std::string::npos)
+      << scored.output;
+  EXPECT_NE(scored.output.find("pointing game: 1 of 1 maxima inside a box"), std::string::npos)
+      << scored.output;
+  std::ofstream(boxes) << "patientId,x,y,width,height\nchest,0,0,-5,150\n";
+  const CommandResult refused =
+      run_cli("explain --model " + model + " --boxes " + boxes + " " + good + " --out " + out);
+  EXPECT_EQ(refused.exit_code, 1) << refused.output;
+  EXPECT_NE(refused.output.find(boxes + ": line 2: the box's width and height must be positive"),
+            std::string::npos)
+      << refused.output;
+
   const std::string out2 = dir / "predicted";
   const CommandResult predicted =
       run_cli("predict --model " + model + " --explain " + out2 + " --method saliency " + good);

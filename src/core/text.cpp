@@ -1,5 +1,6 @@
 #include "core/text.h"
 
+#include <cctype>
 #include <cstdarg>
 #include <cstdio>
 #include <vector>
@@ -50,6 +51,18 @@ std::string quoted_excerpt(const std::string& value, size_t max_chars) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = '?';
   if (value.size() > max_chars) shown += "... (" + std::to_string(value.size()) + " bytes)";
   return "'" + shown + "'";
+}
+
+std::string lowercase(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+std::string trim(const std::string& text) {
+  size_t begin = 0, end = text.size();
+  while (begin < end && std::isspace(static_cast<unsigned char>(text[begin]))) ++begin;
+  while (end > begin && std::isspace(static_cast<unsigned char>(text[end - 1]))) --end;
+  return text.substr(begin, end - begin);
 }
 
 }  // namespace pneumoscan

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/atomic_file.h"
+#include "core/csv.h"
 #include "core/errors.h"
 #include "core/text.h"
 
@@ -15,18 +16,6 @@ namespace pneumoscan {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string lowercase(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
-
-std::string trim(const std::string& text) {
-  size_t begin = 0, end = text.size();
-  while (begin < end && std::isspace(static_cast<unsigned char>(text[begin]))) ++begin;
-  while (end > begin && std::isspace(static_cast<unsigned char>(text[end - 1]))) --end;
-  return text.substr(begin, end - begin);
-}
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
@@ -145,78 +134,6 @@ void append_class_folder(const fs::path& folder, int label, const std::string& s
   }
 }
 
-// --- CSV ----------------------------------------------------------------------
-
-struct CsvRecord {
-  int line = 0;  // 1-based line where the record starts
-  std::vector<std::string> fields;
-};
-
-// RFC 4180: comma separated, fields optionally quoted, "" inside quotes is a
-// quote, quoted fields may hold commas and line breaks; CRLF or LF line ends.
-// Blank lines are skipped.
-std::vector<CsvRecord> parse_csv(const std::string& file, const std::string& text) {
-  std::vector<CsvRecord> records;
-  size_t pos = 0;
-  int line = 1;
-  if (starts_with(text, 0, "\xEF\xBB\xBF")) pos = 3;  // UTF-8 byte order mark
-  while (pos < text.size()) {
-    CsvRecord record;
-    record.line = line;
-    std::string field;
-    bool record_done = false;
-    bool any_content = false;
-    while (!record_done) {
-      field.clear();
-      if (pos < text.size() && text[pos] == '"') {
-        const int quote_line = line;
-        ++pos;
-        any_content = true;
-        while (true) {
-          if (pos >= text.size())
-            throw InputError(file, "line " + std::to_string(quote_line) + ": unterminated quoted field");
-          const char c = text[pos];
-          if (c == '"') {
-            if (pos + 1 < text.size() && text[pos + 1] == '"') {
-              field += '"';
-              pos += 2;
-              continue;
-            }
-            ++pos;
-            break;
-          }
-          if (c == '\n') ++line;
-          field += c;
-          ++pos;
-        }
-        if (pos < text.size() && text[pos] != ',' && text[pos] != '\n' && text[pos] != '\r')
-          throw InputError(file, "line " + std::to_string(line) + ": unexpected text after a quoted field");
-      } else {
-        while (pos < text.size() && text[pos] != ',' && text[pos] != '\n' && text[pos] != '\r') {
-          if (text[pos] == '"')
-            throw InputError(file, "line " + std::to_string(line) + ": quote inside an unquoted field");
-          field += text[pos++];
-        }
-        if (!field.empty()) any_content = true;
-      }
-      record.fields.push_back(field);
-      if (pos >= text.size()) {
-        record_done = true;
-      } else if (text[pos] == ',') {
-        any_content = true;
-        ++pos;
-      } else {  // line end
-        if (text[pos] == '\r') ++pos;
-        if (pos < text.size() && text[pos] == '\n') ++pos;
-        ++line;
-        record_done = true;
-      }
-    }
-    if (any_content) records.push_back(std::move(record));
-  }
-  return records;
-}
-
 }  // namespace
 
 int label_from_name(const std::string& name) {
@@ -303,15 +220,8 @@ std::vector<Sample> read_manifest(const std::string& csv_path) {
   const std::vector<CsvRecord> records = parse_csv(csv_path, read_file(csv_path));
   if (records.empty()) throw InputError(csv_path, "empty manifest (expected a header with path,label)");
 
-  std::map<std::string, size_t> columns;
   const CsvRecord& header = records.front();
-  for (size_t i = 0; i < header.fields.size(); ++i) {
-    const std::string name = lowercase(trim(header.fields[i]));
-    if (name.empty()) continue;
-    if (!columns.emplace(name, i).second)
-      throw InputError(csv_path,
-                       "line " + std::to_string(header.line) + ": column " + quoted_excerpt(name) + " twice");
-  }
+  const std::map<std::string, size_t> columns = csv_columns(csv_path, header);
   for (const char* required : {"path", "label"})
     if (!columns.count(required))
       throw InputError(csv_path, std::string("missing column '") + required + "' in the header");

@@ -61,13 +61,6 @@ std::string get_string(DcmItem* item, const DcmTagKey& key) {
   return "";
 }
 
-std::string trim(std::string s) {
-  const auto first = s.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos) return "";
-  const auto last = s.find_last_not_of(" \t\r\n");
-  return s.substr(first, last - first + 1);
-}
-
 // PatientAge is nnnD, nnnW, nnnM or nnnY; bare digits (seen in the RSNA files,
 // e.g. "23") are read as years; anything else -> nullopt.
 std::optional<int> parse_age_years(const std::string& text) {
