@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "archive_support.h"
 #include "core/errors.h"
 #include "model_file/archive.h"
 #include "models/torch_archive.h"
@@ -126,4 +127,30 @@ TEST(OptimizerState, StateThatDoesNotFitTheRunIsRefusedAndNothingChanges) {
 
   torch::optim::RMSprop rmsprop(params, torch::optim::RMSpropOptions(0.1));
   EXPECT_THROW(restore_optimizer_state(saved, rmsprop, "run.ckpt"), UsageError);
+}
+
+// fuzz/fuzz_checkpoint's finding (session 18, at 1,020,652 executions): the
+// group and parameter counts are one-element tensors; with their records
+// emptied, item() threw from inside LibTorch (std::terminate in the harness).
+TEST(OptimizerState, CountsWhoseRecordsAreEmptyAreRefused) {
+  test::TempDir dir;
+  auto params = parameters();
+  torch::optim::Adam adam(params, torch::optim::AdamOptions(0.1));
+  take_steps(adam, params);
+  (void)saved_as_data(adam, dir);  // writes dir/state.ckpt
+  int emptied = 0;
+  test::rewrite_archive(dir / "state.ckpt", dir / "emptied.ckpt",
+                        [&](const std::string& name, std::string& bytes) {
+                          if (name.rfind("data/", 0) == 0 && bytes.size() == sizeof(int64_t)) {
+                            bytes.clear();
+                            ++emptied;
+                          }
+                          return true;
+                        });
+  ASSERT_GT(emptied, 0);
+  const c10::IValue saved = archive_attribute(
+      read_archive_value(dir / "emptied.ckpt", "checkpoint", "not a checkpoint"), "optimizer");
+  torch::optim::Adam resumed(params, torch::optim::AdamOptions(0.1));
+  EXPECT_NE(restore_error(saved, resumed).find("runs past its data (cut short)"), std::string::npos)
+      << restore_error(saved, resumed);
 }

@@ -82,7 +82,12 @@ int64_t saved_count(const c10::IValue& module, const std::string& key, const std
   const c10::IValue value = archive_attribute(module, key);
   if (!value.isTensor() || value.toTensor().numel() != 1 || value.toTensor().scalar_type() != torch::kInt64)
     throw ModelFileError(path, "damaged checkpoint: its optimizer state has no '" + key + "'");
-  return value.toTensor().item<int64_t>();
+  // Its record may be empty (fuzz/fuzz_checkpoint: item() on it threw from inside LibTorch).
+  const torch::Tensor t = value.toTensor();
+  if (bytes_spanned(t) > t.storage().nbytes())
+    throw ModelFileError(
+        path, "damaged checkpoint: its optimizer state's '" + key + "' runs past its data (cut short)");
+  return t.item<int64_t>();
 }
 
 }  // namespace
