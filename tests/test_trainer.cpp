@@ -26,6 +26,7 @@
 #include "model_file/model_file.h"
 #include "models/state_dict.h"
 #include "test_support.h"
+#include "train/checkpoint.h"
 #include "training_support.h"
 
 using namespace pneumoscan;
@@ -122,6 +123,26 @@ TEST(Train, ResumeFromADamagedProgressRecordIsAClearError) {
                                          ": damaged checkpoint: its progress record lacks a field or has one "
                                          "of the wrong type");
   }
+}
+
+// fuzz/fuzz_checkpoint's second finding (session 18, at 500,801 executions on
+// the fixed build): a pickle naming a quantized tensor as a weight; copying it
+// into the network threw LibTorch's own text.
+TEST(Train, CheckpointWeightsOfAnotherKindAreRefused) {
+  c10::Dict<std::string, torch::Tensor> weights;
+  weights.insert("fc.weight", torch::quantize_per_tensor(torch::ones({2, 2}), 0.1, 0, torch::kQInt8));
+  try {
+    from_dict(c10::IValue(weights), "run.ckpt");
+    FAIL() << "a quantized weight was accepted";
+  } catch (const ModelFileError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "run.ckpt: damaged checkpoint: weight 'fc.weight' has type QInt8; checkpoints hold float32 and "
+              "int64 only");
+  }
+  weights.clear();
+  weights.insert("fc.weight", torch::ones({2, 2}));
+  weights.insert("bn.num_batches_tracked", torch::tensor(int64_t{3}));
+  EXPECT_EQ(from_dict(c10::IValue(weights), "run.ckpt").size(), 2u);
 }
 
 TEST(Train, RunsAreReproducibleForASeed) {
