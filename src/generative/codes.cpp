@@ -124,13 +124,10 @@ CodeSet read_codes(const std::string& path, const std::string& expected_fingerpr
   const c10::IValue codes = archive_attribute(archive, kCodesKey);
   if (!codes.isTensor()) throw ModelFileError(path, "code file has no codes");
   result.codes = codes.toTensor();
-  // Its storage is its record, exactly (models/torch_archive.h): the codes must lie inside it.
-  const torch::Tensor& c = result.codes;
-  if (!c.is_contiguous() ||
-      static_cast<uint64_t>(c.storage_offset() + c.numel()) * c.element_size() > c.storage().nbytes())
-    throw ModelFileError(path, "damaged code file (its codes run past their data: emptied or cut short)");
-  if (result.codes.scalar_type() != torch::kHalf || result.codes.sizes().vec() != shape ||
-      shape.size() != 4 || shape[0] != static_cast<int64_t>(result.samples.size()))
+  // read_archive_value has checked they lie inside their record.
+  if (!result.codes.is_contiguous() || result.codes.scalar_type() != torch::kHalf ||
+      result.codes.sizes().vec() != shape || shape.size() != 4 ||
+      shape[0] != static_cast<int64_t>(result.samples.size()))
     throw ModelFileError(path, "damaged code file (codes do not match their description)");
   if (!torch::isfinite(result.codes).all().item<bool>())
     throw ModelFileError(path, "code file holds non-finite codes");

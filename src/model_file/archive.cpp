@@ -88,7 +88,7 @@ NetworkArchive read_network_archive(const std::string& path,
     result.metadata_text = read_metadata_text(archive, path);
     const bool named_in_metadata = has_checksum_field(result.metadata_text);
     result.tensors = read_weights(archive, path);
-    check_weight_records(path, result.tensors);  // before any weight byte is read
+    check_weight_types(path, result.tensors);
     const c10::IValue stored = archive_attribute(archive, kChecksumKey);
     const bool has_checksum = !stored.isNone();
     if (!has_checksum && !named_in_metadata) {

@@ -17,17 +17,15 @@ inline constexpr const char* kChecksumAlgorithm = "fnv1a64";
 // FNV-1a 64 (core/hash.h), as 16 hex digits, of: the metadata JSON text, then
 // for each tensor in name order its name, dtype, sizes and raw bytes. Tensors
 // must be contiguous CPU tensors whose bytes are known to be present
-// (check_weight_records first for loaded ones).
+// (check_weight_types first for loaded ones).
 std::string weights_checksum(const std::string& metadata_json,
                              const std::vector<std::pair<std::string, torch::Tensor>>& tensors);
 
 // Throws ModelFileError(path, ...) unless every tensor is a float32 or int64
-// CPU tensor lying inside its storage. Storages read by read_archive_value
-// (models/torch_archive.h) are their data records, exactly, so this says
-// every weight's bytes are in the file at `path`. Run before any tensor byte
-// is read (the checksum reads them all).
-void check_weight_records(const std::string& path,
-                          const std::vector<std::pair<std::string, torch::Tensor>>& tensors);
+// CPU tensor, what save_model writes. (read_archive_value, models/torch_archive.h,
+// has checked that each lies inside its record.)
+void check_weight_types(const std::string& path,
+                        const std::vector<std::pair<std::string, torch::Tensor>>& tensors);
 
 // Throws ModelFileError(path, ...) naming the first floating-point weight
 // holding NaN or infinity.

@@ -9,6 +9,8 @@
 #include <cctype>
 #include <fstream>
 #include <memory>
+#include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "core/archive_bounds.h"
@@ -136,6 +138,63 @@ uint64_t bytes_spanned(const at::Tensor& t) {
   return bytes;
 }
 
+namespace {
+
+// Each storage is its record, exactly, so a tensor lies in the file when it
+// lies in its storage. LibTorch's unpickler takes sizes, strides and offset
+// from the pickle unchecked, and builds quantized tensors too, which no
+// PneumoScan file holds (fuzz/fuzz_checkpoint: LibTorch threw on copying one).
+void check_tensor(const at::Tensor& t, const std::string& name, const std::string& path,
+                  const std::string& kind) {
+  if (!t.defined()) return;
+  const std::string what = name.empty() ? std::string("a tensor") : "'" + name + "'";
+  if (!t.device().is_cpu() || t.is_quantized() || t.layout() != at::kStrided)
+    throw ModelFileError(
+        path, "damaged " + kind + ": " + what +
+                  " is not a plain tensor (quantized or sparse); PneumoScan reads plain ones only");
+  const uint64_t held = t.storage().nbytes();
+  const uint64_t spanned = bytes_spanned(t);
+  if (spanned == UINT64_MAX)
+    throw ModelFileError(
+        path, "damaged " + kind + ": " + what + " has a shape and strides that reach past any file");
+  if (spanned > held)
+    throw ModelFileError(path, "damaged " + kind + ": " + what + " needs " + std::to_string(spanned) +
+                                   " bytes, the file holds " + std::to_string(held) +
+                                   " (emptied or cut short)");
+}
+
+// Checks every tensor in `root`, named by the innermost string key above it.
+// Iterative, and each container visited once: the pickle decides the nesting
+// depth and can make a list hold itself.
+void check_tensors(const c10::IValue& root, const std::string& path, const std::string& kind) {
+  std::vector<std::pair<c10::IValue, std::string>> pending{{root, std::string()}};
+  std::unordered_set<const void*> seen;
+  while (!pending.empty()) {
+    const auto [value, name] = std::move(pending.back());
+    pending.pop_back();
+    if (value.isTensor()) {
+      check_tensor(value.toTensor(), name, path, kind);
+      continue;
+    }
+    if (!value.isPtrType() || !seen.insert(value.internalToPointer()).second) continue;
+    if (value.isGenericDict()) {
+      for (const auto& entry : value.toGenericDict()) {
+        pending.emplace_back(entry.key(), name);
+        pending.emplace_back(entry.value(), entry.key().isString() ? entry.key().toStringRef() : name);
+      }
+    } else if (value.isList()) {
+      for (const c10::IValue& element : value.toListRef()) pending.emplace_back(element, name);
+    } else if (value.isTuple()) {
+      for (const c10::IValue& element : value.toTupleRef().elements()) pending.emplace_back(element, name);
+    } else if (value.isObject()) {
+      const auto& object = value.toObjectRef();
+      for (size_t i = 0; i < object.slots().size(); ++i) pending.emplace_back(object.getSlot(i), name);
+    }
+  }
+}
+
+}  // namespace
+
 c10::IValue read_archive_value(const std::string& path, const std::string& kind,
                                const std::string& not_an_archive) {
   if (!std::ifstream(path, std::ios::binary)) throw ModelFileError(path, "cannot open " + kind);
@@ -195,6 +254,7 @@ c10::IValue read_archive_value(const std::string& path, const std::string& kind,
   } catch (const std::exception&) {
     throw ModelFileError(path, "damaged " + kind + " (its archive cannot be read)");
   }
+  check_tensors(value, path, kind);
   return unwrap_module(value);
 }
 

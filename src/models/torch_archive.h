@@ -23,8 +23,11 @@ namespace pneumoscan {
 // OutputArchive) comes back as the state it was pickled with: for a module,
 // the dict of its attributes by name. Throws ModelFileError(path, ...):
 // "cannot open <kind>"; `not_an_archive` when it is not a LibTorch archive;
-// "damaged <kind> (...)" when its lengths or contents do not hold. `kind`
-// names the file in the user's terms ("model file", "pretrained weights file").
+// "damaged <kind> (...)" / "damaged <kind>: ..." when its lengths or contents
+// do not hold. Every tensor in the value is a plain (strided, not quantized)
+// CPU tensor lying inside its record, so its bytes can be read; its dtype is
+// the caller's to check. `kind` names the file in the user's terms ("model
+// file", "pretrained weights file").
 c10::IValue read_archive_value(const std::string& path, const std::string& kind,
                                const std::string& not_an_archive);
 
