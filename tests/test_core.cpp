@@ -71,6 +71,22 @@ TEST(AtomicFile, ReadMissingFileNamesIt) {
   }
 }
 
+TEST(AtomicFile, ReadStopsAtItsLimitNamingTheFile) {
+  test::TempDir dir;
+  const std::string path = dir / "rows.csv";
+  write_file_atomically(path, "0123456789");
+  EXPECT_EQ(read_file(path, 10), "0123456789");
+  try {
+    read_file(path, 9);
+    FAIL() << "read past the limit";
+  } catch (const IoError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              path + ": is larger than 9 bytes, far more than a file of this kind holds; is it the right file?");
+  }
+  // A device that never ends is refused at the limit, not read until memory runs out.
+  EXPECT_THROW(read_file("/dev/zero", uint64_t{1} << 20), IoError);
+}
+
 TEST(Hash, Fnv1aKnownValues) {
   EXPECT_EQ(fnv1a64("", 0), 14695981039346656037ull);
   EXPECT_EQ(fnv1a64("a", 1), 0xaf63dc4c8601ec8cull);

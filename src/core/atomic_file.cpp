@@ -10,6 +10,7 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <vector>
 
 #include "core/checked_file.h"
 #include "core/errors.h"
@@ -69,13 +70,24 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
   });
 }
 
-std::string read_file(const std::string& path) {
+std::string read_file(const std::string& path, uint64_t max_bytes) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw IoError(path, std::string("cannot open: ") + std::strerror(errno));
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
+  // In chunks, counting: the size the file system reports says nothing of a
+  // pipe or a device, and a file can grow while it is read.
+  std::string bytes;
+  std::vector<char> chunk(1 << 16);
+  while (in.read(chunk.data(), static_cast<std::streamsize>(chunk.size())) || in.gcount() > 0) {
+    const auto got = static_cast<uint64_t>(in.gcount());
+    if (got > max_bytes - bytes.size())
+      throw IoError(path, "is larger than " +
+                              (max_bytes >= (1u << 20) ? std::to_string(max_bytes >> 20) + " MiB"
+                                                       : std::to_string(max_bytes) + " bytes") +
+                              ", far more than a file of this kind holds; is it the right file?");
+    bytes.append(chunk.data(), got);
+  }
   if (in.bad()) throw IoError(path, "read failed");
-  return buffer.str();
+  return bytes;
 }
 
 }  // namespace pneumoscan

@@ -226,7 +226,7 @@ std::string format_summary(const QcReport& report, size_t examples) {
 std::vector<std::string> read_qc_exclusions(const std::string& qc_json_path) {
   std::string text;
   try {
-    text = read_file(qc_json_path);
+    text = read_file(qc_json_path, kTextReadLimit);
   } catch (const Error& e) {
     throw InputError(qc_json_path, "cannot read QC report (" + strip_path(e.what(), qc_json_path) + ")");
   }

@@ -217,7 +217,7 @@ std::vector<Sample> read_folder(const std::string& root) {
 }
 
 std::vector<Sample> read_manifest(const std::string& csv_path) {
-  const std::vector<CsvRecord> records = parse_csv(csv_path, read_file(csv_path));
+  const std::vector<CsvRecord> records = parse_csv(csv_path, read_file(csv_path, kTextReadLimit));
   if (records.empty()) throw InputError(csv_path, "empty manifest (expected a header with path,label)");
 
   const CsvRecord& header = records.front();

@@ -32,7 +32,7 @@ double number_field(const std::string& file, const std::string& where, const std
 std::string image_stem(const std::string& path) { return std::filesystem::path(path).stem().string(); }
 
 BoxLabels read_box_labels(const std::string& csv_path) {
-  const std::vector<CsvRecord> records = parse_csv(csv_path, read_file(csv_path));
+  const std::vector<CsvRecord> records = parse_csv(csv_path, read_file(csv_path, kTextReadLimit));
   if (records.empty())
     throw InputError(csv_path, "empty box file (expected a header with patientId,x,y,width,height)");
   const std::map<std::string, size_t> columns = csv_columns(csv_path, records.front());

@@ -65,7 +65,7 @@ std::string sampled_class(const std::string& dir) {
   const std::filesystem::path path = std::filesystem::path(dir) / "samples.json";
   if (!std::filesystem::exists(path)) return "";
   try {
-    return nlohmann::json::parse(read_file(path.string())).at("class").get<std::string>();
+    return nlohmann::json::parse(read_file(path.string(), kTextReadLimit)).at("class").get<std::string>();
   } catch (const nlohmann::json::exception& e) {
     throw InputError(path.string(), "bad sample description: " + json_problem(e));
   }
