@@ -15,6 +15,9 @@
 # EPOCHS (default 4), UNFREEZE_AFTER (default 2) and PATIENCE (default 2) set
 # the budget; the bundled model used the defaults. EPOCHS=8 PATIENCE=3 is the
 # longer-fine-tuning candidate in docs/generalisation.md.
+# THREADS=N passes --threads N (two members trained at once with THREADS=1
+# each use the two cores better than one after the other); MEMBERS_ONLY=1 stops
+# after training the members of SEEDS (rerun without it to make the ensemble).
 # WORKDIR keeps the manifests, the members, their logs and the evaluations
 # (default: experiments/runs/default). Rerunning resumes finished members.
 # Held out from training and validation: the patients of the 200
@@ -31,6 +34,7 @@ seeds=${SEEDS:-"1 2 3"}
 epochs=${EPOCHS:-4}
 unfreeze_after=${UNFREEZE_AFTER:-2}
 patience=${PATIENCE:-2}
+threads=(); [ -z "${THREADS:-}" ] || threads=(--threads "$THREADS")
 zoom=(); [ -z "${ZOOM:-}" ] || zoom=(--zoom "$ZOOM")
 norm=(--normalization fixed --norm-mean 0.5 --norm-std 0.5)
 [ -z "${NORMALIZATION:-}" ] || [ "$NORMALIZATION" = fixed ] || norm=(--normalization "$NORMALIZATION")
@@ -48,7 +52,7 @@ for seed in $seeds; do
   members+=("$member")
   [ -f "$member" ] && continue
   resume=(); [ -f "$member.ckpt" ] && resume=(--resume)
-  /usr/bin/time -f "member $seed: %e s" "$bin" train --arch mobilenet-v2 \
+  /usr/bin/time -f "member $seed: %e s" "$bin" "${threads[@]}" train --arch mobilenet-v2 \
     --pretrained "$shared/pretrained/mobilenet_v2_imagenet.pt" \
     "${norm[@]}" --image-size 224 \
     --classes normal,bacterial,viral --freeze features --unfreeze-after "$unfreeze_after" --freeze-bn-stats --lr 3e-4 \
@@ -59,6 +63,7 @@ for seed in $seeds; do
     >"$work/member$seed.log" 2>&1
   tail -3 "$work/member$seed.log"
 done
+[ "${MEMBERS_ONLY:-0}" = 1 ] && exit 0
 
 "$bin" ensemble "${members[@]}" --data "$work/trainval.csv" --split val --policy pooled-shift \
   --target-sensitivity 0.95 --name pneumoscan-default-mnv2-224-ensemble3 --out "$out" | tee "$work/ensemble.log"
