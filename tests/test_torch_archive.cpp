@@ -66,6 +66,19 @@ TEST(TorchArchive, TensorsCutShortAreRefusedNamingTheirEntry) {
   }
 }
 
+// Entry names come from the file: the message quotes them cut short and on one line.
+TEST(TorchArchive, EntryNamesInMessagesStayOneShortLine) {
+  test::TempDir dir;
+  c10::Dict<std::string, at::Tensor> dict;
+  dict.insert("evil\nname" + std::string(500, 'x'), torch::ones({4}));
+  write_pickle_archive(dir / "whole.pt", c10::IValue(dict));
+  cut_tensor_records(dir / "whole.pt", dir / "cut.pt", 0);
+  const std::string message = read_error(dir / "cut.pt");
+  EXPECT_EQ(message.rfind(dir / "cut.pt" + ": damaged weights file: 'evil?name", 0), 0u) << message;
+  EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  EXPECT_LT(message.size(), 300u) << message;
+}
+
 TEST(TorchArchive, QuantizedTensorsAreRefused) {
   test::TempDir dir;
   c10::Dict<std::string, at::Tensor> dict;

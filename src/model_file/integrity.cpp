@@ -7,6 +7,7 @@
 
 #include "core/errors.h"
 #include "core/hash.h"
+#include "core/text.h"
 
 namespace pneumoscan {
 namespace {
@@ -47,10 +48,10 @@ void check_weight_types(const std::string& path,
                         const std::vector<std::pair<std::string, torch::Tensor>>& tensors) {
   for (const auto& [name, t] : tensors) {
     if (!t.defined() || t.device() != torch::kCPU)
-      throw ModelFileError(path, "weight '" + name + "' is damaged");
+      throw ModelFileError(path, "weight " + quoted_excerpt(name) + " is damaged");
     // What save_model writes: float32 weights, int64 counters (BatchNorm's num_batches_tracked).
     if (t.scalar_type() != torch::kFloat32 && t.scalar_type() != torch::kInt64)
-      throw ModelFileError(path, "weight '" + name + "' has type " +
+      throw ModelFileError(path, "weight " + quoted_excerpt(name) + " has type " +
                                      std::string(c10::toString(t.scalar_type())) +
                                      "; model files hold float32 and int64 only (damaged file)");
   }
@@ -64,7 +65,8 @@ void check_weights_finite(const std::string& path,
     const bool finite = t.scalar_type() == torch::kFloat32 && t.is_contiguous()
                             ? all_finite(t.data_ptr<float>(), static_cast<size_t>(t.numel()))
                             : torch::isfinite(t).all().item<bool>();
-    if (!finite) throw ModelFileError(path, "weight '" + name + "' holds NaN or infinite values");
+    if (!finite)
+      throw ModelFileError(path, "weight " + quoted_excerpt(name) + " holds NaN or infinite values");
   }
 }
 

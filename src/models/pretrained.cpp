@@ -11,6 +11,7 @@
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
+#include "core/text.h"
 #include "models/state_dict.h"
 #include "models/torch_archive.h"
 
@@ -41,7 +42,7 @@ std::vector<std::pair<std::string, torch::Tensor>> read_state_dict_file(const st
   for (const auto& entry : value.toGenericDict()) {
     if (!entry.key().isString() || !entry.value().isTensor())
       throw ModelFileError(path, "not a dict of name -> tensor (state dict): entry " +
-                                     (entry.key().isString() ? "'" + entry.key().toStringRef() + "'"
+                                     (entry.key().isString() ? quoted_excerpt(entry.key().toStringRef())
                                                              : std::string("with a non-string key")) +
                                      " is a " + entry.value().tagKind());
     tensors.emplace_back(entry.key().toStringRef(), entry.value().toTensor());

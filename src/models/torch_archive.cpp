@@ -15,6 +15,7 @@
 
 #include "core/archive_bounds.h"
 #include "core/errors.h"
+#include "core/text.h"
 
 namespace pneumoscan {
 namespace {
@@ -147,7 +148,7 @@ namespace {
 void check_tensor(const at::Tensor& t, const std::string& name, const std::string& path,
                   const std::string& kind) {
   if (!t.defined()) return;
-  const std::string what = name.empty() ? std::string("a tensor") : "'" + name + "'";
+  const std::string what = name.empty() ? std::string("a tensor") : quoted_excerpt(name);
   if (!t.device().is_cpu() || t.is_quantized() || t.layout() != at::kStrided)
     throw ModelFileError(
         path, "damaged " + kind + ": " + what +

@@ -4,6 +4,7 @@
 
 #include "core/errors.h"
 #include "core/json_text.h"
+#include "core/text.h"
 #include "model_file/archive.h"
 #include "models/torch_archive.h"
 #include "train/optimizer.h"
@@ -55,8 +56,8 @@ NamedTensors from_dict(const c10::IValue& value, const std::string& source) {
     // What snapshot() saves: float32 weights and int64 counters (read_archive_value
     // has refused quantized tensors and any reaching past their record).
     if (t.scalar_type() != torch::kFloat32 && t.scalar_type() != torch::kInt64)
-      throw ModelFileError(source, "damaged checkpoint: weight '" + entry.key().toStringRef() +
-                                       "' has type " + std::string(c10::toString(t.scalar_type())) +
+      throw ModelFileError(source, "damaged checkpoint: weight " + quoted_excerpt(entry.key().toStringRef()) +
+                                       " has type " + std::string(c10::toString(t.scalar_type())) +
                                        "; checkpoints hold float32 and int64 only");
     weights.emplace_back(entry.key().toStringRef(), t);
   }
