@@ -16,8 +16,8 @@ inline constexpr const char* kChecksumAlgorithm = "fnv1a64";
 
 // FNV-1a 64 (core/hash.h), as 16 hex digits, of: the metadata JSON text, then
 // for each tensor in name order its name, dtype, sizes and raw bytes. Tensors
-// must be contiguous CPU tensors whose bytes are known to be present
-// (check_weight_types first for loaded ones).
+// must be CPU tensors whose bytes are present: for loaded ones,
+// read_archive_value (models/torch_archive.h) has checked each lies in its record.
 std::string weights_checksum(const std::string& metadata_json,
                              const std::vector<std::pair<std::string, torch::Tensor>>& tensors);
 
