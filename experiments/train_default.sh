@@ -18,6 +18,9 @@
 # THREADS=N passes --threads N (two members trained at once with THREADS=1
 # each use the two cores better than one after the other); MEMBERS_ONLY=1 stops
 # after training the members of SEEDS (rerun without it to make the ensemble).
+# ARCH=resnet50 trains ImageNet ResNet-50 members (v1 strides, ImageNet mean/std
+# on 3 channels, --lr 1e-4 as in experiments/levers.sh) instead of MobileNetV2;
+# docs/generalisation.md "ResNet-50 at 224 px" (session 20, one seed).
 # WORKDIR keeps the manifests, the members, their logs and the evaluations
 # (default: experiments/runs/default). Rerunning resumes finished members.
 # Held out from training and validation: the patients of the 200
@@ -37,6 +40,18 @@ patience=${PATIENCE:-3}
 threads=(); [ -z "${THREADS:-}" ] || threads=(--threads "$THREADS")
 zoom=(); [ -z "${ZOOM:-}" ] || zoom=(--zoom "$ZOOM")
 norm=(--normalization fixed --norm-mean 0.5 --norm-std 0.5)
+case "${ARCH:-mobilenet-v2}" in
+  mobilenet-v2)
+    arch=(--arch mobilenet-v2 --pretrained "$shared/pretrained/mobilenet_v2_imagenet.pt" --freeze-bn-stats --lr 3e-4)
+    tag=mnv2 ;;
+  resnet50)
+    # At 3e-4 unfreezing wrecked ResNet-50's features (experiments/levers.sh, whose resnet50
+    # lever these flags repeat at 224 px).
+    arch=(--arch resnet50-v1 --pretrained "$shared/pretrained/resnet50_imagenet.pt" --freeze-bn-stats --lr 1e-4)
+    norm=(--normalization fixed --norm-mean 0.485,0.456,0.406 --norm-std 0.229,0.224,0.225)
+    tag=r50 ;;
+  *) echo "ARCH must be mobilenet-v2 or resnet50" >&2; exit 1 ;;
+esac
 [ -z "${NORMALIZATION:-}" ] || [ "$NORMALIZATION" = fixed ] || norm=(--normalization "$NORMALIZATION")
 mkdir -p "$work"
 
@@ -52,21 +67,20 @@ for seed in $seeds; do
   members+=("$member")
   [ -f "$member" ] && continue
   resume=(); [ -f "$member.ckpt" ] && resume=(--resume)
-  /usr/bin/time -f "member $seed: %e s" "$bin" "${threads[@]}" train --arch mobilenet-v2 \
-    --pretrained "$shared/pretrained/mobilenet_v2_imagenet.pt" \
+  /usr/bin/time -f "member $seed: %e s" "$bin" "${threads[@]}" train "${arch[@]}" \
     "${norm[@]}" --image-size 224 \
-    --classes normal,bacterial,viral --freeze features --unfreeze-after "$unfreeze_after" --freeze-bn-stats --lr 3e-4 \
+    --classes normal,bacterial,viral --freeze features --unfreeze-after "$unfreeze_after" \
     "${zoom[@]}" \
     --data "$work/trainval.csv" --exclude-qc "$work/qc.json" \
     --epochs "$epochs" --patience "$patience" --seed "$seed" --batch-size 32 \
-    --name "pneumoscan-mnv2-224-3class-seed$seed" --out "$member" --no-progress "${resume[@]}" \
+    --name "pneumoscan-$tag-224-3class-seed$seed" --out "$member" --no-progress "${resume[@]}" \
     >"$work/member$seed.log" 2>&1
   tail -3 "$work/member$seed.log"
 done
 [ "${MEMBERS_ONLY:-0}" = 1 ] && exit 0
 
 "$bin" ensemble "${members[@]}" --data "$work/trainval.csv" --split val --policy pooled-shift \
-  --target-sensitivity 0.95 --name pneumoscan-default-mnv2-224-ensemble3 --out "$out" | tee "$work/ensemble.log"
+  --target-sensitivity 0.95 --name "pneumoscan-default-$tag-224-ensemble${#members[@]}" --out "$out" | tee "$work/ensemble.log"
 
 # The intended use: population, out-of-distribution reference and limit (experiments/gate.sh).
 "$here/experiments/gate.sh" "$work" "$out"
