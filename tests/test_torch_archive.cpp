@@ -112,6 +112,22 @@ TEST(TorchArchive, APretrainedFileCutShortIsAClearErrorNotARead) {
   }
 }
 
+// A pickle may give a tensor a negative offset into its record: it once
+// passed as 0 bytes spanned, and reading it read before the record.
+TEST(TorchArchive, ATensorStartingBeforeItsRecordIsRefused) {
+  test::TempDir dir;
+  at::Tensor t = torch::ones({4});
+  const std::vector<int64_t> one{1};
+  t.unsafeGetTensorImpl()->set_sizes_and_strides(one, one);
+  t.unsafeGetTensorImpl()->set_storage_offset(-1);
+  c10::impl::GenericDict dict(c10::StringType::get(), c10::AnyType::get());
+  dict.insert("fc.bias", c10::IValue(t));
+  write_pickle_archive(dir / "before.pt", c10::IValue(dict));
+  EXPECT_EQ(read_error(dir / "before.pt"),
+            dir / "before.pt" +
+                ": damaged weights file: 'fc.bias' has a shape and strides that reach past any file");
+}
+
 // Sizes, strides and offset come from the pickle unchecked (LibTorch's
 // unpickler sets them on the tensor as they are): overflow counts as too far.
 TEST(TorchArchive, BytesSpannedCountsOverflowAsTooFar) {
@@ -127,6 +143,13 @@ TEST(TorchArchive, BytesSpannedCountsOverflowAsTooFar) {
   EXPECT_EQ(spanned({2}, {INT64_MAX / 2}), UINT64_MAX);
   EXPECT_EQ(spanned({3, 3}, {INT64_MAX / 2, INT64_MAX / 2}), UINT64_MAX);
   EXPECT_EQ(spanned({2}, {1}, INT64_MAX), UINT64_MAX);
+  // Negative values from the pickle: an offset of -1 (or -3 before three
+  // elements) once wrapped round to 0 bytes and passed, reading before the record.
+  EXPECT_EQ(spanned({1}, {1}, -1), UINT64_MAX);
+  EXPECT_EQ(spanned({3}, {1}, -3), UINT64_MAX);
+  // LibTorch refuses a negative size (its element count overflows) unless
+  // another dimension is 0.
+  EXPECT_EQ(spanned({-1, 0}, {1, 1}), UINT64_MAX);
 }
 
 TEST(TorchArchive, TypeTagsAreParsedFromTheShortList) {

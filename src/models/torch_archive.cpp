@@ -123,8 +123,14 @@ c10::IValue archive_attribute(const c10::IValue& module, const std::string& key)
 }
 
 uint64_t bytes_spanned(const at::Tensor& t) {
+  // Sizes, strides and offset come from the file, unchecked: a negative one,
+  // or a span that overflows, counts as too far. (A negative offset once
+  // wrapped round to a span of 0 bytes: offset -1 with one element passed.)
+  // LibTorch refuses a negative size only when no other dimension is 0.
+  for (int64_t d = 0; d < t.dim(); ++d)
+    if (t.size(d) < 0) return UINT64_MAX;
   if (t.numel() == 0) return 0;
-  // Sizes, strides and offset come from the file: overflow counts as too far.
+  if (t.storage_offset() < 0) return UINT64_MAX;
   uint64_t last = static_cast<uint64_t>(t.storage_offset());
   for (int64_t d = 0; d < t.dim(); ++d) {
     uint64_t step = 0;
@@ -135,7 +141,8 @@ uint64_t bytes_spanned(const at::Tensor& t) {
       return UINT64_MAX;
   }
   uint64_t bytes = 0;
-  if (__builtin_mul_overflow(last + 1, static_cast<uint64_t>(t.element_size()), &bytes)) return UINT64_MAX;
+  if (last == UINT64_MAX || __builtin_mul_overflow(last + 1, static_cast<uint64_t>(t.element_size()), &bytes))
+    return UINT64_MAX;
   return bytes;
 }
 
