@@ -38,9 +38,9 @@ c10::IValue read_archive_value(const std::string& path, const std::string& kind,
 c10::IValue archive_attribute(const c10::IValue& module, const std::string& key);
 
 // Bytes from the start of `t`'s storage to the end of its last element
-// (UINT64_MAX for a negative size, stride or offset, or a span past 2^64): a tensor read from an archive lies in
-// its record exactly when this is at most t.storage().nbytes(), every
-// storage read_archive_value makes being its record.
+// (UINT64_MAX for a negative size, stride or offset, or a span past 2^64): a
+// tensor read from an archive lies in its record exactly when this is at most
+// t.storage().nbytes(), every storage read_archive_value makes being its record.
 uint64_t bytes_spanned(const at::Tensor& t);
 
 // The container type a pickle's type tag names ("Dict[str, Tensor]"), from
