@@ -15,6 +15,8 @@
 # EPOCHS (default 8), UNFREEZE_AFTER (default 2) and PATIENCE (default 3) set
 # the budget; the bundled model used the defaults (session 19). EPOCHS=4
 # PATIENCE=2 is the previous default of sessions 7-18 (docs/generalisation.md).
+# EMA=D passes --ema-decay D (validate, keep and save each member's moving
+# average of the weights; docs/generalisation.md "Weight averaging", session 21).
 # THREADS=N passes --threads N (two members trained at once with THREADS=1
 # each use the two cores better than one after the other); MEMBERS_ONLY=1 stops
 # after training the members of SEEDS (rerun without it to make the ensemble).
@@ -39,6 +41,7 @@ unfreeze_after=${UNFREEZE_AFTER:-2}
 patience=${PATIENCE:-3}
 threads=(); [ -z "${THREADS:-}" ] || threads=(--threads "$THREADS")
 zoom=(); [ -z "${ZOOM:-}" ] || zoom=(--zoom "$ZOOM")
+ema=(); [ -z "${EMA:-}" ] || ema=(--ema-decay "$EMA")
 norm=(--normalization fixed --norm-mean 0.5 --norm-std 0.5)
 case "${ARCH:-mobilenet-v2}" in
   mobilenet-v2)
@@ -70,7 +73,7 @@ for seed in $seeds; do
   /usr/bin/time -f "member $seed: %e s" "$bin" "${threads[@]}" train "${arch[@]}" \
     "${norm[@]}" --image-size 224 \
     --classes normal,bacterial,viral --freeze features --unfreeze-after "$unfreeze_after" \
-    "${zoom[@]}" \
+    "${zoom[@]}" "${ema[@]}" \
     --data "$work/trainval.csv" --exclude-qc "$work/qc.json" \
     --epochs "$epochs" --patience "$patience" --seed "$seed" --batch-size 32 \
     --name "pneumoscan-$tag-224-3class-seed$seed" --out "$member" --no-progress "${resume[@]}" \

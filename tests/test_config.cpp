@@ -105,17 +105,20 @@ TEST(Config, BalancedSamplingReplacesClassWeightingAndNewSettingsAreStoredOnlyWh
   const nlohmann::json plain = to_json(completed(c));
   EXPECT_FALSE(plain.contains("sampling"));  // files written before the option still compare equal
   EXPECT_FALSE(plain.contains("mixup_alpha"));
+  EXPECT_FALSE(plain.contains("ema_decay"));
   EXPECT_FALSE(plain.at("augment").contains("vendor_processing_probability"));
   EXPECT_TRUE(completed(c).class_weighting);
 
   c.sampling = "balanced";
   c.mixup_alpha = 0.3;
+  c.ema_decay = 0.998;
   c.augment = augment_preset("strong");
   const TrainConfig done = completed(c);
   EXPECT_FALSE(done.class_weighting);
   const nlohmann::json json = to_json(done);
   EXPECT_EQ(json.at("sampling"), "balanced");
   EXPECT_DOUBLE_EQ(json.at("mixup_alpha").get<double>(), 0.3);
+  EXPECT_DOUBLE_EQ(json.at("ema_decay").get<double>(), 0.998);
   EXPECT_DOUBLE_EQ(json.at("augment").at("vendor_processing_probability").get<double>(), 0.5);
   EXPECT_FALSE(json.at("class_weighting").get<bool>());
 }

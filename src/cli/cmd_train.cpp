@@ -237,6 +237,11 @@ std::function<int()> add_train(CLI::App& app) {
                   "(0 = off; 0.2-0.4 usual)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  cmd->add_option("--ema-decay", c.ema_decay,
+                  "Validate, keep and save an exponential moving average of the weights over the steps "
+                  "with this decay (0 = off; 0.998 averages about the last 500 steps)")
+      ->check(CLI::Range(0.0, 0.9999999))
+      ->capture_default_str();
   cmd->add_option("--patience", c.early_stopping_patience, "Early stopping patience (epochs)")
       ->capture_default_str();
   cmd->add_option("--plateau-patience", c.plateau_patience, "Epochs without improvement before LR is halved")

@@ -89,6 +89,8 @@ TrainResult train_latent_model(const std::vector<Sample>& train, const std::vect
   const TrainConfig config = completed(config_set);
   if (config.spec.architecture != "latent-cnn")
     throw UsageError("--codes trains the latent-cnn architecture, not " + config.spec.architecture);
+  if (config.ema_decay > 0)
+    throw UsageError("--ema-decay is for networks trained on images; the latent CNN keeps its best epoch");
   const std::string fingerprint = encoder_fingerprint(*autoencoder.net, autoencoder.metadata.preprocess);
   if (fingerprint != codes.encoder_fingerprint)
     throw ModelFileError(codes_path, "codes made by encoder " + codes.encoder_fingerprint + ", not by " +

@@ -36,6 +36,13 @@ void check_same_settings(const std::string& path, const nlohmann::json& saved, c
       throw UsageError(path + ": checkpoint was made with " + key + " = " + json_text(had) + ", not " +
                        json_text(wanted.at(key)) + "; use the same settings to resume");
   }
+  // Stored only when on (to_json), so older checkpoints read as 0.
+  const double ema_decay = saved.contains("ema_decay") && saved.at("ema_decay").is_number()
+                               ? saved.at("ema_decay").get<double>()
+                               : 0.0;
+  if (ema_decay != config.ema_decay)
+    throw UsageError(path + ": checkpoint was made with ema_decay = " + json_text(nlohmann::json(ema_decay)) +
+                     ", not " + json_text(config.ema_decay) + "; use the same settings to resume");
 }
 
 }  // namespace
@@ -72,11 +79,19 @@ NamedTensors snapshot(torch::nn::Module& module) {
 }
 
 void save_checkpoint(const std::string& path, const TrainingState& state, const TrainConfig& config,
-                     ClassifierImpl& net, const NamedTensors& best, torch::optim::Optimizer& optimizer) {
+                     ClassifierImpl& net, const NamedTensors& best, torch::optim::Optimizer& optimizer,
+                     const WeightAverage* average) {
   torch::serialize::OutputArchive archive;
-  archive.write("state", c10::IValue(json_text(state_to_json(state, config))));
+  nlohmann::json progress = state_to_json(state, config);
+  if (average != nullptr) progress["ema_updates"] = average->updates();
+  archive.write("state", c10::IValue(json_text(progress)));
   archive.write("weights", c10::IValue(to_dict(snapshot(net))));
   archive.write("best_weights", c10::IValue(to_dict(best)));
+  if (average != nullptr) {
+    NamedTensors averaged;
+    for (const auto& [name, tensor] : average->weights()) averaged.emplace_back(name, tensor.to(torch::kCPU));
+    archive.write("ema_weights", c10::IValue(to_dict(averaged)));
+  }
   torch::serialize::OutputArchive optimizer_archive;
   optimizer.save(optimizer_archive);
   archive.write("optimizer", optimizer_archive);
@@ -98,8 +113,9 @@ nlohmann::json open_checkpoint(const std::string& path, c10::IValue& archive) {
 
 void load_checkpoint(const std::string& path, const TrainConfig& config, TrainingState& state,
                      ClassifierImpl& net, NamedTensors& best,
-                     std::unique_ptr<torch::optim::Optimizer>& optimizer) {
+                     std::unique_ptr<torch::optim::Optimizer>& optimizer, WeightAverage* average) {
   c10::IValue archive;
+  int64_t ema_updates = 0;
   const nlohmann::json j = open_checkpoint(path, archive);
   try {
     check_same_settings(path, j.at("config"), config);
@@ -107,12 +123,15 @@ void load_checkpoint(const std::string& path, const TrainConfig& config, Trainin
     state.schedule = plateau_schedule_from_json(j);
     state.seconds = j.at("seconds");
     for (const auto& r : j.at("history")) state.history.push_back(epoch_record_from_json(r));
+    if (average != nullptr) ema_updates = j.at("ema_updates").get<int64_t>();
   } catch (const nlohmann::json::exception&) {
     throw ModelFileError(
         path, "damaged checkpoint: its progress record lacks a field or has one of the wrong type");
   }
   load_state_dict(net, from_dict(archive_attribute(archive, "weights"), path), path);
   best = from_dict(archive_attribute(archive, "best_weights"), path);
+  if (average != nullptr)
+    average->restore(from_dict(archive_attribute(archive, "ema_weights"), path), ema_updates, path);
   optimizer = make_optimizer(net, config, state.epochs_completed, state.schedule.learning_rate);
   restore_optimizer_state(archive_attribute(archive, "optimizer"), *optimizer, path);
   set_learning_rate(*optimizer, state.schedule.learning_rate);

@@ -16,6 +16,7 @@
 #include "train/config.h"
 #include "train/history.h"
 #include "train/schedule.h"
+#include "train/weight_average.h"
 
 namespace pneumoscan {
 
@@ -34,10 +35,13 @@ NamedTensors snapshot(torch::nn::Module& module);
 c10::Dict<std::string, torch::Tensor> to_dict(const NamedTensors& weights);
 NamedTensors from_dict(const c10::IValue& value, const std::string& source);
 
+// `average`: the run's weight average (train/weight_average.h), when it keeps one.
 void save_checkpoint(const std::string& path, const TrainingState& state, const TrainConfig& config,
-                     ClassifierImpl& net, const NamedTensors& best, torch::optim::Optimizer& optimizer);
+                     ClassifierImpl& net, const NamedTensors& best, torch::optim::Optimizer& optimizer,
+                     const WeightAverage* average = nullptr);
 
-// Restores `state`, the weights of `net`, `best`, and `optimizer`, rebuilt
+// Restores `state`, the weights of `net`, `best`, `average` (when given; the
+// checkpoint must hold one), and `optimizer`, rebuilt
 // for the freeze state of the last completed epoch (train/optimizer.h) before
 // its saved state is loaded. Throws ModelFileError for an unreadable file and
 // UsageError when the checkpoint was made with other settings that matter.
@@ -50,6 +54,6 @@ nlohmann::json open_checkpoint(const std::string& path, c10::IValue& archive);
 
 void load_checkpoint(const std::string& path, const TrainConfig& config, TrainingState& state,
                      ClassifierImpl& net, NamedTensors& best,
-                     std::unique_ptr<torch::optim::Optimizer>& optimizer);
+                     std::unique_ptr<torch::optim::Optimizer>& optimizer, WeightAverage* average = nullptr);
 
 }  // namespace pneumoscan

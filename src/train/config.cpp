@@ -20,6 +20,8 @@ void validate(const TrainConfig& c) {
     throw UsageError("unknown sampling '" + c.sampling + "' (shuffle, balanced)");
   if (!(c.mixup_alpha >= 0 && std::isfinite(c.mixup_alpha)))
     throw UsageError("mixup alpha must be 0 (off) or a positive number");
+  if (!(c.ema_decay >= 0 && c.ema_decay < 1))
+    throw UsageError("the EMA decay must be in [0, 1): 0 (off) or e.g. 0.998 (about the last 500 steps)");
   if (!(c.augment.max_zoom >= 0 && c.augment.max_zoom <= 0.5))
     throw UsageError("zoom range must lie in [0, 0.5] (scales 1 - z to 1 + z)");
   const size_t classes = validate_class_names(c.class_names).size();
@@ -121,6 +123,7 @@ nlohmann::json to_json(const TrainConfig& c) {
   if (c.precision != Precision::kFloat32) json["precision"] = precision_name(c.precision);
   if (c.sampling != "shuffle") json["sampling"] = c.sampling;
   if (c.mixup_alpha > 0) json["mixup_alpha"] = c.mixup_alpha;
+  if (c.ema_decay > 0) json["ema_decay"] = c.ema_decay;
   return json;
 }
 

@@ -40,6 +40,10 @@ struct TrainConfig {
   // Mixup (Zhang et al. 2018): each batch trains on lambda x + (1 - lambda)
   // x[perm] against both targets, lambda ~ Beta(alpha, alpha); 0 = off.
   double mixup_alpha = 0.0;
+  // Weight averaging (train/weight_average.h): > 0 keeps an exponential
+  // moving average of the weights over the steps, with this decay, and
+  // validates, selects and saves it instead of the last step's weights.
+  double ema_decay = 0.0;  // [0, 1)
   // The classes the network learns: {NORMAL, PNEUMONIA}, or NORMAL and
   // pneumonia types ({NORMAL, BACTERIAL, VIRAL}: one output per class, and
   // P(pneumonia) = 1 - P(NORMAL)). Samples are mapped by data/sample.h's
@@ -72,7 +76,7 @@ struct TrainConfig {
 // Throws UsageError naming the first rule `config` breaks: epochs, batch size
 // and learning rate positive; optimizer adam or sgd; target sensitivity in
 // (0, 1]; label smoothing in [0, 1); sampling shuffle or balanced; mixup
-// alpha 0 or positive and finite; a valid class list (data/sample.h's
+// alpha 0 or positive and finite; EMA decay in [0, 1); a valid class list (data/sample.h's
 // validate_class_names) whose size fits the outputs asked for; freeze "" or
 // "features"; unfreeze-after 0 (never) or an epoch, and only after a frozen
 // start; fixed normalisation mean/std that suit the input channels

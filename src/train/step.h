@@ -15,7 +15,8 @@
 
 namespace pneumoscan {
 
-class Communicator;  // distributed/communicator.h
+class Communicator;   // distributed/communicator.h
+class WeightAverage;  // train/weight_average.h
 
 struct StepResult {
   double loss = 0;       // the batch's class-weighted mean loss
@@ -46,6 +47,8 @@ struct StepOptions {
   // weights, gradients and the optimiser's state stay float32.
   Precision precision = Precision::kFloat32;
   Communicator* comm = nullptr;  // data-parallel training (below); nullptr = one process
+  // run_epoch updates it after every step (every rank alike: their weights are equal after a step).
+  WeightAverage* average = nullptr;
 };
 
 // Zeroes the gradients, runs the network on `images` (already on its device),

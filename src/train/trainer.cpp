@@ -26,6 +26,7 @@
 #include "train/optimizer.h"
 #include "train/schedule.h"
 #include "train/step.h"
+#include "train/weight_average.h"
 
 namespace pneumoscan {
 namespace {
@@ -108,6 +109,7 @@ struct Run {
   std::vector<double> class_weights;
   TrainingState state;
   NamedTensors best;
+  std::unique_ptr<WeightAverage> average;  // config.ema_decay > 0
 
   bool is_root() const { return comm == nullptr || comm->is_root(); }
   void start(bool resume);
@@ -140,11 +142,12 @@ void Run::start(bool resume) {
 
   state.schedule.learning_rate = config.learning_rate;
   best = snapshot(*net);
+  if (config.ema_decay > 0) average = std::make_unique<WeightAverage>(*net, config.ema_decay);
   if (resume) {
     const std::string path = checkpoint_path(model_path);
     const std::string readable = comm != nullptr ? checkpoint_from_root(path, *comm) : path;
     try {
-      load_checkpoint(readable, config, state, *net, best, optimizer);
+      load_checkpoint(readable, config, state, *net, best, optimizer, average.get());
     } catch (...) {
       if (readable != path) std::filesystem::remove(readable);
       throw;
@@ -214,10 +217,18 @@ void Run::run_one_epoch(int epoch) {
   step.seed = config.seed;
   step.precision = config.precision;
   step.comm = comm;
+  step.average = average.get();
   const EpochTotals totals =
       run_epoch(*net, *optimizer, stream, step, device, epoch, schedule.learning_rate, observer);
   if (comm != nullptr) average_buffers(*net, *comm);
   const double train_seconds = stopwatch.seconds();
+  // With weight averaging the average is what is validated, kept as the best and saved; the
+  // last step's weights go on training.
+  NamedTensors live;
+  if (average) {
+    live = snapshot(*net);
+    load_state_dict(*net, average->weights(), "the weight average");
+  }
 
   EpochRecord record;
   record.epoch = epoch;
@@ -241,11 +252,12 @@ void Run::run_one_epoch(int epoch) {
     case PlateauSchedule::Outcome::kNotImproved:
       break;
   }
+  if (average) load_state_dict(*net, live, "the training weights");
   state.history.push_back(record);
   state.epochs_completed = epoch;
   state.seconds += record.seconds;
   if (is_root()) {
-    save_checkpoint(checkpoint_path(model_path), state, config, *net, best, *optimizer);
+    save_checkpoint(checkpoint_path(model_path), state, config, *net, best, *optimizer, average.get());
     write_epoch_logs(model_path, state.history);
   }
   observer.on_epoch_end(record, config.epochs);
@@ -342,6 +354,7 @@ TrainResult train_model(const std::vector<Sample>& train, const std::vector<Samp
           decode_for_training(val_mapped, preprocess, config.loader_threads, "validation", events),
           model_path,
           comm,
+          {},
           {},
           {},
           {},
