@@ -838,6 +838,91 @@ TEST(ServeHostileTest, OneClientCannotHoldMoreThanItsConnections) {
   for (int fd : held) close(fd);
 }
 
+// Whether the server ended the connection: end of stream (or a reset)
+// within `timeout_ms`; data that arrives is skipped.
+bool closed_by_server(int fd, int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 20) <= 0) continue;
+    char buffer[4096];
+    if (recv(fd, buffer, sizeof buffer, MSG_DONTWAIT) <= 0) return true;
+  }
+  return false;
+}
+
+// A byte every 300 ms (under httplib's 5 s per-read timeout, which alone let
+// such a client hold a worker thread for ever) until the server ends the
+// connection or `timeout_ms` passes; the milliseconds it took, or -1.
+double trickle_until_closed(int fd, int timeout_ms) {
+  const auto start = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(timeout_ms)) {
+    if (!send_all(fd, "x") || closed_by_server(fd, 300))
+      return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  }
+  return -1;
+}
+
+// Slowloris: a client that sends its request line and headers a byte at a
+// time is dropped once the header deadline passes, while a slow upload whose
+// headers are complete and a keep-alive client between quick requests are not.
+TEST(ServeHostileTest, ClientsTricklingTheirHeadersAreDropped) {
+  ServeConfig config;
+  config.header_timeout_ms = 1000;
+  LiveServer server(config);
+  const int trickler = connect_to(server.port);
+  send_all(trickler, "GET /api/v1/health HTTP/1.1\r\nHo");
+  const int uploader = connect_to(server.port);
+  send_all(uploader,
+           "POST /api/v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: "
+           "100000\r\n\r\nslow");
+  const int keeper = connect_to(server.port);
+  const std::string health = "GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n";
+  send_all(keeper, health);
+  EXPECT_EQ(status_of(read_response(keeper)), 200);
+  // A keep-alive client between requests, within the deadline: still served.
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  send_all(keeper, health);
+  EXPECT_EQ(status_of(read_response(keeper)), 200);
+
+  const double ms = trickle_until_closed(trickler, 6000);
+  EXPECT_GE(ms, 500.0) << "dropped before its deadline";
+  EXPECT_GT(ms, 0.0) << "a client trickling its headers held its connection for 6 s";
+  EXPECT_LT(ms, 4000.0);
+  // The upload is inside a request: its body trickles on past the deadline.
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_TRUE(send_all(uploader, "x"));
+    EXPECT_FALSE(closed_by_server(uploader, 300)) << "a slow upload was dropped by the header deadline";
+  }
+  for (int fd : {trickler, uploader, keeper}) close(fd);
+}
+
+// Connections that have not sent a request count towards their address's
+// limit too: beyond it, the scan drops the excess; another address is not
+// touched.
+TEST(ServeHostileTest, ConnectionsBeforeTheirFirstRequestCountTowardsTheLimit) {
+  ServeConfig config;
+  config.max_connections_per_client = 3;
+  config.header_timeout_ms = 60000;
+  LiveServer server(config);
+  std::vector<int> held;
+  for (int i = 0; i < 6; ++i) {
+    held.push_back(connect_to(server.port));
+    send_all(held.back(), "GET /api/v1/health HTTP/1.1\r\nHo");
+  }
+  const int other = connect_to(server.port, "127.0.0.2");
+  send_all(other, "GET /api/v1/health HTTP/1.1\r\nHo");
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // 1 s grace, then a scan every 0.5 s
+  int closed = 0;
+  for (int fd : held) closed += closed_by_server(fd, 100) ? 1 : 0;
+  EXPECT_EQ(closed, 3);
+  EXPECT_FALSE(closed_by_server(other, 100));
+  send_all(other, "st: x\r\n\r\n");
+  EXPECT_EQ(status_of(read_response(other)), 200);
+  for (int fd : held) close(fd);
+  close(other);
+}
+
 TEST(ServeHostileTest, NonUtf8FileNameAndDamagedImagesGetJsonErrors) {
   LiveServer server(ServeConfig{});
   auto client = server.client();

@@ -116,6 +116,11 @@ std::function<int()> add_serve(CLI::App& app) {
   cmd->add_option("--max-connections-per-client", c.max_connections_per_client,
                   "Most open connections from one client address (429 beyond; 0 = no limit)")
       ->capture_default_str();
+  cmd->add_option("--header-timeout-ms", c.header_timeout_ms,
+                  "Drop a connection that has not sent a request's headers this long after opening or "
+                  "after its last response (slow clients; 0 = no deadline)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 3600000));
   cmd->add_option(
          "--token", c.token,
          "Require 'Authorization: Bearer TOKEN' on the API and /metrics (health and page stay open); "

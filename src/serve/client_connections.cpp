@@ -9,9 +9,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace pneumoscan {
 namespace {
@@ -92,6 +95,64 @@ void linger(int fd) {
   }
 }
 
+// A connection is left this long to send its headers before the per-client
+// limit may drop it: a client that just opened one is about to use it.
+constexpr auto kCapGrace = std::chrono::seconds(1);
+
+// One of the service's connections as the scan found it.
+struct ServiceSocket {
+  int fd = -1;
+  std::string address;  // the client's
+  int port = -1;
+};
+
+std::string connection_key(const std::string& address, int port) {
+  return address + " " + std::to_string(port);
+}
+
+// This process's connected sockets with local port `port`: the service's
+// connections (its listening socket has no peer; the process's own outgoing
+// connections have other local ports).
+std::vector<ServiceSocket> service_sockets(int port) {
+  std::vector<ServiceSocket> found;
+  DIR* fds = opendir("/proc/self/fd");
+  if (!fds) return found;
+  while (dirent* entry = readdir(fds)) {
+    char* end = nullptr;
+    const long fd = std::strtol(entry->d_name, &end, 10);
+    if (end == entry->d_name || *end != '\0' || fd == dirfd(fds)) continue;
+    struct stat status {};
+    if (fstat(static_cast<int>(fd), &status) != 0 || !S_ISSOCK(status.st_mode)) continue;
+    sockaddr_storage peer{}, local{};
+    socklen_t peer_size = sizeof peer, local_size = sizeof local;
+    if (getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&local), &local_size) != 0 ||
+        getpeername(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&peer), &peer_size) != 0)
+      continue;
+    std::string local_ip;
+    int local_port = -1;
+    ServiceSocket socket;
+    socket.fd = static_cast<int>(fd);
+    if (address_of(local, local_ip, local_port) && local_port == port &&
+        address_of(peer, socket.address, socket.port))
+      found.push_back(socket);
+  }
+  closedir(fds);
+  return found;
+}
+
+// Shuts `socket` down when its descriptor still holds that connection (it may
+// have been closed, and the number reused, since the scan).
+bool shut_down(const ServiceSocket& socket) {
+  sockaddr_storage peer{};
+  socklen_t size = sizeof peer;
+  std::string address;
+  int port = -1;
+  if (getpeername(socket.fd, reinterpret_cast<sockaddr*>(&peer), &size) != 0 ||
+      !address_of(peer, address, port) || address != socket.address || port != socket.port)
+    return false;
+  return ::shutdown(socket.fd, SHUT_RDWR) == 0;
+}
+
 }  // namespace
 
 bool close_connection_after_response(const httplib::Request& request) {
@@ -129,6 +190,87 @@ size_t ClientConnectionLimit::open(const std::string& address) const {
   std::lock_guard<std::mutex> lock(mutex_);
   const auto it = open_.find(address);
   return it == open_.end() ? 0 : it->second;
+}
+
+SlowClientWatchdog::SlowClientWatchdog(Options options) : options_(options), thread_([this] { run(); }) {}
+
+SlowClientWatchdog::~SlowClientWatchdog() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+void SlowClientWatchdog::request_started(const std::string& address, int port) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Seen& seen = seen_[connection_key(address, port)];
+  seen.in_request = true;
+  seen.idle_since = std::chrono::steady_clock::now();  // when the request began, while in it
+}
+
+void SlowClientWatchdog::request_finished(const std::string& address, int port) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const auto it = seen_.find(connection_key(address, port));
+  if (it == seen_.end()) return;
+  it->second.in_request = false;
+  it->second.idle_since = std::chrono::steady_clock::now();
+}
+
+void SlowClientWatchdog::run() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (!wake_.wait_for(lock, options_.interval, [this] { return stopping_; })) {
+    lock.unlock();
+    scan();
+    lock.lock();
+  }
+}
+
+void SlowClientWatchdog::scan() {
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point listed = Clock::now();
+  const std::vector<ServiceSocket> sockets = service_sockets(options_.port);
+  const Clock::time_point now = Clock::now();
+  std::vector<const ServiceSocket*> drop;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::map<std::string, Seen> current;
+    std::map<std::string, size_t> open, timed_out;  // by client address
+    std::map<std::string, std::vector<std::pair<Clock::time_point, const ServiceSocket*>>> idle;  // likewise
+    for (const ServiceSocket& socket : sockets) {
+      const std::string key = connection_key(socket.address, socket.port);
+      const auto it = seen_.find(key);
+      const Seen seen = it != seen_.end() ? it->second : Seen{now, false};
+      current[key] = seen;
+      ++open[socket.address];
+      if (seen.in_request) continue;
+      if (now - seen.idle_since > options_.limit) {
+        drop.push_back(&socket);
+        ++timed_out[socket.address];
+      } else if (now - seen.idle_since >= kCapGrace) {
+        idle[socket.address].emplace_back(seen.idle_since, &socket);
+      }
+    }
+    if (options_.max_per_client > 0)
+      for (auto& [address, candidates] : idle) {
+        const size_t staying = open[address] - timed_out[address];
+        size_t excess = staying > options_.max_per_client ? staying - options_.max_per_client : 0;
+        std::stable_sort(candidates.begin(), candidates.end(), [](const auto& a, const auto& b) {
+          return a.first < b.first;
+        });  // longest idle first
+        for (size_t i = 0; i < candidates.size() && excess > 0; ++i, --excess)
+          drop.push_back(candidates[i].second);
+      }
+    // A request that began after the listing is on a socket the listing may
+    // not hold yet: keep its mark for the next scan.
+    for (const auto& [key, seen] : seen_)
+      if (seen.in_request && seen.idle_since >= listed && !current.count(key)) current[key] = seen;
+    for (const ServiceSocket* socket : drop) current.erase(connection_key(socket->address, socket->port));
+    seen_ = std::move(current);
+  }
+  for (const ServiceSocket* socket : drop)
+    if (shut_down(*socket)) ++dropped_;
 }
 
 }  // namespace pneumoscan

@@ -159,6 +159,9 @@ struct HttpService::State {
   bool stop_requested = false;
   bool running = false;
   socket_t listen_socket = -1;  // captured while httplib creates it (see bind())
+  int bound_port = 0;
+  // While run() serves: set before httplib's workers start, reset after they end.
+  std::unique_ptr<SlowClientWatchdog> slow_clients;
 
   explicit State(ServeConfig c)
       : config(std::move(c)),
@@ -198,6 +201,7 @@ struct HttpService::State {
     server.set_keep_alive_max_count(10000);
     server.set_pre_routing_handler([this](const Request& req, Response& res) {
       request_start = Clock::now();
+      if (slow_clients) slow_clients->request_started(req.remote_addr, req.remote_port);
       if (!admit_connection(req)) {
         res.set_header("Retry-After", "1");
         res.set_header("Connection", "close");
@@ -238,6 +242,7 @@ struct HttpService::State {
       const double seconds = request_start == Clock::time_point{} ? 0.0 : seconds_since(request_start);
       request_start = Clock::time_point{};
       metrics.record_request(endpoint_label(req.path, res.status), res.status, seconds);
+      if (slow_clients) slow_clients->request_finished(req.remote_addr, req.remote_port);
       // We said close (a refusal whose body was not read): httplib would keep
       // the connection and read the rest of that body as the next request.
       if (res.get_header_value("Connection") == "close" && req.get_header_value("Connection") != "close")
@@ -396,6 +401,7 @@ int HttpService::bind() {
   // clients overflowed it and some requests failed. Listening again on the
   // same socket only raises the backlog.
   if (state_->listen_socket >= 0) ::listen(state_->listen_socket, SOMAXCONN);
+  state_->bound_port = port;
   return port;
 }
 
@@ -406,7 +412,18 @@ void HttpService::run() {
   }
   // listen_after_bind returns once stop() closed the socket and every
   // worker thread finished its request.
+  const ServeConfig& config = state_->config;
+  if (state_->running && (config.header_timeout_ms > 0 || config.max_connections_per_client > 0)) {
+    SlowClientWatchdog::Options watch;
+    watch.port = state_->bound_port;
+    // No deadline: a day stands for none; the scan still enforces the per-client limit.
+    watch.limit =
+        std::chrono::milliseconds(config.header_timeout_ms > 0 ? config.header_timeout_ms : 86400000);
+    watch.max_per_client = config.max_connections_per_client;
+    state_->slow_clients = std::make_unique<SlowClientWatchdog>(watch);
+  }
   if (state_->running) state_->server.listen_after_bind();
+  state_->slow_clients.reset();
   state_->predictions.stop();
   {
     std::lock_guard<std::mutex> lock(state_->lifecycle_mutex);

@@ -30,6 +30,10 @@ struct ServeConfig {
   // Open connections one client address may hold (429 beyond; 0 = no limit).
   // Counted from a connection's first request (serve/client_connections.h).
   size_t max_connections_per_client = 64;
+  // A connection must send a request's headers within this long of opening
+  // or of its last response, else it is dropped (slow clients:
+  // serve/client_connections.h, SlowClientWatchdog); 0 = no deadline.
+  int header_timeout_ms = 10000;
   std::string token;     // when set, all but /api/v1/health and the page need "Authorization: Bearer <token>"
   std::string web_root;  // "" = find_web_root()
   // The DICOM node's triage worklist shown at /api/v1/worklist and on the
