@@ -410,8 +410,6 @@ void HttpService::run() {
     std::lock_guard<std::mutex> lock(state_->lifecycle_mutex);
     state_->running = !state_->stop_requested;
   }
-  // listen_after_bind returns once stop() closed the socket and every
-  // worker thread finished its request.
   const ServeConfig& config = state_->config;
   if (state_->running && (config.header_timeout_ms > 0 || config.max_connections_per_client > 0)) {
     SlowClientWatchdog::Options watch;
@@ -422,6 +420,8 @@ void HttpService::run() {
     watch.max_per_client = config.max_connections_per_client;
     state_->slow_clients = std::make_unique<SlowClientWatchdog>(watch);
   }
+  // listen_after_bind returns once stop() closed the socket and every
+  // worker thread finished its request.
   if (state_->running) state_->server.listen_after_bind();
   state_->slow_clients.reset();
   state_->predictions.stop();
