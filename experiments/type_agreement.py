@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+"""Where the bacterial-vs-viral errors are: how many of several networks get
+each true pneumonia's type wrong (standard library only).
+
+  type_agreement.py PREDICTIONS.json...
+
+Each file is `pneumoscan predict --no-tta --json --model MEMBER FILES...` of
+one network on the same Kermany images (the type is in their names:
+_bacteria_, _virus_). A network's type is VIRAL when P(viral) > P(bacterial).
+Prints, per number k of networks wrong, how many images have k wrong; the
+images every network gets wrong bound what any combination of them can
+reach.
+"""
+import collections
+import json
+import sys
+
+
+def viral_share(prediction):
+    p = prediction.get("type_probabilities")
+    return None if not p else p["VIRAL"] / (p["VIRAL"] + p["BACTERIAL"])
+
+
+def main(paths):
+    shares = collections.defaultdict(dict)
+    for path in paths:
+        with open(path) as f:
+            for prediction in json.load(f)["predictions"]:
+                share = viral_share(prediction)
+                name = prediction["file"]
+                if share is not None and ("_virus_" in name or "_bacteria_" in name):
+                    shares[name][path] = share
+    images = [name for name, s in shares.items() if len(s) == len(paths)]
+    if not images:
+        sys.exit("type_agreement.py: no pneumonia of known type predicted by every network")
+    wrong = collections.Counter()
+    for name in images:
+        viral = "_virus_" in name
+        wrong[sum((s > 0.5) != viral for s in shares[name].values())] += 1
+    n = len(images)
+    print(f"{n} pneumonias of known type, {len(paths)} networks")
+    print("| networks wrong | images | share |")
+    print("|---|---|---|")
+    for k in range(len(paths) + 1):
+        print(f"| {k} | {wrong[k]} | {wrong[k] / n:.3f} |")
+    print(f"type accuracy if every disputed image were right: {1 - wrong[len(paths)] / n:.3f}; "
+          f"by majority (fewer than half wrong): {sum(wrong[k] for k in range(len(paths)) if 2 * k < len(paths)) / n:.3f}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    main(sys.argv[1:])
