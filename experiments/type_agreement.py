@@ -3,16 +3,19 @@
 each true pneumonia's type wrong (standard library only).
 
   type_agreement.py PREDICTIONS.json...
+  type_agreement.py --boundary PREDICTIONS.json
 
 Each file is `pneumoscan predict --no-tta --json --model MEMBER FILES...` of
 one network on the same Kermany images (the type is in their names:
 _bacteria_, _virus_). A network's type is VIRAL when P(viral) > P(bacterial).
 Prints, per number k of networks wrong, how many images have k wrong; the
 images every network gets wrong bound what any combination of them can
-reach.
+reach. --boundary: one network's (or ensemble's) type accuracy when the
+boundary log(P(viral) / P(bacterial)) > 0 is moved by each of a few offsets.
 """
 import collections
 import json
+import math
 import sys
 
 
@@ -47,7 +50,25 @@ def main(paths):
           f"by majority (fewer than half wrong): {sum(wrong[k] for k in range(len(paths)) if 2 * k < len(paths)) / n:.3f}")
 
 
+def boundary(path):
+    with open(path) as f:
+        rows = [(math.log(p["type_probabilities"]["VIRAL"] / p["type_probabilities"]["BACTERIAL"]),
+                 "_virus_" in p["file"])
+                for p in json.load(f)["predictions"]
+                if p.get("type_probabilities") and ("_virus_" in p["file"] or "_bacteria_" in p["file"])]
+    if not rows:
+        sys.exit("type_agreement.py: no pneumonia of known type with type probabilities in " + path)
+    print(f"{len(rows)} pneumonias of known type")
+    print("| offset | type accuracy |")
+    print("|---|---|")
+    for offset in [-1.0, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0]:
+        print(f"| {offset:+.2f} | {sum((l > offset) == viral for l, viral in rows) / len(rows):.3f} |")
+
+
 if __name__ == "__main__":
     if len(sys.argv) < 2:
         sys.exit(__doc__)
-    main(sys.argv[1:])
+    if sys.argv[1] == "--boundary":
+        boundary(sys.argv[2])
+    else:
+        main(sys.argv[1:])
