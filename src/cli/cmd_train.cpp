@@ -239,8 +239,7 @@ std::function<int()> add_train(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--ema-decay", c.ema_decay,
                   "Validate, keep and save an exponential moving average of the weights over the steps "
-                  "with this decay (0 = off; 0.998 averages about the last 500 steps)")
-      ->check(CLI::Range(0.0, 0.9999999))
+                  "with this decay in [0, 1) (0 = off; 0.998 averages about the last 500 steps)")
       ->capture_default_str();
   cmd->add_option("--patience", c.early_stopping_patience, "Early stopping patience (epochs)")
       ->capture_default_str();
