@@ -37,39 +37,49 @@ bool address_of(const sockaddr_storage& address, std::string& ip, int& port) {
   return true;
 }
 
-bool socket_matches(int fd, const httplib::Request& request) {
-  struct stat status {};
-  if (fstat(fd, &status) != 0 || !S_ISSOCK(status.st_mode)) return false;
-  sockaddr_storage peer{}, local{};
-  socklen_t peer_size = sizeof peer, local_size = sizeof local;
-  if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_size) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_size) != 0)
-    return false;
-  std::string peer_ip, local_ip;
-  int peer_port = -1, local_port = -1;
-  return address_of(peer, peer_ip, peer_port) && address_of(local, local_ip, local_port) &&
-         peer_port == request.remote_port && local_port == request.local_port &&
-         peer_ip == request.remote_addr && local_ip == request.local_addr;
-}
+// One of this process's connected sockets, with both ends as httplib writes
+// them into a Request.
+struct ConnectedSocket {
+  int fd = -1;
+  std::string local_ip, peer_ip;
+  int local_port = -1, peer_port = -1;
+};
 
-// The descriptor of the connection `request` came on: the one socket of this
-// process with its four addresses (a scan of /proc/self/fd, done only for
-// connections being closed).
-int find_connection_socket(const httplib::Request& request) {
+// Every connected socket of this process (a scan of /proc/self/fd: the
+// listening socket has no peer and is left out).
+std::vector<ConnectedSocket> connected_sockets() {
+  std::vector<ConnectedSocket> found;
   DIR* fds = opendir("/proc/self/fd");
-  if (!fds) return -1;
-  int found = -1;
+  if (!fds) return found;
   while (dirent* entry = readdir(fds)) {
     char* end = nullptr;
-    const long fd = std::strtol(entry->d_name, &end, 10);
-    if (end == entry->d_name || *end != '\0' || fd == dirfd(fds)) continue;
-    if (socket_matches(static_cast<int>(fd), request)) {
-      found = static_cast<int>(fd);
-      break;
-    }
+    const long number = std::strtol(entry->d_name, &end, 10);
+    if (end == entry->d_name || *end != '\0' || number == dirfd(fds)) continue;
+    ConnectedSocket socket;
+    socket.fd = static_cast<int>(number);
+    struct stat status {};
+    if (fstat(socket.fd, &status) != 0 || !S_ISSOCK(status.st_mode)) continue;
+    sockaddr_storage peer{}, local{};
+    socklen_t peer_size = sizeof peer, local_size = sizeof local;
+    if (getsockname(socket.fd, reinterpret_cast<sockaddr*>(&local), &local_size) != 0 ||
+        getpeername(socket.fd, reinterpret_cast<sockaddr*>(&peer), &peer_size) != 0)
+      continue;
+    if (address_of(local, socket.local_ip, socket.local_port) &&
+        address_of(peer, socket.peer_ip, socket.peer_port))
+      found.push_back(std::move(socket));
   }
   closedir(fds);
   return found;
+}
+
+// The descriptor of the connection `request` came on: the one socket of this
+// process with its four addresses (scanned only for connections being closed).
+int find_connection_socket(const httplib::Request& request) {
+  for (const ConnectedSocket& socket : connected_sockets())
+    if (socket.peer_port == request.remote_port && socket.local_port == request.local_port &&
+        socket.peer_ip == request.remote_addr && socket.local_ip == request.local_addr)
+      return socket.fd;
+  return -1;
 }
 
 // A lingering close (as web servers do): the response is followed by FIN, and
@@ -110,33 +120,12 @@ std::string connection_key(const std::string& address, int port) {
   return address + " " + std::to_string(port);
 }
 
-// This process's connected sockets with local port `port`: the service's
-// connections (its listening socket has no peer; the process's own outgoing
-// connections have other local ports).
+// The service's connections: this process's connected sockets with local
+// port `port` (its own outgoing connections have other local ports).
 std::vector<ServiceSocket> service_sockets(int port) {
   std::vector<ServiceSocket> found;
-  DIR* fds = opendir("/proc/self/fd");
-  if (!fds) return found;
-  while (dirent* entry = readdir(fds)) {
-    char* end = nullptr;
-    const long fd = std::strtol(entry->d_name, &end, 10);
-    if (end == entry->d_name || *end != '\0' || fd == dirfd(fds)) continue;
-    struct stat status {};
-    if (fstat(static_cast<int>(fd), &status) != 0 || !S_ISSOCK(status.st_mode)) continue;
-    sockaddr_storage peer{}, local{};
-    socklen_t peer_size = sizeof peer, local_size = sizeof local;
-    if (getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&local), &local_size) != 0 ||
-        getpeername(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&peer), &peer_size) != 0)
-      continue;
-    std::string local_ip;
-    int local_port = -1;
-    ServiceSocket socket;
-    socket.fd = static_cast<int>(fd);
-    if (address_of(local, local_ip, local_port) && local_port == port &&
-        address_of(peer, socket.address, socket.port))
-      found.push_back(socket);
-  }
-  closedir(fds);
+  for (const ConnectedSocket& socket : connected_sockets())
+    if (socket.local_port == port) found.push_back({socket.fd, socket.peer_ip, socket.peer_port});
   return found;
 }
 
