@@ -39,7 +39,7 @@ TEST(WeightAverage, FollowsTheWarmedUpDecayByHand) {
     const double w = 10.0 * (step + 1);
     net.w.fill_(w);
     net.count.fill_(step + 1);
-    average.update(net);
+    average.update();
     expected = decays[step] * expected + (1 - decays[step]) * w;
   }
   EXPECT_EQ(average.updates(), 3);
@@ -56,7 +56,7 @@ TEST(WeightAverage, DecayZeroIsTheLastStep) {
   Tiny net;
   WeightAverage average(net, 0.0);
   net.w.data().fill_(5);
-  average.update(net);
+  average.update();
   EXPECT_EQ(average.weights()[0].second[0].item<float>(), 5.0f);
 }
 

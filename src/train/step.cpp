@@ -140,7 +140,7 @@ EpochTotals run_epoch(ClassifierImpl& net, torch::optim::Optimizer& optimizer, B
     const StepResult result = train_step(net, optimizer, images, labels, step_options);
     TORCH_CHECK(result.finite, "training diverged (loss is not finite) at epoch ", epoch,
                 "; lower the learning rate");
-    if (options.average != nullptr) options.average->update(net);
+    if (options.average != nullptr) options.average->update();
     const int64_t n = labels.size(0);
     loss_sum += result.loss * n;
     seen += n;

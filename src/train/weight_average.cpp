@@ -14,21 +14,17 @@ WeightAverage::WeightAverage(torch::nn::Module& module, double decay) : decay_(d
   if (!(decay >= 0 && decay < 1))
     throw UsageError("the weight average's decay must be in [0, 1) (0.999: about the last 1,000 steps)");
   const torch::NoGradGuard no_grad;
-  for (auto& [name, tensor] : state_dict(module)) weights_.emplace_back(name, tensor.detach().clone());
+  network_ = state_dict(module);
+  for (const auto& [name, tensor] : network_) weights_.emplace_back(name, tensor.detach().clone());
 }
 
-void WeightAverage::update(torch::nn::Module& module) {
+void WeightAverage::update() {
   const torch::NoGradGuard no_grad;
-  const NamedTensors current = state_dict(module);
-  TORCH_CHECK(current.size() == weights_.size(), "weight average: the network has ", current.size(),
-              " tensors, the average ", weights_.size());
   const double n = static_cast<double>(updates_);
   const double d = std::min(decay_, (1 + n) / (10 + n));
-  for (size_t i = 0; i < current.size(); ++i) {
-    const auto& [name, weight] = current[i];
+  for (size_t i = 0; i < network_.size(); ++i) {
+    const torch::Tensor& weight = network_[i].second;
     torch::Tensor& average = weights_[i].second;
-    TORCH_CHECK(name == weights_[i].first && weight.sizes() == average.sizes(), "weight average: '", name,
-                "' does not match the averaged '", weights_[i].first, "'");
     if (average.is_floating_point())
       average.mul_(d).add_(weight.detach(), 1 - d);
     else

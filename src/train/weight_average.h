@@ -15,17 +15,18 @@ namespace pneumoscan {
 
 class WeightAverage {
  public:
-  // Starts at `module`'s current weights (copies on their device). decay in
-  // [0, 1); UsageError otherwise.
+  // Starts at `module`'s current weights (copies on their device) and follows
+  // its tensors from then on: `module` must outlive the average, and its
+  // tensors be changed in place (as optimisers, load_state_dict and Module::to
+  // do). decay in [0, 1); UsageError otherwise.
   WeightAverage(torch::nn::Module& module, double decay);
 
   // After an optimiser step: each floating-point weight w becomes
   //   average = d * average + (1 - d) * w,  d = min(decay, (1 + n) / (10 + n)),
   // n the number of earlier updates (the warm-up keeps the start, when the
   // network is far from where it ends, from lingering in the average).
-  // Other tensors (counters) are copied. The module must have the weights
-  // the average started from, by name and shape (TORCH_CHECK).
-  void update(torch::nn::Module& module);
+  // Other tensors (counters) are copied.
+  void update();
 
   // The averaged weights, named as state_dict(module).
   const NamedTensors& weights() const { return weights_; }
@@ -41,6 +42,7 @@ class WeightAverage {
   double decay_;
   int64_t updates_ = 0;
   NamedTensors weights_;
+  NamedTensors network_;  // the module's own tensors (aliases), kept so a step need not list them again
 };
 
 }  // namespace pneumoscan
