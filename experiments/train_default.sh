@@ -17,6 +17,8 @@
 # PATIENCE=2 is the previous default of sessions 7-18 (docs/generalisation.md).
 # EMA=D passes --ema-decay D (validate, keep and save each member's moving
 # average of the weights; docs/generalisation.md "Weight averaging", session 21).
+# HFLIP=1 passes --hflip (horizontal flips in the augmentation; the bundled model
+# has none: docs/generalisation.md "Horizontal flips", session 22).
 # THREADS=N passes --threads N (two members trained at once with THREADS=1
 # each use the two cores better than one after the other); MEMBERS_ONLY=1 stops
 # after training the members of SEEDS (rerun without it to make the ensemble).
@@ -42,6 +44,7 @@ patience=${PATIENCE:-3}
 threads=(); [ -z "${THREADS:-}" ] || threads=(--threads "$THREADS")
 zoom=(); [ -z "${ZOOM:-}" ] || zoom=(--zoom "$ZOOM")
 ema=(); [ -z "${EMA:-}" ] || ema=(--ema-decay "$EMA")
+hflip=(); [ "${HFLIP:-0}" = 1 ] && hflip=(--hflip)
 norm=(--normalization fixed --norm-mean 0.5 --norm-std 0.5)
 case "${ARCH:-mobilenet-v2}" in
   mobilenet-v2)
@@ -73,7 +76,7 @@ for seed in $seeds; do
   /usr/bin/time -f "member $seed: %e s" "$bin" "${threads[@]}" train "${arch[@]}" \
     "${norm[@]}" --image-size 224 \
     --classes normal,bacterial,viral --freeze features --unfreeze-after "$unfreeze_after" \
-    "${zoom[@]}" "${ema[@]}" \
+    "${zoom[@]}" "${ema[@]}" "${hflip[@]}" \
     --data "$work/trainval.csv" --exclude-qc "$work/qc.json" \
     --epochs "$epochs" --patience "$patience" --seed "$seed" --batch-size 32 \
     --name "pneumoscan-$tag-224-3class-seed$seed" --out "$member" --no-progress "${resume[@]}" \
