@@ -3,7 +3,7 @@
 each true pneumonia's type wrong (standard library only).
 
   type_agreement.py PREDICTIONS.json...
-  type_agreement.py --boundary PREDICTIONS.json
+  type_agreement.py --boundary PREDICTIONS.json...
 
 Each file is `pneumoscan predict --no-tta --json --model MEMBER FILES...` of
 one network on the same Kermany images (the type is in their names:
@@ -11,7 +11,9 @@ _bacteria_, _virus_). A network's type is VIRAL when P(viral) > P(bacterial).
 Prints, per number k of networks wrong, how many images have k wrong; the
 images every network gets wrong bound what any combination of them can
 reach. --boundary: one network's (or ensemble's) type accuracy when the
-boundary log(P(viral) / P(bacterial)) > 0 is moved by each of a few offsets.
+boundary log(P(viral) / P(bacterial)) > 0 is moved by each of a few offsets;
+with several files, of the networks' averaged type probabilities (an ensemble
+of them without its calibration).
 """
 import collections
 import json
@@ -50,15 +52,19 @@ def main(paths):
           f"by majority (fewer than half wrong): {sum(wrong[k] for k in range(len(paths)) if 2 * k < len(paths)) / n:.3f}")
 
 
-def boundary(path):
-    with open(path) as f:
-        rows = [(math.log(p["type_probabilities"]["VIRAL"] / p["type_probabilities"]["BACTERIAL"]),
-                 "_virus_" in p["file"])
-                for p in json.load(f)["predictions"]
-                if p.get("type_probabilities") and ("_virus_" in p["file"] or "_bacteria_" in p["file"])]
+def boundary(paths):
+    probabilities = collections.defaultdict(list)  # file -> [(P(bacterial), P(viral)) per network]
+    for path in paths:
+        with open(path) as f:
+            for p in json.load(f)["predictions"]:
+                if p.get("type_probabilities") and ("_virus_" in p["file"] or "_bacteria_" in p["file"]):
+                    t = p["type_probabilities"]
+                    probabilities[p["file"]].append((t["BACTERIAL"], t["VIRAL"]))
+    rows = [(math.log(sum(v for _, v in ps) / sum(b for b, _ in ps)), "_virus_" in name)
+            for name, ps in probabilities.items() if len(ps) == len(paths)]
     if not rows:
-        sys.exit("type_agreement.py: no pneumonia of known type with type probabilities in " + path)
-    print(f"{len(rows)} pneumonias of known type")
+        sys.exit("type_agreement.py: no pneumonia of known type with type probabilities in every file")
+    print(f"{len(rows)} pneumonias of known type, {len(paths)} networks averaged")
     print("| offset | type accuracy |")
     print("|---|---|")
     for offset in [-1.0, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0]:
@@ -69,6 +75,6 @@ if __name__ == "__main__":
     if len(sys.argv) < 2:
         sys.exit(__doc__)
     if sys.argv[1] == "--boundary":
-        boundary(sys.argv[2])
+        boundary(sys.argv[2:])
     else:
         main(sys.argv[1:])
