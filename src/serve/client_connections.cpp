@@ -109,35 +109,29 @@ void linger(int fd) {
 // limit may drop it: a client that just opened one is about to use it.
 constexpr auto kCapGrace = std::chrono::seconds(1);
 
-// One of the service's connections as the scan found it.
-struct ServiceSocket {
-  int fd = -1;
-  std::string address;  // the client's
-  int port = -1;
-};
-
 std::string connection_key(const std::string& address, int port) {
   return address + " " + std::to_string(port);
 }
 
 // The service's connections: this process's connected sockets with local
 // port `port` (its own outgoing connections have other local ports).
-std::vector<ServiceSocket> service_sockets(int port) {
-  std::vector<ServiceSocket> found;
-  for (const ConnectedSocket& socket : connected_sockets())
-    if (socket.local_port == port) found.push_back({socket.fd, socket.peer_ip, socket.peer_port});
+std::vector<ConnectedSocket> service_sockets(int port) {
+  std::vector<ConnectedSocket> found = connected_sockets();
+  found.erase(std::remove_if(found.begin(), found.end(),
+                             [port](const ConnectedSocket& socket) { return socket.local_port != port; }),
+              found.end());
   return found;
 }
 
 // Shuts `socket` down when its descriptor still holds that connection (it may
 // have been closed, and the number reused, since the scan).
-bool shut_down(const ServiceSocket& socket) {
+bool shut_down(const ConnectedSocket& socket) {
   sockaddr_storage peer{};
   socklen_t size = sizeof peer;
   std::string address;
   int port = -1;
   if (getpeername(socket.fd, reinterpret_cast<sockaddr*>(&peer), &size) != 0 ||
-      !address_of(peer, address, port) || address != socket.address || port != socket.port)
+      !address_of(peer, address, port) || address != socket.peer_ip || port != socket.peer_port)
     return false;
   return ::shutdown(socket.fd, SHUT_RDWR) == 0;
 }
@@ -219,26 +213,27 @@ void SlowClientWatchdog::run() {
 void SlowClientWatchdog::scan() {
   using Clock = std::chrono::steady_clock;
   const Clock::time_point listed = Clock::now();
-  const std::vector<ServiceSocket> sockets = service_sockets(options_.port);
+  const std::vector<ConnectedSocket> sockets = service_sockets(options_.port);
   const Clock::time_point now = Clock::now();
-  std::vector<const ServiceSocket*> drop;
+  std::vector<const ConnectedSocket*> drop;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     std::map<std::string, Seen> current;
     std::map<std::string, size_t> open, timed_out;  // by client address
-    std::map<std::string, std::vector<std::pair<Clock::time_point, const ServiceSocket*>>> idle;  // likewise
-    for (const ServiceSocket& socket : sockets) {
-      const std::string key = connection_key(socket.address, socket.port);
+    // Likewise by client address: its connections waiting for a first request, and since when.
+    std::map<std::string, std::vector<std::pair<Clock::time_point, const ConnectedSocket*>>> idle;
+    for (const ConnectedSocket& socket : sockets) {
+      const std::string key = connection_key(socket.peer_ip, socket.peer_port);
       const auto it = seen_.find(key);
       const Seen seen = it != seen_.end() ? it->second : Seen{now, false};
       current[key] = seen;
-      ++open[socket.address];
+      ++open[socket.peer_ip];
       if (seen.in_request) continue;
       if (now - seen.idle_since > options_.limit) {
         drop.push_back(&socket);
-        ++timed_out[socket.address];
+        ++timed_out[socket.peer_ip];
       } else if (now - seen.idle_since >= kCapGrace) {
-        idle[socket.address].emplace_back(seen.idle_since, &socket);
+        idle[socket.peer_ip].emplace_back(seen.idle_since, &socket);
       }
     }
     if (options_.max_per_client > 0)
@@ -255,10 +250,11 @@ void SlowClientWatchdog::scan() {
     // not hold yet: keep its mark for the next scan.
     for (const auto& [key, seen] : seen_)
       if (seen.in_request && seen.idle_since >= listed && !current.count(key)) current[key] = seen;
-    for (const ServiceSocket* socket : drop) current.erase(connection_key(socket->address, socket->port));
+    for (const ConnectedSocket* socket : drop)
+      current.erase(connection_key(socket->peer_ip, socket->peer_port));
     seen_ = std::move(current);
   }
-  for (const ServiceSocket* socket : drop)
+  for (const ConnectedSocket* socket : drop)
     if (shut_down(*socket)) ++dropped_;
 }
 
