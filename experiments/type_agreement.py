@@ -21,27 +21,32 @@ import math
 import sys
 
 
-def viral_share(prediction):
-    p = prediction.get("type_probabilities")
-    return None if not p else p["VIRAL"] / (p["VIRAL"] + p["BACTERIAL"])
+def type_probabilities(paths):
+    """file -> [(P(bacterial), P(viral)) of each network], for the pneumonias of
+    known type that every file predicts with type probabilities."""
+    found = collections.defaultdict(list)
+    for path in paths:
+        try:
+            with open(path) as f:
+                for p in json.load(f)["predictions"]:
+                    if p.get("type_probabilities") and ("_virus_" in p["file"] or "_bacteria_" in p["file"]):
+                        t = p["type_probabilities"]
+                        found[p["file"]].append((float(t["BACTERIAL"]), float(t["VIRAL"])))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+            sys.exit(f"type_agreement.py: {path}: not the JSON of `pneumoscan predict --json` ({type(e).__name__}: {e})")
+    found = {name: ps for name, ps in found.items() if len(ps) == len(paths)}
+    if not found:
+        sys.exit("type_agreement.py: no pneumonia of known type with type probabilities in every file")
+    return found
 
 
 def main(paths):
-    shares = collections.defaultdict(dict)
-    for path in paths:
-        with open(path) as f:
-            for prediction in json.load(f)["predictions"]:
-                share = viral_share(prediction)
-                name = prediction["file"]
-                if share is not None and ("_virus_" in name or "_bacteria_" in name):
-                    shares[name][path] = share
-    images = [name for name, s in shares.items() if len(s) == len(paths)]
-    if not images:
-        sys.exit("type_agreement.py: no pneumonia of known type predicted by every network")
+    probabilities = type_probabilities(paths)
+    images = list(probabilities)
     wrong = collections.Counter()
     for name in images:
         viral = "_virus_" in name
-        wrong[sum((s > 0.5) != viral for s in shares[name].values())] += 1
+        wrong[sum((v > b) != viral for b, v in probabilities[name])] += 1
     n = len(images)
     print(f"{n} pneumonias of known type, {len(paths)} networks")
     print("| networks wrong | images | share |")
@@ -53,17 +58,9 @@ def main(paths):
 
 
 def boundary(paths):
-    probabilities = collections.defaultdict(list)  # file -> [(P(bacterial), P(viral)) per network]
-    for path in paths:
-        with open(path) as f:
-            for p in json.load(f)["predictions"]:
-                if p.get("type_probabilities") and ("_virus_" in p["file"] or "_bacteria_" in p["file"]):
-                    t = p["type_probabilities"]
-                    probabilities[p["file"]].append((t["BACTERIAL"], t["VIRAL"]))
-    rows = [(math.log(sum(v for _, v in ps) / sum(b for b, _ in ps)), "_virus_" in name)
-            for name, ps in probabilities.items() if len(ps) == len(paths)]
-    if not rows:
-        sys.exit("type_agreement.py: no pneumonia of known type with type probabilities in every file")
+    # Floored: a probability that underflowed to 0 must not end the run.
+    rows = [(math.log(max(sum(v for _, v in ps), 1e-30) / max(sum(b for b, _ in ps), 1e-30)), "_virus_" in name)
+            for name, ps in type_probabilities(paths).items()]
     print(f"{len(rows)} pneumonias of known type, {len(paths)} networks averaged")
     print("| offset | type accuracy |")
     print("|---|---|")
