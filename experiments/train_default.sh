@@ -19,6 +19,9 @@
 # average of the weights; docs/generalisation.md "Weight averaging", session 21).
 # HFLIP=1 passes --hflip (horizontal flips in the augmentation; the bundled model
 # has none: docs/generalisation.md "Horizontal flips", session 22).
+# VIRAL_WEIGHT=F passes --class-weight-scale VIRAL=F (a viral error costs F times what the
+# class weighting says; the bundled model has none: docs/generalisation.md "A loss weight for
+# VIRAL", session 23).
 # THREADS=N passes --threads N (two members trained at once with THREADS=1
 # each use the two cores better than one after the other); MEMBERS_ONLY=1 stops
 # after training the members of SEEDS (rerun without it to make the ensemble).
@@ -45,6 +48,7 @@ threads=(); [ -z "${THREADS:-}" ] || threads=(--threads "$THREADS")
 zoom=(); [ -z "${ZOOM:-}" ] || zoom=(--zoom "$ZOOM")
 ema=(); [ -z "${EMA:-}" ] || ema=(--ema-decay "$EMA")
 hflip=(); [ "${HFLIP:-0}" = 1 ] && hflip=(--hflip)
+viral=(); [ -z "${VIRAL_WEIGHT:-}" ] || viral=(--class-weight-scale "VIRAL=$VIRAL_WEIGHT")
 norm=(--normalization fixed --norm-mean 0.5 --norm-std 0.5)
 case "${ARCH:-mobilenet-v2}" in
   mobilenet-v2)
@@ -76,7 +80,7 @@ for seed in $seeds; do
   /usr/bin/time -f "member $seed: %e s" "$bin" "${threads[@]}" train "${arch[@]}" \
     "${norm[@]}" --image-size 224 \
     --classes normal,bacterial,viral --freeze features --unfreeze-after "$unfreeze_after" \
-    "${zoom[@]}" "${ema[@]}" "${hflip[@]}" \
+    "${zoom[@]}" "${ema[@]}" "${hflip[@]}" "${viral[@]}" \
     --data "$work/trainval.csv" --exclude-qc "$work/qc.json" \
     --epochs "$epochs" --patience "$patience" --seed "$seed" --batch-size 32 \
     --name "pneumoscan-$tag-224-3class-seed$seed" --out "$member" --no-progress "${resume[@]}" \

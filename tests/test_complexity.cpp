@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "models/autoencoder.h"
 #include "models/complexity.h"
 #include "models/registry.h"
 #include "test_support.h"
@@ -62,4 +63,21 @@ TEST(Complexity, ForwardTimeIsMeasured) {
   const double seconds = measure_forward_seconds(*net, 1, 64, 3);
   EXPECT_GT(seconds, 0.0);
   EXPECT_LT(seconds, 5.0);
+}
+
+TEST(Complexity, AnyNetworkIsCountedThroughItsOwnForward) {
+  // The autoencoder's encoder, by hand: 3x3 convolutions 1->32 (112 px out), 32->64 (56), 64->128 (28),
+  // 128->256 (14): output elements x in_channels x 9 each.
+  const int64_t expected =
+      32 * 112 * 112 * 1 * 9 + 64 * 56 * 56 * 32 * 9 + 128 * 28 * 28 * 64 * 9 + 256 * 14 * 14 * 128 * 9;
+  Autoencoder net;
+  const torch::Tensor image = torch::rand({1, 1, 224, 224});
+  EXPECT_EQ(count_multiply_adds(*net, [&] { net->encode(image); }), expected);
+  EXPECT_GT(measure_forward_seconds(
+                *net, [&] { net->encode(image); }, 1),
+            0.0);
+  // The decoder mirrors it with transposed convolutions, whose work follows their input (each input
+  // element meets the whole 3x3 kernel for every output channel): 256->128 on 14 px, 128->64 on 28,
+  // 64->32 on 56, 32->1 on 112: the same count again.
+  EXPECT_EQ(count_multiply_adds(*net, [&] { net->forward(image); }), 2 * expected);
 }

@@ -1,6 +1,7 @@
 // Tests of src/train/config: the one set of training rules every front end
 // applies, the completed configuration, and the preprocessing a run uses.
 #include <cmath>
+#include <limits>
 #include <string>
 
 #include "core/errors.h"
@@ -121,4 +122,38 @@ TEST(Config, BalancedSamplingReplacesClassWeightingAndNewSettingsAreStoredOnlyWh
   EXPECT_DOUBLE_EQ(json.at("ema_decay").get<double>(), 0.998);
   EXPECT_DOUBLE_EQ(json.at("augment").at("vendor_processing_probability").get<double>(), 0.5);
   EXPECT_FALSE(json.at("class_weighting").get<bool>());
+}
+
+TEST(Config, ClassWeightScalesMultiplyTheWeightingAndAreStoredOnlyWhenUsed) {
+  TrainConfig c;
+  c.class_names = {"normal", "bacterial", "viral"};
+  EXPECT_FALSE(to_json(completed(c)).contains("class_weight_scale"));
+  c.class_weight_scale = {{"viral", 1.5}};
+  const TrainConfig done = completed(c);
+  EXPECT_EQ(done.class_weight_scale.count("VIRAL"), 1u);  // upper-cased like the class names
+  // Inverse frequency for counts 100, 200, 100 (N / (K n_c)): 4/3, 2/3, 4/3; VIRAL times 1.5.
+  const std::vector<double> weights = training_class_weights(done, {100, 200, 100});
+  ASSERT_EQ(weights.size(), 3u);
+  EXPECT_DOUBLE_EQ(weights[0], 4.0 / 3.0);
+  EXPECT_DOUBLE_EQ(weights[1], 2.0 / 3.0);
+  EXPECT_DOUBLE_EQ(weights[2], 2.0);
+  EXPECT_DOUBLE_EQ(to_json(done).at("class_weight_scale").at("VIRAL").get<double>(), 1.5);
+
+  TrainConfig plain = done;
+  plain.class_weighting = false;  // the scale multiplies 1 then
+  EXPECT_EQ(training_class_weights(plain, {100, 200, 100}), (std::vector<double>{1.0, 1.0, 1.5}));
+}
+
+TEST(Config, ClassWeightScalesMustNameAClassAndBePositive) {
+  TrainConfig c;
+  c.class_names = {"normal", "bacterial", "viral"};
+  c.class_weight_scale = {{"fungal", 2.0}};
+  EXPECT_NE(rule_broken(c).find("'fungal', which is not one of the classes (NORMAL, BACTERIAL, VIRAL)"),
+            std::string::npos);
+  c.class_weight_scale = {{"VIRAL", 0.0}};
+  EXPECT_NE(rule_broken(c).find("positive"), std::string::npos);
+  c.class_weight_scale = {{"VIRAL", std::numeric_limits<double>::infinity()}};
+  EXPECT_NE(rule_broken(c).find("positive"), std::string::npos);
+  c.class_weight_scale = {{"VIRAL", 2.0}};
+  EXPECT_EQ(rule_broken(c), "");
 }

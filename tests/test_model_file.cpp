@@ -273,8 +273,13 @@ TEST(ModelFileIntegrity, WeightEmptiedOrCutShortIsAnErrorNotACrash) {
     EXPECT_NE(message.find(" bytes, the file holds " + std::to_string(keep) + " (emptied or cut short)"),
               std::string::npos)
         << message;
-    const test::CommandResult predict = test::run_cli("info --model " + damaged);
-    EXPECT_EQ(predict.exit_code, 1) << predict.output;
+    // The crash was `predict` on such a file (`info` passed it): both now end in one line.
+    for (const std::string command : {"info --model " + damaged, "predict --model " + damaged + " x.png"}) {
+      const test::CommandResult result = test::run_cli(command);
+      EXPECT_EQ(result.exit_code, 1) << command << "\n" << result.output;
+      EXPECT_EQ(result.output.rfind("error: " + damaged + ": damaged model file: ", 0), 0u) << result.output;
+      EXPECT_EQ(result.output.find('\n'), result.output.size() - 1) << result.output;
+    }
   }
   // A weight record missing altogether.
   const std::string missing = dir / "missing.psmodel";

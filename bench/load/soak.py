@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Mixed load against a running `pneumoscan serve` (bench/load/soak.sh starts it).
 
-   soak.py --url URL --pid PID --seconds N --xrays DIR [--dicom-port P --dicoms DIR]
+   soak.py --url URL --pid PID --seconds N --xrays DIR [--dicom-port P --dicoms DIR [--dicom-clients K]]
 
 Kinds of traffic, each in its own threads, all counted by outcome:
   good      real X-rays POSTed one after another by 3 clients; anything but 200 is a failure
@@ -10,10 +10,11 @@ Kinds of traffic, each in its own threads, all counted by outcome:
   oversized declared and chunked bodies over --max-body-mb: 413 expected
   slow      10 clients sending a request's headers one byte a second (the server drops them)
   idle      10 connections opened and left silent (reopened when the server closes them)
-  dicom     C-STORE of a DICOM file every 5 s with storescu (success = exit code 0)
+  dicom     K clients (default 3), each a C-STORE of a DICOM file with storescu every 5 s, so
+            associations overlap (success = exit code 0; anything else is a failure)
 The server's RSS is sampled every 5 s. Prints one summary (requests, outcomes by
 kind, p50/p99 latency, RSS over time) and exits 1 when a good or health request
-failed or RSS grew 5 % or more after warm-up (the first fifth of the run).
+or DICOM store failed or RSS grew 5 % or more after warm-up (the first fifth of the run).
 Standard library only; a bench tool, not part of the product.
 """
 import argparse
@@ -162,8 +163,8 @@ def idle_client(host, port):
             stop.wait(1.0)
 
 
-def dicom_client(port, dicoms):
-    rng = random.Random(2)
+def dicom_client(port, dicoms, seed):
+    rng = random.Random(seed)
     while not stop.is_set():
         path = rng.choice(dicoms)
         start = time.monotonic()
@@ -199,6 +200,7 @@ def main():
     parser.add_argument("--max-body-mb", type=float, default=32)
     parser.add_argument("--dicom-port", type=int)
     parser.add_argument("--dicoms")
+    parser.add_argument("--dicom-clients", type=int, default=3)
     args = parser.parse_args()
     url = urllib.parse.urlparse(args.url)
     host, port = url.hostname, url.port
@@ -216,7 +218,8 @@ def main():
     threads += [threading.Thread(target=idle_client, args=(host, port)) for _ in range(10)]
     if args.dicom_port and args.dicoms:
         dicoms = sorted(os.path.join(args.dicoms, f) for f in os.listdir(args.dicoms) if f.endswith(".dcm"))
-        threads.append(threading.Thread(target=dicom_client, args=(args.dicom_port, dicoms)))
+        threads += [threading.Thread(target=dicom_client, args=(args.dicom_port, dicoms, 2 + i))
+                    for i in range(args.dicom_clients)]
     for t in threads:
         t.daemon = True
         t.start()
@@ -248,8 +251,10 @@ def main():
           (warm_rss / 1024, end_rss / 1024, max(r for _, r in samples) / 1024, growth))
     good_failures = sum(c for o, c in outcomes["good"].items() if o != "200")
     health_failures = sum(c for o, c in outcomes["health"].items() if o != "200")
-    print("good-request failures: %d, health failures: %d" % (good_failures, health_failures))
-    ok = good_failures == 0 and health_failures == 0 and growth < 5.0
+    dicom_failures = sum(c for o, c in outcomes.get("dicom", {}).items() if o != "stored")
+    print("good-request failures: %d, health failures: %d, DICOM store failures: %d" %
+          (good_failures, health_failures, dicom_failures))
+    ok = good_failures == 0 and health_failures == 0 and dicom_failures == 0 and growth < 5.0
     print("SOAK " + ("PASSED" if ok else "FAILED"))
     return 0 if ok else 1
 

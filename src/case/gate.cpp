@@ -16,17 +16,6 @@ bool contains(const std::vector<std::string>& values, const std::string& value) 
   return std::find(values.begin(), values.end(), value) != values.end();
 }
 
-std::string upper(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
-
-std::string joined(const std::vector<std::string>& values) {
-  std::string out;
-  for (const std::string& v : values) out += (out.empty() ? "" : ", ") + v;
-  return out;
-}
-
 // A DICOM code string as printable text of at most 16 characters (its VR's limit).
 std::string shown(const std::string& value) {
   std::string out;
@@ -111,26 +100,26 @@ void check_dicom_attributes(const Image& image, const Population& population, Ga
   const DicomInfo& info = *image.dicom;
   const std::vector<std::string>& modalities =
       population.modalities.empty() ? default_xray_modalities() : population.modalities;
-  const std::string modality = upper(info.modality);
+  const std::string modality = uppercase(info.modality);
   if (!modality.empty() && !contains(modalities, modality)) {
     const bool xray = contains(default_xray_modalities(), modality);
-    gate.add(
-        "modality", GateStatus::kRefuse,
-        xray ? "modality " + shown(modality) + " is not one the model was trained on (" + joined(modalities) +
-                   ")"
-             : "modality " + shown(modality) + " is not a radiograph (expected " + joined(modalities) + ")");
+    gate.add("modality", GateStatus::kRefuse,
+             xray ? "modality " + shown(modality) + " is not one the model was trained on (" +
+                        join(modalities, ", ") + ")"
+                  : "modality " + shown(modality) + " is not a radiograph (expected " +
+                        join(modalities, ", ") + ")");
   }
-  const std::string view = upper(info.view_position);
+  const std::string view = uppercase(info.view_position);
   if (!view.empty()) {
     if (is_lateral(view))
       gate.add("view", GateStatus::kRefuse,
                "lateral view (" + shown(view) + "): the model reads frontal chest X-rays only");
     else if (!population.views.empty() && !contains(population.views, view))
-      gate.add(
-          "view", GateStatus::kRefuse,
-          "view " + shown(view) + " is not one the model was trained on (" + joined(population.views) + ")");
+      gate.add("view", GateStatus::kRefuse,
+               "view " + shown(view) + " is not one the model was trained on (" +
+                   join(population.views, ", ") + ")");
   }
-  const std::string body_part = upper(info.body_part);
+  const std::string body_part = uppercase(info.body_part);
   if (!body_part.empty() && body_part.find("CHEST") == std::string::npos &&
       body_part.find("THORAX") == std::string::npos && !contains(population.body_parts, body_part))
     gate.add("body_part", GateStatus::kRefuse, "body part " + shown(body_part) + " is not the chest");

@@ -26,8 +26,8 @@ std::vector<std::string> comma_list(const std::string& text) {
   size_t start = 0;
   while (start <= text.size() && !text.empty()) {
     const size_t comma = text.find(',', start);
-    std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    for (char& c : item) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    const std::string item =
+        uppercase(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
     if (!item.empty()) out.push_back(item);
     if (comma == std::string::npos) break;
     start = comma + 1;

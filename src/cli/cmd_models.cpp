@@ -4,6 +4,7 @@
 #include "cli/command.h"
 #include "core/errors.h"
 #include "models/complexity.h"
+#include "models/generative_registry.h"
 #include "models/registry.h"
 
 namespace pneumoscan::cli {
@@ -13,6 +14,26 @@ struct ModelsArgs {
   int64_t image_size = 0;
   bool no_timing = false;
 };
+
+// The autoencoder and the DCGAN's networks at the image sides they are built at (--image-size
+// does not apply: their sides are fixed by their strides).
+void print_generative_networks(const ModelsArgs& args) {
+  std::printf("\ngenerative networks\n%-20s %5s %-12s %12s %9s %11s  %s\n", "name", "image", "input",
+              "parameters", "MACs", "forward ms", "description");
+  for (const auto& info : generative_networks())
+    for (const int64_t size : info.sizes) {
+      const std::shared_ptr<torch::nn::Module> net = info.create(size);
+      const auto run = [&] { info.forward_probe(*net, size); };
+      char timing[32] = "-";
+      if (!args.no_timing)
+        std::snprintf(timing, sizeof timing, "%.1f", 1e3 * measure_forward_seconds(*net, run));
+      std::printf(
+          "%-20s %5lld %-12s %12lld %8.3fG %11s  %s\n", info.name.c_str(), static_cast<long long>(size),
+          info.input.c_str(), static_cast<long long>(count_parameters(*net)),
+          1e-9 * static_cast<double>(count_multiply_adds(*net, run)), timing, info.description.c_str());
+      std::fflush(stdout);
+    }
+}
 
 int run_models(const ModelsArgs& args) {
   if (args.image_size != 0 && args.image_size < 32) throw UsageError("--image-size must be at least 32");
@@ -39,13 +60,16 @@ int run_models(const ModelsArgs& args) {
       "1000-class head (as ImageNet figures count them); params+buffers adds BatchNorm statistics (as Keras "
       "counts). MACs: multiply-adds of one 1-channel forward pass at the input size (G = 1e9). forward ms: "
       "median of 5 CPU passes at batch 1 after a warm-up.\n");
+  print_generative_networks(args);
   return 0;
 }
 
 std::function<int()> add_models(CLI::App& app) {
   auto args = std::make_shared<ModelsArgs>();
-  CLI::App* cmd =
-      app.add_subcommand("models", "List the architectures with parameters, multiply-adds and forward time");
+  CLI::App* cmd = app.add_subcommand(
+      "models",
+      "List the architectures (classifiers, then the generative networks) with parameters, multiply-adds and "
+      "forward time");
   cmd->add_option("--image-size", args->image_size, "Input side in pixels (0 = each architecture's default)")
       ->capture_default_str();
   cmd->add_flag("--no-timing", args->no_timing, "Skip the forward-time measurement");

@@ -2,13 +2,16 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <memory>
+#include <string>
 
 #include "cli/command.h"
 #include "cli/distributed_options.h"
 #include "cli/event_log.h"
 #include "cli/train_printer.h"
 #include "core/errors.h"
+#include "core/text.h"
 #include "core/timing.h"
 #include "data/train_val.h"
 #include "eval/multiclass.h"
@@ -27,6 +30,7 @@ struct TrainArgs {
                                   norm_std = "0.25";
   int channels = 0;  // 0: 3 with per-channel normalisation, else 1
   std::vector<std::string> classes = {"normal", "pneumonia"};
+  std::vector<std::string> class_weight_scale;  // CLASS=FACTOR
   bool resume = false, no_augment = false, no_progress = false, hflip = false;
   double zoom = -1;  // < 0: the preset's
   std::string augment = "standard";
@@ -36,6 +40,26 @@ struct TrainArgs {
   CLI::Option* norm_mean_option = nullptr;
   CLI::Option* norm_std_option = nullptr;
 };
+
+// `--class-weight-scale VIRAL=1.5 ...` as a map; the class names and values are validate()'s.
+std::map<std::string, double> parse_class_weight_scales(const std::vector<std::string>& items) {
+  std::map<std::string, double> scales;
+  for (const std::string& item : items) {
+    const size_t eq = item.find('=');
+    double value = 0;
+    size_t used = 0;
+    try {
+      if (eq != std::string::npos) value = std::stod(item.substr(eq + 1), &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (eq == std::string::npos || eq == 0 || used == 0 || used != item.size() - eq - 1)
+      throw UsageError("--class-weight-scale takes CLASS=FACTOR (e.g. VIRAL=1.5), not " +
+                       quoted_excerpt(item));
+    scales[item.substr(0, eq)] = value;
+  }
+  return scales;
+}
 
 // `--arch latent-cnn --codes CODES`: the latent CNN on the split's codes, encoder from the codes'
 // autoencoder.
@@ -75,6 +99,7 @@ int run_train(TrainArgs& args) {
   config.augment.horizontal_flip = args.hflip;
   if (args.zoom >= 0) config.augment.max_zoom = args.zoom;
   config.class_names = validate_class_names(args.classes);
+  config.class_weight_scale = parse_class_weight_scales(args.class_weight_scale);
   config.loader_threads = common_options().threads;
   validate(config);
 
@@ -250,6 +275,9 @@ std::function<int()> add_train(CLI::App& app) {
       ->check(CLI::Range(0.5, 1.0))
       ->capture_default_str();
   cmd->add_flag("!--no-class-weights", c.class_weighting, "Plain (unweighted) cross-entropy");
+  cmd->add_option("--class-weight-scale", args->class_weight_scale,
+                  "Multiply a class's loss weight: CLASS=FACTOR, repeatable (VIRAL=1.5: a viral error costs "
+                  "half as much again as the class weighting says)");
   cmd->add_option(
          "--classes", args->classes,
          "Classes to learn: normal,pneumonia or normal,bacterial,viral (type from Kermany file names "

@@ -1,5 +1,7 @@
 // pneumoscan: the command-line front end. Parses flags, runs the chosen
 // subcommand, and turns library errors into one-line messages.
+#include <c10/util/Exception.h>
+
 #include <iostream>
 #include <map>
 #include <memory>
@@ -7,6 +9,7 @@
 #include "cli/command.h"
 #include "core/errors.h"
 #include "core/runtime.h"
+#include "core/text.h"
 
 namespace pneumoscan::cli {
 namespace {
@@ -80,14 +83,29 @@ int main(int argc, char** argv) {
   }
   set_threads(cli::common_options().threads);
   if (!cache_dir.empty()) setenv("PNEUMOSCAN_CACHE_DIR", cache_dir.c_str(), 1);  // read by data/image_store
+  std::string command;
   try {
     for (auto& [sub, run] : runners)
-      if (sub->parsed()) return run();
+      if (sub->parsed()) {
+        command = sub->get_name();
+        return run();
+      }
   } catch (const Error& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "error: " << command << ": out of memory\n";
+    return 1;
+  } catch (const c10::Error& e) {
+    // What no typed error caught is a fault of the program, not of the input: said so, in one line,
+    // without LibTorch's backtrace.
+    std::cerr << "error: " << command
+              << ": internal error (please report it): " << quoted_excerpt(e.what_without_backtrace(), 300)
+              << "\n";
+    return 1;
   } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
+    std::cerr << "error: " << command
+              << ": internal error (please report it): " << quoted_excerpt(e.what(), 300) << "\n";
     return 1;
   }
   return 1;

@@ -12,8 +12,9 @@ std::string format_string(const char* pattern, ...) __attribute__((format(printf
 // break, with its quotes doubled; as is otherwise.
 std::string csv_field(const std::string& value);
 
-// ASCII lower case; surrounding white space removed.
+// ASCII lower and upper case; surrounding white space removed.
 std::string lowercase(std::string text);
+std::string uppercase(std::string text);
 std::string trim(const std::string& text);
 
 // The parts with `separator` between them: join({"a", "b"}, ", ") == "a, b".

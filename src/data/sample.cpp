@@ -162,8 +162,7 @@ int class_index(const Sample& sample, const std::vector<std::string>& class_name
 std::vector<std::string> validate_class_names(const std::vector<std::string>& names) {
   std::vector<std::string> upper;
   for (const auto& name : names) {
-    std::string u = trim(name);
-    for (char& c : u) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    const std::string u = uppercase(trim(name));
     if (u.empty()) throw UsageError("empty class name in the class list");
     if (std::find(upper.begin(), upper.end(), u) != upper.end())
       throw UsageError("class '" + u + "' named twice");

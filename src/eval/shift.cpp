@@ -5,6 +5,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "core/errors.h"
+#include "core/named.h"
 #include "image/encode.h"
 #include "image/preprocess.h"
 
@@ -89,12 +90,7 @@ const std::vector<AcquisitionShift>& acquisition_shifts() {
 }
 
 const AcquisitionShift& find_shift(const std::string& name) {
-  std::string names;
-  for (const auto& shift : acquisition_shifts()) {
-    if (shift.name == name) return shift;
-    names += (names.empty() ? "" : ", ") + shift.name;
-  }
-  throw UsageError("unknown shift '" + name + "' (" + names + ")");
+  return find_named(acquisition_shifts(), name, "shift");
 }
 
 }  // namespace pneumoscan

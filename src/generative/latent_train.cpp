@@ -101,9 +101,7 @@ TrainResult train_latent_model(const std::vector<Sample>& train, const std::vect
   for (size_t c = 0; c < config.class_names.size(); ++c)
     if (train_side.counts[c] == 0 || val_side.counts[c] == 0)
       throw UsageError("training and validation data both need images of every class");
-  const std::vector<double> class_weights = config.class_weighting
-                                                ? class_weights_from_counts(train_side.counts)
-                                                : std::vector<double>(config.class_names.size(), 1.0);
+  const std::vector<double> class_weights = training_class_weights(config, train_side.counts);
 
   torch::manual_seed(config.seed);
   LatentCnnOptions options;

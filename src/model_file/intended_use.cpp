@@ -5,14 +5,14 @@
 
 #include "core/errors.h"
 #include "core/json_text.h"
+#include "core/text.h"
 
 namespace pneumoscan {
 namespace {
 
 std::vector<std::string> upper_list(const nlohmann::json& json, const char* key) {
   std::vector<std::string> values = json.value(key, std::vector<std::string>{});
-  for (std::string& value : values)
-    for (char& c : value) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (std::string& value : values) value = uppercase(value);
   return values;
 }
 

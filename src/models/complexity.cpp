@@ -16,9 +16,11 @@ namespace {
 thread_local int64_t counted_multiply_adds = 0;
 thread_local int counted_depth = 0;  // counted operators currently running on this thread
 
-// Multiply-adds per output element of a counted operator, known at its start.
+// Multiply-adds of a counted operator, known at its start: per output element, or in all (a
+// transposed convolution, whose work follows its input: every input element meets the whole kernel).
 struct CountContext : at::ObserverContext {
   int64_t per_output = 0;
+  int64_t total = -1;  // >= 0: the operator's whole count
   bool outermost = false;
 };
 
@@ -50,11 +52,22 @@ int64_t per_output_element(const at::RecordFunction& fn) {
   return -1;
 }
 
+// aten::convolution(input, weight, bias, stride, padding, dilation, transposed, ...) with transposed set:
+// input elements x (out/groups x kernel area), the product of the weight's [in, out/groups, kh, kw] tail.
+int64_t transposed_convolution_total(const at::RecordFunction& fn, int64_t per_weight) {
+  const char* name = fn.name();
+  if (std::strcmp(name, "aten::convolution") != 0 && std::strcmp(name, "aten::_convolution") != 0) return -1;
+  const auto inputs = fn.inputs();
+  if (inputs.size() < 7 || !inputs[6].isBool() || !inputs[6].toBool() || !inputs[0].isTensor()) return -1;
+  return inputs[0].toTensor().numel() * per_weight;
+}
+
 std::unique_ptr<at::ObserverContext> on_start(const at::RecordFunction& fn) {
   const int64_t per = per_output_element(fn);
   if (per < 0) return nullptr;
   auto context = std::make_unique<CountContext>();
   context->per_output = per;
+  context->total = transposed_convolution_total(fn, per);
   context->outermost = counted_depth == 0;
   ++counted_depth;
   return context;
@@ -65,6 +78,10 @@ void on_end(const at::RecordFunction& fn, at::ObserverContext* context_base) {
   if (context == nullptr) return;
   --counted_depth;
   if (!context->outermost) return;
+  if (context->total >= 0) {
+    counted_multiply_adds += context->total;
+    return;
+  }
   for (const auto& output : fn.outputs())
     if (output.isTensor()) counted_multiply_adds += output.toTensor().numel() * context->per_output;
 }
@@ -77,16 +94,15 @@ torch::Tensor probe_input(torch::nn::Module& net, int64_t in_channels, int64_t i
 
 }  // namespace
 
-int64_t count_multiply_adds(ClassifierImpl& net, int64_t in_channels, int64_t input_size) {
+int64_t count_multiply_adds(torch::nn::Module& net, const std::function<void()>& run) {
   EvalModeGuard eval(net);
   torch::NoGradGuard no_grad;
-  const torch::Tensor input = probe_input(net, in_channels, input_size);
   counted_multiply_adds = 0;
   counted_depth = 0;
   const at::CallbackHandle handle = at::addThreadLocalCallback(
       at::RecordFunctionCallback(&on_start, &on_end).needsInputs(true).needsOutputs(true));
   try {
-    net.forward(input);
+    run();
   } catch (...) {
     at::removeCallback(handle);
     throw;
@@ -95,19 +111,29 @@ int64_t count_multiply_adds(ClassifierImpl& net, int64_t in_channels, int64_t in
   return counted_multiply_adds;
 }
 
-double measure_forward_seconds(ClassifierImpl& net, int64_t in_channels, int64_t input_size, int runs) {
+int64_t count_multiply_adds(ClassifierImpl& net, int64_t in_channels, int64_t input_size) {
+  const torch::Tensor input = probe_input(net, in_channels, input_size);
+  return count_multiply_adds(net, [&] { net.forward(input); });
+}
+
+double measure_forward_seconds(torch::nn::Module& net, const std::function<void()>& run, int runs) {
   EvalModeGuard eval(net);
   torch::NoGradGuard no_grad;
-  const torch::Tensor input = probe_input(net, in_channels, input_size);
-  net.forward(input);  // warm-up: first-call allocations and kernel selection
+  run();  // warm-up: first-call allocations and kernel selection
   std::vector<double> seconds;
   for (int i = 0; i < std::max(1, runs); ++i) {
     const Stopwatch stopwatch;
-    net.forward(input);
+    run();
     seconds.push_back(stopwatch.seconds());
   }
   std::nth_element(seconds.begin(), seconds.begin() + seconds.size() / 2, seconds.end());
   return seconds[seconds.size() / 2];
+}
+
+double measure_forward_seconds(ClassifierImpl& net, int64_t in_channels, int64_t input_size, int runs) {
+  const torch::Tensor input = probe_input(net, in_channels, input_size);
+  return measure_forward_seconds(
+      net, [&] { net.forward(input); }, runs);
 }
 
 }  // namespace pneumoscan

@@ -1,6 +1,7 @@
 #include "models/registry.h"
 
 #include "core/errors.h"
+#include "core/named.h"
 #include "models/alexnet.h"
 #include "models/densenet.h"
 #include "models/efficientnet.h"
@@ -79,12 +80,7 @@ const std::vector<ArchitectureInfo>& architectures() {
 }
 
 const ArchitectureInfo& find_architecture(const std::string& name) {
-  std::string known;
-  for (const auto& info : architectures()) {
-    if (info.name == name) return info;
-    known += (known.empty() ? "" : ", ") + info.name;
-  }
-  throw UsageError("unknown architecture '" + name + "' (known: " + known + ")");
+  return find_named(architectures(), name, "architecture");
 }
 
 ModelSpec complete_spec(ModelSpec spec) {

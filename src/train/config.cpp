@@ -1,9 +1,12 @@
 #include "train/config.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/errors.h"
+#include "core/text.h"
 #include "data/sample.h"
+#include "models/losses.h"
 
 namespace pneumoscan {
 
@@ -24,7 +27,15 @@ void validate(const TrainConfig& c) {
     throw UsageError("the EMA decay must be in [0, 1): 0 (off) or e.g. 0.998 (about the last 500 steps)");
   if (!(c.augment.max_zoom >= 0 && c.augment.max_zoom <= 0.5))
     throw UsageError("zoom range must lie in [0, 0.5] (scales 1 - z to 1 + z)");
-  const size_t classes = validate_class_names(c.class_names).size();
+  const std::vector<std::string> names = validate_class_names(c.class_names);
+  const size_t classes = names.size();
+  for (const auto& [name, scale] : c.class_weight_scale) {
+    if (std::find(names.begin(), names.end(), uppercase(name)) == names.end())
+      throw UsageError("class weight scale for '" + name + "', which is not one of the classes (" +
+                       join(names, ", ") + ")");
+    if (!(scale > 0 && std::isfinite(scale)))
+      throw UsageError("the class weight scale of " + name + " must be a positive number");
+  }
   if (classes > 2 && c.spec.num_outputs != static_cast<int64_t>(classes) && c.spec.num_outputs != 0 &&
       c.spec.num_outputs != find_architecture(c.spec.architecture).default_num_outputs)
     throw UsageError(std::to_string(classes) + " classes need " + std::to_string(classes) + " outputs, not " +
@@ -48,8 +59,22 @@ TrainConfig completed(TrainConfig config) {
     config.spec.num_outputs = static_cast<int64_t>(config.class_names.size());
   config.spec = complete_spec(config.spec);
   if (config.sampling == "balanced") config.class_weighting = false;
+  std::map<std::string, double> scales;
+  for (const auto& [name, scale] : config.class_weight_scale) scales[uppercase(name)] = scale;
+  config.class_weight_scale = scales;
   if (config.model_name.empty()) config.model_name = "pneumoscan-" + config.spec.architecture;
   return config;
+}
+
+std::vector<double> training_class_weights(const TrainConfig& config,
+                                           const std::vector<int64_t>& train_counts) {
+  std::vector<double> weights = config.class_weighting ? class_weights_from_counts(train_counts)
+                                                       : std::vector<double>(train_counts.size(), 1.0);
+  for (size_t c = 0; c < weights.size() && c < config.class_names.size(); ++c) {
+    const auto scale = config.class_weight_scale.find(config.class_names[c]);
+    if (scale != config.class_weight_scale.end()) weights[c] *= scale->second;
+  }
+  return weights;
 }
 
 PreprocessConfig training_preprocess(const TrainConfig& config) {
@@ -124,6 +149,7 @@ nlohmann::json to_json(const TrainConfig& c) {
   if (c.sampling != "shuffle") json["sampling"] = c.sampling;
   if (c.mixup_alpha > 0) json["mixup_alpha"] = c.mixup_alpha;
   if (c.ema_decay > 0) json["ema_decay"] = c.ema_decay;
+  if (!c.class_weight_scale.empty()) json["class_weight_scale"] = c.class_weight_scale;
   return json;
 }
 

@@ -3,6 +3,7 @@
 // transfer learning, and where it runs. One validate() holds the rules every
 // front end (train, compare entries) and train_model apply.
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -33,6 +34,10 @@ struct TrainConfig {
   double plateau_factor = 0.5;
   double min_learning_rate = 1e-6;
   bool class_weighting = true;
+  // Extra loss weight per class name, multiplying the class weighting (or 1
+  // when it is off): {"VIRAL": 1.5} makes a viral error cost half as much
+  // again. Names as in class_names (upper-cased by completed()); empty = none.
+  std::map<std::string, double> class_weight_scale;
   // The order an epoch visits the training images: "shuffle" (each image
   // once) or "balanced" (as many draws with replacement, each class equally
   // likely; completed() then turns class weighting off, which it replaces).
@@ -76,7 +81,8 @@ struct TrainConfig {
 // Throws UsageError naming the first rule `config` breaks: epochs, batch size
 // and learning rate positive; optimizer adam or sgd; target sensitivity in
 // (0, 1]; label smoothing in [0, 1); sampling shuffle or balanced; mixup
-// alpha 0 or positive and finite; EMA decay in [0, 1); a valid class list (data/sample.h's
+// alpha 0 or positive and finite; EMA decay in [0, 1); class weight scales
+// positive and finite, each naming a class of the list; a valid class list (data/sample.h's
 // validate_class_names) whose size fits the outputs asked for; freeze "" or
 // "features"; unfreeze-after 0 (never) or an epoch, and only after a frozen
 // start; fixed normalisation mean/std that suit the input channels
@@ -100,6 +106,12 @@ PreprocessConfig training_preprocess(const TrainConfig& config);
 // per-channel preset also sets spec.in_channels = 3, gray repeated, the only
 // exact form (see PreprocessConfig). Throws UsageError for another name.
 void use_normalization(TrainConfig& config, const std::string& name);
+
+// The loss weight of each class of the completed `config` for training
+// counts `train_counts` (one per class, each positive): inverse frequency
+// (models/losses.h) or 1 without class weighting, times class_weight_scale.
+std::vector<double> training_class_weights(const TrainConfig& config,
+                                           const std::vector<int64_t>& train_counts);
 
 // Whether the feature extractor is frozen during `epoch` (1-based).
 bool features_frozen(const TrainConfig& config, int epoch);

@@ -128,8 +128,7 @@ void Run::start(bool resume) {
     if (train_counts[c] == 0 || val_counts[c] == 0)
       throw UsageError("training and validation data both need images of every class (" +
                        join(config.class_names, ", ") + ")");
-  class_weights =
-      config.class_weighting ? class_weights_from_counts(train_counts) : std::vector<double>(classes, 1.0);
+  class_weights = training_class_weights(config, train_counts);
   TrainStart started;
   started.architecture = config.spec.architecture;
   for (const auto& p : trainable_parameters(*net)) started.trainable_parameters += p.numel();
