@@ -16,6 +16,7 @@
 #include "generative/autoencoder_train.h"
 #include "generative/codes.h"
 #include "generative/latent_train.h"
+#include "generative/pictures.h"
 #include "generative/reconstruct.h"
 #include "generative_support.h"
 #include "infer/predictor.h"
@@ -207,6 +208,15 @@ TEST(Autoencoder, ReconstructionPanelAndError) {
   EXPECT_GT(r.mse, 0.0);
   EXPECT_LT(r.mse, 1.0);
   EXPECT_THROW(reconstruct_file(*ae.net, ae.metadata.preprocess, dir / "missing.png"), InputError);
+
+  // The per-image error is written on the error map (the third tile), and nowhere else.
+  const cv::Mat plain = reconstruction_panel(r.original, r.reconstruction);
+  const cv::Mat captioned = reconstruction_panel(r.original, r.reconstruction, 0.25, "MSE 0.0123");
+  ASSERT_EQ(plain.size(), captioned.size());
+  const int tile = r.original.cols, gap = 4;
+  const cv::Rect first_two(0, 0, 2 * tile + gap, tile), third(2 * (tile + gap), 0, tile, tile);
+  EXPECT_EQ(cv::norm(plain(first_two), captioned(first_two), cv::NORM_INF), 0.0);
+  EXPECT_GT(cv::norm(plain(third), captioned(third), cv::NORM_L1), 0.0);
 }
 
 TEST(AutoencoderCodes, FileRoundTripKeepsCodesAndSamples) {

@@ -99,7 +99,9 @@ int run_reconstruct(const ReconstructArgs& args) {
       const std::string panel = (std::filesystem::path(args.out) /
                                  (std::filesystem::path(file).stem().string() + ".reconstruction.png"))
                                     .string();
-      write_file_atomically(panel, png_bytes(reconstruction_panel(r.original, r.reconstruction), panel));
+      write_file_atomically(panel, png_bytes(reconstruction_panel(r.original, r.reconstruction, 0.25,
+                                                                  format_string("MSE %.4f", r.mse)),
+                                             panel));
       std::printf("%s\t%.6f\t%s\n", file.c_str(), r.mse, panel.c_str());
       csv += csv_field(file) + format_string(",%.8f\n", r.mse);
     } catch (const Error& e) {

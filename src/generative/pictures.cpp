@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
 #include <opencv2/imgproc.hpp>
 
 #include "core/errors.h"
@@ -37,13 +38,30 @@ cv::Mat image_grid(const std::vector<cv::Mat>& tiles, int columns, int gap) {
   return grid;
 }
 
-cv::Mat reconstruction_panel(const cv::Mat& original, const cv::Mat& reconstruction, double error_scale) {
+namespace {
+
+// White text with a black outline, legible on any part of the JET map; sized to the tile.
+void write_caption(cv::Mat& tile, const std::string& caption) {
+  const double scale = std::max(0.25, tile.rows / 448.0);
+  const int thickness = std::max(1, static_cast<int>(std::lround(2 * scale)));
+  const cv::Point corner(std::max(1, tile.cols / 40), tile.rows - std::max(2, tile.rows / 30));
+  cv::putText(tile, caption, corner, cv::FONT_HERSHEY_SIMPLEX, scale, cv::Scalar::all(0), thickness + 2,
+              cv::LINE_AA);
+  cv::putText(tile, caption, corner, cv::FONT_HERSHEY_SIMPLEX, scale, cv::Scalar::all(255), thickness,
+              cv::LINE_AA);
+}
+
+}  // namespace
+
+cv::Mat reconstruction_panel(const cv::Mat& original, const cv::Mat& reconstruction, double error_scale,
+                             const std::string& caption) {
   CV_Assert(original.type() == CV_8UC1 && reconstruction.type() == CV_8UC1 &&
             original.size() == reconstruction.size());
   cv::Mat difference, scaled, error_map, left, middle;
   cv::absdiff(original, reconstruction, difference);
   difference.convertTo(scaled, CV_8U, 1.0 / error_scale);
   cv::applyColorMap(scaled, error_map, cv::COLORMAP_JET);
+  if (!caption.empty()) write_caption(error_map, caption);
   cv::cvtColor(original, left, cv::COLOR_GRAY2BGR);
   cv::cvtColor(reconstruction, middle, cv::COLOR_GRAY2BGR);
   return image_grid({left, middle, error_map}, 3, 4);

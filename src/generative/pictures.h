@@ -18,10 +18,11 @@ cv::Mat tensor_to_gray(const torch::Tensor& image, float lo, float hi);
 cv::Mat image_grid(const std::vector<cv::Mat>& tiles, int columns, int gap = 2);
 
 // original | reconstruction | |difference| as a JET colour map (0 -> dark
-// blue, `error_scale` or more -> dark red), side by side, BGR. Both inputs
-// CV_8U of one size.
+// blue, `error_scale` or more -> dark red), side by side, BGR, with
+// `caption` (e.g. "MSE 0.0053") written in the error map's lower left
+// corner when given. Both inputs CV_8U of one size.
 cv::Mat reconstruction_panel(const cv::Mat& original, const cv::Mat& reconstruction,
-                             double error_scale = 0.25);
+                             double error_scale = 0.25, const std::string& caption = "");
 
 // PNG bytes of an 8-bit image (IoError naming `name` when OpenCV cannot encode it).
 std::string png_bytes(const cv::Mat& image, const std::string& name);
