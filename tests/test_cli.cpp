@@ -172,3 +172,20 @@ TEST(Cli, PredictJsonKeepsEveryResultWhateverTheFileNames) {
   std::ofstream(corrupt) << "\x89PNG\r\n garbage";
   EXPECT_EQ(run_cli("predict --model " + model + " '" + tiny + "' '" + corrupt + "'").exit_code, 2);
 }
+
+// train's --class-weight-scale: a malformed value and an unknown class each end in one line,
+// before any data is read (the data folder here does not exist).
+TEST(Cli, ClassWeightScaleErrorsAreOneLine) {
+  test::TempDir dir;
+  const std::string base = "train --data " + (dir / "no-such-folder") + " --out " + (dir / "m.psmodel") +
+                           " --classes normal,bacterial,viral ";
+  const CommandResult malformed = run_cli(base + "--class-weight-scale VIRAL=2x");
+  EXPECT_EQ(malformed.exit_code, 1);
+  EXPECT_EQ(malformed.output,
+            "error: --class-weight-scale takes CLASS=FACTOR (e.g. VIRAL=1.5), not 'VIRAL=2x'\n");
+  const CommandResult unknown = run_cli(base + "--class-weight-scale FUNGAL=2");
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_EQ(
+      unknown.output,
+      "error: class weight scale for 'FUNGAL', which is not one of the classes (NORMAL, BACTERIAL, VIRAL)\n");
+}
