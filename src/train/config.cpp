@@ -31,10 +31,10 @@ void validate(const TrainConfig& c) {
   const size_t classes = names.size();
   for (const auto& [name, scale] : c.class_weight_scale) {
     if (std::find(names.begin(), names.end(), uppercase(name)) == names.end())
-      throw UsageError("class weight scale for '" + name + "', which is not one of the classes (" +
-                       join(names, ", ") + ")");
+      throw UsageError("class weight scale for " + quoted_excerpt(name) +
+                       ", which is not one of the classes (" + join(names, ", ") + ")");
     if (!(scale > 0 && std::isfinite(scale)))
-      throw UsageError("the class weight scale of " + name + " must be a positive number");
+      throw UsageError("the class weight scale of " + quoted_excerpt(name) + " must be a positive number");
   }
   if (classes > 2 && c.spec.num_outputs != static_cast<int64_t>(classes) && c.spec.num_outputs != 0 &&
       c.spec.num_outputs != find_architecture(c.spec.architecture).default_num_outputs)
