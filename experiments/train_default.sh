@@ -22,6 +22,9 @@
 # VIRAL_WEIGHT=F passes --class-weight-scale VIRAL=F (a viral error costs F times what the
 # class weighting says; the bundled model has none: docs/generalisation.md "A loss weight for
 # VIRAL", session 23).
+# FEATURE_LR=F passes --feature-lr-scale F (after unfreezing, the pretrained layers learn at F times
+# the head's rate; the bundled model has one rate: docs/generalisation.md "Discriminative learning
+# rates", session 24).
 # THREADS=N passes --threads N (two members trained at once with THREADS=1
 # each use the two cores better than one after the other); MEMBERS_ONLY=1 stops
 # after training the members of SEEDS (rerun without it to make the ensemble).
@@ -49,6 +52,7 @@ zoom=(); [ -z "${ZOOM:-}" ] || zoom=(--zoom "$ZOOM")
 ema=(); [ -z "${EMA:-}" ] || ema=(--ema-decay "$EMA")
 hflip=(); [ "${HFLIP:-0}" = 1 ] && hflip=(--hflip)
 viral=(); [ -z "${VIRAL_WEIGHT:-}" ] || viral=(--class-weight-scale "VIRAL=$VIRAL_WEIGHT")
+feature_lr=(); [ -z "${FEATURE_LR:-}" ] || feature_lr=(--feature-lr-scale "$FEATURE_LR")
 norm=(--normalization fixed --norm-mean 0.5 --norm-std 0.5)
 case "${ARCH:-mobilenet-v2}" in
   mobilenet-v2)
@@ -80,7 +84,7 @@ for seed in $seeds; do
   /usr/bin/time -f "member $seed: %e s" "$bin" "${threads[@]}" train "${arch[@]}" \
     "${norm[@]}" --image-size 224 \
     --classes normal,bacterial,viral --freeze features --unfreeze-after "$unfreeze_after" \
-    "${zoom[@]}" "${ema[@]}" "${hflip[@]}" "${viral[@]}" \
+    "${zoom[@]}" "${ema[@]}" "${hflip[@]}" "${viral[@]}" "${feature_lr[@]}" \
     --data "$work/trainval.csv" --exclude-qc "$work/qc.json" \
     --epochs "$epochs" --patience "$patience" --seed "$seed" --batch-size 32 \
     --name "pneumoscan-$tag-224-3class-seed$seed" --out "$member" --no-progress "${resume[@]}" \

@@ -157,3 +157,14 @@ TEST(Config, ClassWeightScalesMustNameAClassAndBePositive) {
   c.class_weight_scale = {{"VIRAL", 2.0}};
   EXPECT_EQ(rule_broken(c), "");
 }
+
+TEST(Config, FeatureLrScaleIsStoredOnlyWhenUsedAndMustBePositive) {
+  TrainConfig c;
+  EXPECT_FALSE(to_json(completed(c)).contains("feature_lr_scale"));  // older files compare equal
+  c.feature_lr_scale = 0.1;
+  EXPECT_DOUBLE_EQ(to_json(completed(c)).at("feature_lr_scale").get<double>(), 0.1);
+  for (double bad : {0.0, -1.0, std::numeric_limits<double>::quiet_NaN()}) {
+    c.feature_lr_scale = bad;
+    EXPECT_NE(rule_broken(c).find("feature learning-rate scale must be a positive number"), std::string::npos);
+  }
+}

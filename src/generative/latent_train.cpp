@@ -181,7 +181,7 @@ TrainResult train_latent_model(const std::vector<Sample>& train, const std::vect
       best = snapshot(*head);
       record.best = true;
     } else if (outcome == PlateauSchedule::Outcome::kLearningRateCut) {
-      set_learning_rate(*optimizer, state.schedule.learning_rate);
+      set_learning_rate(*optimizer, config, state.schedule.learning_rate);
       observer.on_learning_rate_cut(config.plateau_patience, state.schedule.learning_rate);
     }
     record.seconds = stopwatch.seconds();

@@ -36,13 +36,20 @@ void check_same_settings(const std::string& path, const nlohmann::json& saved, c
       throw UsageError(path + ": checkpoint was made with " + key + " = " + json_text(had) + ", not " +
                        json_text(wanted.at(key)) + "; use the same settings to resume");
   }
-  // Stored only when on (to_json), so older checkpoints read as 0.
-  const double ema_decay = saved.contains("ema_decay") && saved.at("ema_decay").is_number()
-                               ? saved.at("ema_decay").get<double>()
-                               : 0.0;
-  if (ema_decay != config.ema_decay)
-    throw UsageError(path + ": checkpoint was made with ema_decay = " + json_text(nlohmann::json(ema_decay)) +
-                     ", not " + json_text(config.ema_decay) + "; use the same settings to resume");
+  // Stored only when not the default (to_json), so older checkpoints read as the default.
+  const TrainConfig fresh;
+  struct OptionalNumber {
+    const char* key;
+    double now, by_default;
+  };
+  for (const OptionalNumber& o : {OptionalNumber{"ema_decay", config.ema_decay, fresh.ema_decay},
+                                  OptionalNumber{"feature_lr_scale", config.feature_lr_scale, fresh.feature_lr_scale}}) {
+    const double had =
+        saved.contains(o.key) && saved.at(o.key).is_number() ? saved.at(o.key).get<double>() : o.by_default;
+    if (had != o.now)
+      throw UsageError(path + ": checkpoint was made with " + o.key + " = " + json_text(nlohmann::json(had)) +
+                       ", not " + json_text(nlohmann::json(o.now)) + "; use the same settings to resume");
+  }
 }
 
 }  // namespace
@@ -134,7 +141,7 @@ void load_checkpoint(const std::string& path, const TrainConfig& config, Trainin
     average->restore(from_dict(archive_attribute(archive, "ema_weights"), path), ema_updates, path);
   optimizer = make_optimizer(net, config, state.epochs_completed, state.schedule.learning_rate);
   restore_optimizer_state(archive_attribute(archive, "optimizer"), *optimizer, path);
-  set_learning_rate(*optimizer, state.schedule.learning_rate);
+  set_learning_rate(*optimizer, config, state.schedule.learning_rate);
 }
 
 }  // namespace pneumoscan

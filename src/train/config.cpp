@@ -25,6 +25,8 @@ void validate(const TrainConfig& c) {
     throw UsageError("mixup alpha must be 0 (off) or a positive number");
   if (!(c.ema_decay >= 0 && c.ema_decay < 1))
     throw UsageError("the EMA decay must be in [0, 1): 0 (off) or e.g. 0.998 (about the last 500 steps)");
+  if (!(c.feature_lr_scale > 0 && std::isfinite(c.feature_lr_scale)))
+    throw UsageError("the feature learning-rate scale must be a positive number (1 = the head's rate)");
   if (!(c.augment.max_zoom >= 0 && c.augment.max_zoom <= 0.5))
     throw UsageError("zoom range must lie in [0, 0.5] (scales 1 - z to 1 + z)");
   const std::vector<std::string> names = validate_class_names(c.class_names);
@@ -150,6 +152,7 @@ nlohmann::json to_json(const TrainConfig& c) {
   if (c.mixup_alpha > 0) json["mixup_alpha"] = c.mixup_alpha;
   if (c.ema_decay > 0) json["ema_decay"] = c.ema_decay;
   if (!c.class_weight_scale.empty()) json["class_weight_scale"] = c.class_weight_scale;
+  if (c.feature_lr_scale != 1.0) json["feature_lr_scale"] = c.feature_lr_scale;
   return json;
 }
 

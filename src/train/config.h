@@ -67,6 +67,11 @@ struct TrainConfig {
   std::string freeze;
   int unfreeze_after = 0;
   bool freeze_batchnorm_stats = false;
+  // Discriminative learning rates: every parameter outside head_parameters()
+  // learns at this multiple of the schedule's rate (the head at the rate
+  // itself), so the pretrained layers move less than the new head; 1 = one
+  // rate for all. (0, 1] in practice; any positive number is accepted.
+  double feature_lr_scale = 1.0;
   // Where it runs (not part of what is learnt).
   std::string device = "cpu";
   // bfloat16: forward passes under autocast (train/step.h); validation, the

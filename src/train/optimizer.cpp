@@ -3,6 +3,8 @@
 #include <torch/optim/adamw.h>
 #include <torch/optim/sgd.h>
 
+#include <set>
+
 #include "core/errors.h"
 #include "models/pretrained.h"
 
@@ -14,20 +16,38 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(ClassifierImpl& net, con
     freeze_features(net);
   else
     unfreeze_all(net);
-  const std::vector<torch::Tensor> parameters = trainable_parameters(net);
-  if (config.optimizer == "adam")
-    return std::make_unique<torch::optim::AdamW>(
-        parameters, torch::optim::AdamWOptions(lr).weight_decay(config.weight_decay));
-  if (config.optimizer == "sgd")
-    return std::make_unique<torch::optim::SGD>(parameters, torch::optim::SGDOptions(lr)
-                                                               .momentum(config.momentum)
-                                                               .nesterov(true)
-                                                               .weight_decay(config.weight_decay));
-  throw UsageError("unknown optimizer '" + config.optimizer + "' (adam, sgd)");
-}
-
-void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
-  for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
+  // Group 0: the head (everything, with one rate); group 1: the rest, at feature_lr_scale times the rate.
+  std::vector<std::vector<torch::Tensor>> groups(1);
+  if (config.feature_lr_scale == 1.0) {
+    groups[0] = trainable_parameters(net);
+  } else {
+    std::set<const void*> head;
+    for (const auto& p : net.head_parameters()) head.insert(p.unsafeGetTensorImpl());
+    groups.emplace_back();
+    for (const auto& p : trainable_parameters(net))
+      groups[head.count(p.unsafeGetTensorImpl()) != 0 ? 0 : 1].push_back(p);
+    if (groups[1].empty()) groups.pop_back();  // features frozen: the head alone
+  }
+  std::unique_ptr<torch::optim::Optimizer> optimizer;
+  if (config.optimizer == "adam") {
+    std::vector<torch::optim::OptimizerParamGroup> param_groups;
+    for (const auto& g : groups)
+      param_groups.emplace_back(g, std::make_unique<torch::optim::AdamWOptions>(
+                                       torch::optim::AdamWOptions(lr).weight_decay(config.weight_decay)));
+    optimizer = std::make_unique<torch::optim::AdamW>(std::move(param_groups),
+                                                      torch::optim::AdamWOptions(lr).weight_decay(config.weight_decay));
+  } else if (config.optimizer == "sgd") {
+    const auto options = torch::optim::SGDOptions(lr).momentum(config.momentum).nesterov(true).weight_decay(
+        config.weight_decay);
+    std::vector<torch::optim::OptimizerParamGroup> param_groups;
+    for (const auto& g : groups)
+      param_groups.emplace_back(g, std::make_unique<torch::optim::SGDOptions>(options));
+    optimizer = std::make_unique<torch::optim::SGD>(std::move(param_groups), options);
+  } else {
+    throw UsageError("unknown optimizer '" + config.optimizer + "' (adam, sgd)");
+  }
+  set_learning_rate(*optimizer, config, lr);
+  return optimizer;
 }
 
 }  // namespace pneumoscan

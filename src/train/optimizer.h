@@ -11,11 +11,15 @@
 namespace pneumoscan {
 
 // Sets the freeze state for `epoch` and builds config.optimizer over the
-// trainable parameters at learning rate `lr`, with fresh moments. Throws
-// UsageError for an unknown optimizer.
+// trainable parameters at learning rate `lr`, with fresh moments. With
+// config.feature_lr_scale != 1 and the features trainable, two parameter
+// groups: 0 the head at `lr`, 1 the rest at lr * feature_lr_scale; otherwise
+// one. Throws UsageError for an unknown optimizer.
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(ClassifierImpl& net, const TrainConfig& config,
                                                         int epoch, double lr);
 
-void set_learning_rate(torch::optim::Optimizer& optimizer, double lr);
+// The schedule's rate `lr` for the head (group 0) and lr * feature_lr_scale
+// for the features (group 1, when make_optimizer made one).
+void set_learning_rate(torch::optim::Optimizer& optimizer, const TrainConfig& config, double lr);
 
 }  // namespace pneumoscan

@@ -245,7 +245,7 @@ void Run::run_one_epoch(int epoch) {
       record.best = true;
       break;
     case PlateauSchedule::Outcome::kLearningRateCut:
-      set_learning_rate(*optimizer, schedule.learning_rate);
+      set_learning_rate(*optimizer, config, schedule.learning_rate);
       observer.on_learning_rate_cut(config.plateau_patience, schedule.learning_rate);
       break;
     case PlateauSchedule::Outcome::kNotImproved:
