@@ -21,8 +21,10 @@ packages=(
 )
 
 [ "${1:-}" = "--fuzz" ] && packages+=(clang)
-# Debian's PyTorch 1.13 (the same LibTorch underneath) for bench/pytorch_reference.py.
-[ "${1:-}" = "--bench" ] && packages+=(python3-torch python3-torchvision python3-pil python3-numpy)
+# Debian's PyTorch 1.13 (the same LibTorch underneath) for bench/pytorch_reference.py; jemalloc and
+# tcmalloc for bench/allocator.sh.
+[ "${1:-}" = "--bench" ] && packages+=(python3-torch python3-torchvision python3-pil python3-numpy
+                                       libjemalloc2 libtcmalloc-minimal4)
 
 # The browser test needs node + npm; Debian's come in only where none is installed
 # (a NodeSource node bundles its own npm, which Debian's npm package would conflict with).
