@@ -4,7 +4,7 @@
 #   scripts/setup.sh            install + build
 #   scripts/setup.sh --deps     install only
 #   scripts/setup.sh --fuzz     install only, plus clang (optional: scripts/fuzz.sh's libFuzzer)
-#   scripts/setup.sh --bench    install only, plus Python PyTorch (optional: bench/compare_pytorch.sh)
+#   scripts/setup.sh --bench    install only, plus Python PyTorch, jemalloc and tcmalloc (optional: bench/compare_pytorch.sh, bench/allocator.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
