@@ -35,7 +35,8 @@ std::set<const void*> identities(const std::vector<torch::Tensor>& tensors) {
 }
 
 // The largest change of any element of `params` against `before`.
-double largest_change(const std::vector<torch::Tensor>& params, const std::map<const void*, torch::Tensor>& before) {
+double largest_change(const std::vector<torch::Tensor>& params,
+                      const std::map<const void*, torch::Tensor>& before) {
   double largest = 0;
   for (const auto& p : params)
     largest = std::max(largest, (p.detach() - before.at(p.unsafeGetTensorImpl())).abs().max().item<double>());
@@ -89,8 +90,8 @@ TEST(Optimizer, FeatureLrScaleGivesTheFeaturesTheirOwnRate) {
   auto adam = make_optimizer(*net, c, 3, 1e-3);
   std::map<const void*, torch::Tensor> before;
   for (const auto& p : net->parameters()) before[p.unsafeGetTensorImpl()] = p.detach().clone();
-  const torch::Tensor loss =
-      torch::nn::functional::cross_entropy(net->forward(torch::randn({4, 1, 64, 64})), torch::tensor({0, 1, 0, 1}));
+  const torch::Tensor loss = torch::nn::functional::cross_entropy(net->forward(torch::randn({4, 1, 64, 64})),
+                                                                  torch::tensor({0, 1, 0, 1}));
   loss.backward();
   adam->step();
   const double head = largest_change(adam->param_groups()[0].params(), before);
@@ -106,7 +107,7 @@ TEST(Optimizer, DiscriminativeRatesResumeExactlyAndAnotherScaleIsRefused) {
   PNEUMOSCAN_REQUIRE_SHARED(root, "data/chest_xray");
   const TrainValSplit split = test::small_real_split(root, 64, 32, 5);
   test::TempDir dir;
-  TrainConfig config = test::quick_config(48, 1, 32, 11);
+  TrainConfig config = test::quick_config(64, 1, 32, 11);
   config.feature_lr_scale = 0.25;
   const std::string resumed = dir / "resumed.psmodel", straight = dir / "straight.psmodel";
   train_model(split.train, split.val, config, resumed);
@@ -126,5 +127,6 @@ TEST(Optimizer, DiscriminativeRatesResumeExactlyAndAnotherScaleIsRefused) {
   const NamedTensors a = state_dict(*load_model(straight).net), b = state_dict(*load_model(resumed).net);
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i].second, b[i].second)) << a[i].first;
-  EXPECT_DOUBLE_EQ(load_model(straight).metadata.training.at("config").at("feature_lr_scale").get<double>(), 0.25);
+  EXPECT_DOUBLE_EQ(load_model(straight).metadata.training.at("config").at("feature_lr_scale").get<double>(),
+                   0.25);
 }

@@ -266,9 +266,10 @@ std::function<int()> add_train(CLI::App& app) {
                   "Validate, keep and save an exponential moving average of the weights over the steps "
                   "with this decay in [0, 1) (0 = off; 0.998 averages about the last 500 steps)")
       ->capture_default_str();
-  cmd->add_option("--feature-lr-scale", c.feature_lr_scale,
-                  "Discriminative learning rates: layers outside the classifier head learn at this multiple of "
-                  "the rate (0.1: pretrained features move a tenth as fast as the new head; 1 = one rate)")
+  cmd->add_option(
+         "--feature-lr-scale", c.feature_lr_scale,
+         "Discriminative learning rates: layers outside the classifier head learn at this multiple of "
+         "the rate (0.1: pretrained features move a tenth as fast as the new head; 1 = one rate)")
       ->capture_default_str();
   cmd->add_option("--patience", c.early_stopping_patience, "Early stopping patience (epochs)")
       ->capture_default_str();

@@ -42,8 +42,9 @@ void check_same_settings(const std::string& path, const nlohmann::json& saved, c
     const char* key;
     double now, by_default;
   };
-  for (const OptionalNumber& o : {OptionalNumber{"ema_decay", config.ema_decay, fresh.ema_decay},
-                                  OptionalNumber{"feature_lr_scale", config.feature_lr_scale, fresh.feature_lr_scale}}) {
+  for (const OptionalNumber& o :
+       {OptionalNumber{"ema_decay", config.ema_decay, fresh.ema_decay},
+        OptionalNumber{"feature_lr_scale", config.feature_lr_scale, fresh.feature_lr_scale}}) {
     const double had =
         saved.contains(o.key) && saved.at(o.key).is_number() ? saved.at(o.key).get<double>() : o.by_default;
     if (had != o.now)

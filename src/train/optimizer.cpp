@@ -16,7 +16,8 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(ClassifierImpl& net, con
     freeze_features(net);
   else
     unfreeze_all(net);
-  // Group 0: the head (everything, with one rate); group 1: the rest, at feature_lr_scale times the rate.
+  // One group at one rate; or group 0 the head at the rate and group 1 the rest at
+  // feature_lr_scale times it (absent while the features are frozen).
   std::vector<std::vector<torch::Tensor>> groups(1);
   if (config.feature_lr_scale == 1.0) {
     groups[0] = trainable_parameters(net);
@@ -34,11 +35,13 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(ClassifierImpl& net, con
     for (const auto& g : groups)
       param_groups.emplace_back(g, std::make_unique<torch::optim::AdamWOptions>(
                                        torch::optim::AdamWOptions(lr).weight_decay(config.weight_decay)));
-    optimizer = std::make_unique<torch::optim::AdamW>(std::move(param_groups),
-                                                      torch::optim::AdamWOptions(lr).weight_decay(config.weight_decay));
+    optimizer = std::make_unique<torch::optim::AdamW>(
+        std::move(param_groups), torch::optim::AdamWOptions(lr).weight_decay(config.weight_decay));
   } else if (config.optimizer == "sgd") {
-    const auto options = torch::optim::SGDOptions(lr).momentum(config.momentum).nesterov(true).weight_decay(
-        config.weight_decay);
+    const auto options = torch::optim::SGDOptions(lr)
+                             .momentum(config.momentum)
+                             .nesterov(true)
+                             .weight_decay(config.weight_decay);
     std::vector<torch::optim::OptimizerParamGroup> param_groups;
     for (const auto& g : groups)
       param_groups.emplace_back(g, std::make_unique<torch::optim::SGDOptions>(options));
@@ -48,6 +51,12 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(ClassifierImpl& net, con
   }
   set_learning_rate(*optimizer, config, lr);
   return optimizer;
+}
+
+void set_learning_rate(torch::optim::Optimizer& optimizer, const TrainConfig& config, double lr) {
+  auto& groups = optimizer.param_groups();
+  for (size_t g = 0; g < groups.size(); ++g)
+    groups[g].options().set_lr(g == 0 ? lr : lr * config.feature_lr_scale);
 }
 
 }  // namespace pneumoscan
