@@ -46,8 +46,9 @@ int run_all_reduce(BenchArgs& args) {
 int run_bench_command(BenchArgs& args) {
   if (!args.allreduce.empty()) return run_all_reduce(args);
   args.options.data = args.data.empty() ? shared_dir() + "/data/chest_xray/train" : args.data;
-  std::printf("threads %d, precision %s, data %s\n\n", at::get_num_threads(),
-              precision_name(args.options.precision).c_str(), args.options.data.c_str());
+  std::printf("threads %d, precision %s, allocator %s, data %s\n\n", at::get_num_threads(),
+              precision_name(args.options.precision).c_str(), allocator_name().c_str(),
+              args.options.data.c_str());
   std::printf("%-16s %5s %12s %14s %14s %9s %10s %9s %12s\n", "arch", "size", "decode img/s", "train img/s",
               "train img/s", "loader", "latency", "p90", "latency");
   std::printf("%-16s %5s %12s %14s %14s %9s %10s %9s %12s\n", "", "", "(1st epoch)", "(loader)", "(tensors)",

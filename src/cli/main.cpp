@@ -59,7 +59,8 @@ int main(int argc, char** argv) {
   using namespace pneumoscan;
   tune_allocator();  // before any tensor exists
   CLI::App app{"PneumoScan: pneumonia detection on chest X-rays with CNNs"};
-  app.set_version_flag("--version", std::string("pneumoscan ") + PNEUMOSCAN_VERSION);
+  app.set_version_flag(
+      "--version", std::string("pneumoscan ") + PNEUMOSCAN_VERSION + " (malloc: " + allocator_name() + ")");
   app.require_subcommand(1);
   app.fallthrough();
   app.add_option("--threads", cli::common_options().threads, "CPU threads for tensor work (0 = all cores)")

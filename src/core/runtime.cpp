@@ -1,6 +1,7 @@
 #include "core/runtime.h"
 
 #include <ATen/Parallel.h>
+#include <dlfcn.h>
 #include <malloc.h>
 #include <omp.h>  // declarations only: LibTorch's OpenMP runtime (libgomp) provides them
 
@@ -24,6 +25,13 @@ void tune_allocator() {
   // in elementwise kernels; README "Performance"). More arenas also multiplied
   // the kept peak (8 per core: RSS 450 -> 770 MiB in a minute of mixed load).
   mallopt(M_ARENA_MAX, 1);
+}
+
+std::string allocator_name() {
+  // Each exports an entry point glibc lacks; dlsym searches the whole process.
+  if (dlsym(RTLD_DEFAULT, "tc_malloc") != nullptr) return "tcmalloc";
+  if (dlsym(RTLD_DEFAULT, "mallctl") != nullptr) return "jemalloc";
+  return "glibc";
 }
 
 void set_threads(int threads) { at::set_num_threads(resolve_threads(threads)); }

@@ -9,8 +9,15 @@ namespace pneumoscan {
 // (measured 2-5x training slowdown from page faults otherwise), in one arena:
 // glibc's other arenas unmap their heaps when empty (serve's collapse) and
 // each keeps its own peak (serve's RSS). Call first thing in main(), before any tensor is
-// allocated or thread started. Safe to call twice.
+// allocated or thread started. Safe to call twice. Where the program links tcmalloc
+// (allocator_name()), these settings reach only glibc's idle malloc.
 void tune_allocator();
+
+// The malloc this process runs on: "tcmalloc" (the program links it where
+// installed, CMakeLists.txt; tune_allocator's settings are then glibc's and
+// idle), "jemalloc" (preloaded), or "glibc". Looked up by symbol, so a
+// preloaded allocator is named too.
+std::string allocator_name();
 
 // Sets ATen's intra-op thread count; 0 means one per available core.
 // Debian's LibTorch starts with one thread on these machines.
