@@ -6,21 +6,19 @@
 # as one process (wall time and peak RSS from /usr/bin/time), then `serve` under 32 clients for
 # 10 s (bench/load/run.sh: req/s, p50/p99, the server's peak RSS).
 #   bench/allocator.sh [OUT_DIR] [BUILD_DIR]   (outside the test command; ~13 minutes here)
-# BUILD_DIR must hold a program on glibc malloc (the normal build links tcmalloc):
-#   cmake -S . -B build-glibc -DCMAKE_BUILD_TYPE=Release -DPNEUMOSCAN_TCMALLOC=OFF -DPNEUMOSCAN_BUILD_TESTS=OFF
-#   cmake --build build-glibc --target pneumoscan -j2
-# Needs scripts/setup.sh --bench (jemalloc) and wrk (scripts/setup.sh).
+# BUILD_DIR (default build) must hold a program on glibc malloc, the default (not built with
+# -DPNEUMOSCAN_TCMALLOC=ON). Needs scripts/setup.sh --bench (the two allocators) and wrk.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-/tmp/allocator}
-build=${2:-build-glibc}
+build=${2:-build}
 lib=/usr/lib/x86_64-linux-gnu
 declare -A preload=([glibc]="" [jemalloc]="$lib/libjemalloc.so.2" [tcmalloc]="$lib/libtcmalloc_minimal.so.4")
 for name in jemalloc tcmalloc; do
   [ -f "${preload[$name]}" ] || { echo "${preload[$name]}: not installed (scripts/setup.sh --bench)" >&2; exit 1; }
 done
 "$build/pneumoscan" --version | grep -q "(malloc: glibc)" ||
-  { echo "$build/pneumoscan is not on glibc malloc: build it with -DPNEUMOSCAN_TCMALLOC=OFF (see above)" >&2; exit 1; }
+  { echo "$build/pneumoscan is not on glibc malloc: configure it with -DPNEUMOSCAN_TCMALLOC=OFF" >&2; exit 1; }
 mkdir -p "$out"
 run=(bench --runs resnet18:224 small-cnn:128 --steps 10 --latency-runs 50)
 files=(../shared/data/chest_xray_fullres/PNEUMONIA/*.jpeg)

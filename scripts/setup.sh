@@ -4,13 +4,13 @@
 #   scripts/setup.sh            install + build
 #   scripts/setup.sh --deps     install only
 #   scripts/setup.sh --fuzz     install only, plus clang (optional: scripts/fuzz.sh's libFuzzer)
-#   scripts/setup.sh --bench    install only, plus Python PyTorch and jemalloc (optional: bench/compare_pytorch.sh, bench/allocator.sh)
+#   scripts/setup.sh --bench    install only, plus Python PyTorch, jemalloc and tcmalloc (optional: bench/compare_pytorch.sh, bench/allocator.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(
   build-essential cmake pkg-config
-  libtorch-dev libgloo-dev libopenblas0-openmp libtcmalloc-minimal4
+  libtorch-dev libgloo-dev libopenblas0-openmp
   libopencv-dev libjpeg-dev libpng-dev zlib1g-dev
   libdcmtk-dev dcmtk
   nlohmann-json3-dev libcli11-dev
@@ -21,9 +21,10 @@ packages=(
 )
 
 [ "${1:-}" = "--fuzz" ] && packages+=(clang)
-# Debian's PyTorch 1.13 (the same LibTorch underneath) for bench/pytorch_reference.py; jemalloc for
-# bench/allocator.sh (tcmalloc, the program's malloc, is in the list above).
-[ "${1:-}" = "--bench" ] && packages+=(python3-torch python3-torchvision python3-pil python3-numpy libjemalloc2)
+# Debian's PyTorch 1.13 (the same LibTorch underneath) for bench/pytorch_reference.py; jemalloc and
+# tcmalloc for bench/allocator.sh (and cmake -DPNEUMOSCAN_TCMALLOC=ON).
+[ "${1:-}" = "--bench" ] && packages+=(python3-torch python3-torchvision python3-pil python3-numpy
+                                       libjemalloc2 libtcmalloc-minimal4)
 
 # The browser test needs node + npm; Debian's come in only where none is installed
 # (a NodeSource node bundles its own npm, which Debian's npm package would conflict with).

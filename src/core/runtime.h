@@ -15,8 +15,8 @@ void tune_allocator();
 
 // The malloc this process runs on: "tcmalloc" (the program links it where
 // installed, CMakeLists.txt; tune_allocator's settings are then glibc's and
-// idle), "jemalloc" (preloaded), or "glibc". Looked up by symbol, so a
-// preloaded allocator is named too.
+// idle), "jemalloc" (preloaded), "asan" (a sanitizer build) or "glibc". Looked
+// up by symbol, so a preloaded allocator is named too.
 std::string allocator_name();
 
 // Sets ATen's intra-op thread count; 0 means one per available core.
