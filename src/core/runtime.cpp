@@ -30,11 +30,12 @@ void tune_allocator() {
 std::string allocator_name() {
 #if defined(__SANITIZE_ADDRESS__)
   return "asan";  // AddressSanitizer's own malloc, whatever is linked
-#endif
+#else
   // Each exports an entry point glibc lacks; dlsym searches the whole process.
   if (dlsym(RTLD_DEFAULT, "tc_malloc") != nullptr) return "tcmalloc";
   if (dlsym(RTLD_DEFAULT, "mallctl") != nullptr) return "jemalloc";
   return "glibc";
+#endif
 }
 
 void set_threads(int threads) { at::set_num_threads(resolve_threads(threads)); }

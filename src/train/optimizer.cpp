@@ -4,6 +4,7 @@
 #include <torch/optim/sgd.h>
 
 #include <set>
+#include <type_traits>
 
 #include "core/errors.h"
 #include "models/pretrained.h"
@@ -29,23 +30,23 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(ClassifierImpl& net, con
       groups[head.count(p.unsafeGetTensorImpl()) != 0 ? 0 : 1].push_back(p);
     if (groups[1].empty()) groups.pop_back();  // features frozen: the head alone
   }
-  std::unique_ptr<torch::optim::Optimizer> optimizer;
-  if (config.optimizer == "adam") {
+  // Every group starts from the same options; set_learning_rate gives each its rate.
+  const auto with_options = [&groups](const auto& options) {
     std::vector<torch::optim::OptimizerParamGroup> param_groups;
     for (const auto& g : groups)
-      param_groups.emplace_back(g, std::make_unique<torch::optim::AdamWOptions>(
-                                       torch::optim::AdamWOptions(lr).weight_decay(config.weight_decay)));
-    optimizer = std::make_unique<torch::optim::AdamW>(
-        std::move(param_groups), torch::optim::AdamWOptions(lr).weight_decay(config.weight_decay));
+      param_groups.emplace_back(g, std::make_unique<std::decay_t<decltype(options)>>(options));
+    return param_groups;
+  };
+  std::unique_ptr<torch::optim::Optimizer> optimizer;
+  if (config.optimizer == "adam") {
+    const auto options = torch::optim::AdamWOptions(lr).weight_decay(config.weight_decay);
+    optimizer = std::make_unique<torch::optim::AdamW>(with_options(options), options);
   } else if (config.optimizer == "sgd") {
     const auto options = torch::optim::SGDOptions(lr)
                              .momentum(config.momentum)
                              .nesterov(true)
                              .weight_decay(config.weight_decay);
-    std::vector<torch::optim::OptimizerParamGroup> param_groups;
-    for (const auto& g : groups)
-      param_groups.emplace_back(g, std::make_unique<torch::optim::SGDOptions>(options));
-    optimizer = std::make_unique<torch::optim::SGD>(std::move(param_groups), options);
+    optimizer = std::make_unique<torch::optim::SGD>(with_options(options), options);
   } else {
     throw UsageError("unknown optimizer '" + config.optimizer + "' (adam, sgd)");
   }
