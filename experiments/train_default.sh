@@ -31,6 +31,8 @@
 # ARCH=resnet50 trains ImageNet ResNet-50 members (v1 strides, ImageNet mean/std
 # on 3 channels, --lr 1e-4 as in experiments/levers.sh) instead of MobileNetV2;
 # docs/generalisation.md "ResNet-50 at 224 px" (session 20, one seed).
+# ARCH=mobilenet-v2-avgmax trains the same members with the head on average and max pooled
+# features side by side (models/mobilenet.h; docs/generalisation.md "Average and max pooling").
 # WORKDIR keeps the manifests, the members, their logs and the evaluations
 # (default: experiments/runs/default). Rerunning resumes finished members.
 # Held out from training and validation: the patients of the 200
@@ -55,16 +57,17 @@ viral=(); [ -z "${VIRAL_WEIGHT:-}" ] || viral=(--class-weight-scale "VIRAL=$VIRA
 feature_lr=(); [ -z "${FEATURE_LR:-}" ] || feature_lr=(--feature-lr-scale "$FEATURE_LR")
 norm=(--normalization fixed --norm-mean 0.5 --norm-std 0.5)
 case "${ARCH:-mobilenet-v2}" in
-  mobilenet-v2)
-    arch=(--arch mobilenet-v2 --pretrained "$shared/pretrained/mobilenet_v2_imagenet.pt" --freeze-bn-stats --lr 3e-4)
-    tag=mnv2 ;;
+  mobilenet-v2 | mobilenet-v2-avgmax)
+    arch=(--arch "${ARCH:-mobilenet-v2}" --pretrained "$shared/pretrained/mobilenet_v2_imagenet.pt" --freeze-bn-stats --lr 3e-4)
+    tag=mnv2
+    if [ "${ARCH:-}" = mobilenet-v2-avgmax ]; then tag=mnv2am; fi ;;
   resnet50)
     # At 3e-4 unfreezing wrecked ResNet-50's features (experiments/levers.sh, whose resnet50
     # lever these flags repeat at 224 px).
     arch=(--arch resnet50-v1 --pretrained "$shared/pretrained/resnet50_imagenet.pt" --freeze-bn-stats --lr 1e-4)
     norm=(--normalization fixed --norm-mean 0.485,0.456,0.406 --norm-std 0.229,0.224,0.225)
     tag=r50 ;;
-  *) echo "ARCH must be mobilenet-v2 or resnet50" >&2; exit 1 ;;
+  *) echo "ARCH must be mobilenet-v2, mobilenet-v2-avgmax or resnet50" >&2; exit 1 ;;
 esac
 [ -z "${NORMALIZATION:-}" ] || [ "$NORMALIZATION" = fixed ] || norm=(--normalization "$NORMALIZATION")
 mkdir -p "$work"

@@ -123,6 +123,17 @@ TEST(TransferImport, MobileNetV2FromSharedImageNetFile) {
   EXPECT_TRUE(full.shape_mismatch.empty());
 }
 
+// The avgmax head's network takes every ImageNet feature weight; only its wider head stays fresh.
+TEST(TransferImport, MobileNetV2AvgMaxTakesEveryFeatureWeight) {
+  PNEUMOSCAN_REQUIRE_SHARED(path, "pretrained/mobilenet_v2_imagenet.pt");
+  Classifier net = create_model({"mobilenet-v2-avgmax", 224, 1, 3});
+  const ImportReport report = import_pretrained(*net, path);
+  EXPECT_EQ(report.matched.size(), state_dict(*net).size() - 3);
+  EXPECT_EQ(report.adapted, std::vector<std::string>{"features.0.0.weight"});
+  EXPECT_EQ(report.shape_mismatch, (std::vector<std::string>{"classifier.1.weight", "classifier.1.bias"}));
+  EXPECT_TRUE(report.missing_in_file.empty());
+}
+
 // The sum rule: the 1-channel network on a gray image computes what the RGB
 // network computes on that image repeated to 3 channels.
 TEST(TransferImport, AdaptedStemOnGrayEqualsRgbNetworkOnRepeatedGray) {

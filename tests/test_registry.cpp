@@ -249,6 +249,42 @@ TEST(Zoo, MobileNetV2ImageNetWeightsClassifyCheckImages) {
   }
 }
 
+// The avgmax head: the same features (and names, so the ImageNet file loads),
+// a 2560-wide classifier on [average, max] of each channel.
+TEST(Zoo, MobileNetV2AvgMaxHeadSeesTheAverageAndTheMaximum) {
+  torch::manual_seed(0);
+  Classifier plain = create_model({"mobilenet-v2", 64, 1, 3});
+  Classifier avgmax = create_model({"mobilenet-v2-avgmax", 64, 1, 3});
+  auto plain_shapes = parameter_shapes(*plain);
+  auto avgmax_shapes = parameter_shapes(*avgmax);
+  EXPECT_EQ(avgmax_shapes.at("classifier.1.weight"), (std::vector<int64_t>{3, 2560}));
+  plain_shapes.erase("classifier.1.weight");
+  avgmax_shapes.erase("classifier.1.weight");
+  EXPECT_EQ(plain_shapes, avgmax_shapes);
+  EXPECT_EQ(count_parameters(*create_model({"mobilenet-v2-avgmax", 224, 3, 1000})), 3504872 + 1280 * 1000);
+
+  avgmax->eval();
+  torch::NoGradGuard no_grad;
+  const auto params = avgmax->named_parameters();
+  const torch::Tensor weight = params["classifier.1.weight"], bias = params["classifier.1.bias"];
+  // Two feature maps with the same average per channel: one flat, one with all of it on one spot.
+  const torch::Tensor flat = torch::full({1, 1280, 2, 2}, 1.0);
+  torch::Tensor focal = torch::zeros({1, 1280, 2, 2});
+  focal.index_put_({0, torch::indexing::Slice(), 0, 0}, 4.0);
+  const torch::Tensor flat_pooled = torch::cat({torch::ones({1, 1280}), torch::ones({1, 1280})}, 1);
+  const torch::Tensor focal_pooled = torch::cat({torch::ones({1, 1280}), torch::full({1, 1280}, 4.0)}, 1);
+  EXPECT_TRUE(
+      torch::allclose(avgmax->forward_head(flat), torch::addmm(bias, flat_pooled, weight.t()), 1e-5, 1e-5));
+  EXPECT_TRUE(
+      torch::allclose(avgmax->forward_head(focal), torch::addmm(bias, focal_pooled, weight.t()), 1e-5, 1e-5));
+  EXPECT_FALSE(torch::allclose(avgmax->forward_head(flat), avgmax->forward_head(focal)));
+  // The average-pooled head cannot tell the two apart.
+  plain->eval();
+  EXPECT_TRUE(torch::allclose(plain->forward_head(flat), plain->forward_head(focal), 1e-5, 1e-5));
+  // ggml's habit: the wrong width is refused by name.
+  EXPECT_THROW(avgmax->forward_head(torch::zeros({1, 1024, 2, 2})), c10::Error);
+}
+
 TEST(Registry, UnknownArchitectureListsKnownOnes) {
   try {
     create_model({"vgg99"});

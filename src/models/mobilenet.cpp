@@ -124,7 +124,8 @@ MobileNetV2Impl::MobileNetV2Impl(const MobileNetV2Options& options_in) : options
   }
   const int64_t last_channel = 1280;
   features->push_back(conv_bn_relu6(in, last_channel, 1, 1));
-  classifier = nn::Sequential(nn::Dropout(options.dropout), nn::Linear(last_channel, options.num_classes));
+  const int64_t pooled = options.pooling == HeadPooling::kAverageAndMax ? 2 * last_channel : last_channel;
+  classifier = nn::Sequential(nn::Dropout(options.dropout), nn::Linear(pooled, options.num_classes));
   register_module("features", features);
   register_module("classifier", classifier);
   init_mobilenet(*this);
@@ -138,8 +139,11 @@ torch::Tensor MobileNetV2Impl::forward_features(torch::Tensor images) {
 torch::Tensor MobileNetV2Impl::forward_head(torch::Tensor x) {
   TORCH_CHECK(x.dim() == 4 && x.size(1) == 1280, "mobilenet-v2 head: expected [N, 1280, h, w], got ",
               x.sizes());
-  x = F::adaptive_avg_pool2d(x, F::AdaptiveAvgPool2dFuncOptions(1)).flatten(1);
-  return classifier->forward(x);
+  torch::Tensor pooled = F::adaptive_avg_pool2d(x, F::AdaptiveAvgPool2dFuncOptions(1)).flatten(1);
+  if (options.pooling == HeadPooling::kAverageAndMax)
+    pooled =
+        torch::cat({pooled, F::adaptive_max_pool2d(x, F::AdaptiveMaxPool2dFuncOptions(1)).flatten(1)}, 1);
+  return classifier->forward(pooled);
 }
 
 std::vector<torch::Tensor> MobileNetV2Impl::head_parameters() { return classifier->parameters(); }

@@ -13,6 +13,14 @@
 // features.1..17 = InvertedResidual (`conv.0.0`, `conv.0.1`, ..., the last
 // projection conv and its bn), features.18 = 1x1 conv to 1280, then global
 // average pool and classifier.0 (dropout 0.2) + classifier.1 (linear).
+//
+// "mobilenet-v2-avgmax" is V2 with the head on the average and the maximum of
+// each feature channel side by side (fastai's concat pooling; classifier.1 is
+// 2560 -> K). Why: the average says how much of the image shows a pattern, the
+// maximum how strongly its most marked spot does, so a linear head can weigh
+// one focal opacity (lobar, typically bacterial) against diffuse change
+// (typically viral), which the average alone folds together. The features and
+// their names are V2's, so the ImageNet file loads into them unchanged.
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/linear.h>
 
@@ -42,10 +50,13 @@ class MobileNetV1Impl : public ClassifierImpl {
   torch::nn::Linear fc{nullptr};
 };
 
+enum class HeadPooling { kAverage, kAverageAndMax };
+
 struct MobileNetV2Options {
   int64_t in_channels = 1;
   int64_t num_classes = 2;
   double dropout = 0.2;
+  HeadPooling pooling = HeadPooling::kAverage;
 };
 
 class InvertedResidualImpl : public torch::nn::Module {
@@ -62,7 +73,8 @@ class MobileNetV2Impl : public ClassifierImpl {
   explicit MobileNetV2Impl(const MobileNetV2Options& options);
   // features.18's output, [N, 1280, H/32, W/32].
   torch::Tensor forward_features(torch::Tensor images) override;
-  // global average pool, classifier (dropout, linear).
+  // global average pool (and max pool, side by side, for kAverageAndMax),
+  // classifier (dropout, linear).
   torch::Tensor forward_head(torch::Tensor features) override;
   std::vector<torch::Tensor> head_parameters() override;
 

@@ -73,6 +73,12 @@ const std::vector<ArchitectureInfo>& architectures() {
        [](const ModelSpec& s) { return make<MobileNetV1Impl>(MobileNetV1Options{}, s); }},
       {"mobilenet-v2", "MobileNet V2 (torchvision layout)", 224, 2,
        [](const ModelSpec& s) { return make<MobileNetV2Impl>(MobileNetV2Options{}, s); }},
+      {"mobilenet-v2-avgmax", "MobileNet V2, head on average and max pooled features side by side", 224, 2,
+       [](const ModelSpec& s) {
+         MobileNetV2Options options;
+         options.pooling = HeadPooling::kAverageAndMax;
+         return make<MobileNetV2Impl>(options, s);
+       }},
       {"efficientnet-b0", "EfficientNet-B0 (torchvision layout, no stochastic depth)", 224, 2,
        [](const ModelSpec& s) { return make<EfficientNetImpl>(efficientnet_b0_options(), s); }},
   };
