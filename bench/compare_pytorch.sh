@@ -154,7 +154,7 @@ import json, os, sys
 settings = {"mode": "$mode", "threads": $threads, "pairs": $pairs, "batch": $batch,
             "train_images": $train_images, "val_images": $val_images, "epochs": $epochs,
             "target_auc": $target_auc, "predict_files": ${#files[@]}, "torch": "$torch_version",
-            "tuned_malloc": bool($tuned_malloc),
+            "tuned_malloc": bool($tuned_malloc), "precision": "$precision", "cpu": "",
             "notes": [
               "inference latency: PneumoScan's bench runs the network as predict does (eval, BatchNorm folded, "
               "channels-last); batch-32 is its --latency-batch figure",
@@ -164,6 +164,15 @@ settings = {"mode": "$mode", "threads": $threads, "pairs": $pairs, "batch": $bat
               "interval; the PyTorch script does the same",
               "PyTorch malloc: " + ("PneumoScan's settings (GLIBC_TUNABLES)" if $tuned_malloc else "glibc defaults, as a user runs it"),
               "peak RSS: the largest single process (PyTorch's DataLoader worker is not added)"]}
+# Which CPU: bf16 figures differ by a factor of 2-3 between AVX512-BF16 alone and AMX (README).
+try:
+    with open("/proc/cpuinfo") as f:
+        info = f.read()
+    model = next((l.split(":", 1)[1].strip() for l in info.splitlines() if l.startswith("model name")), "")
+    flags = set(next((l.split(":", 1)[1].split() for l in info.splitlines() if l.startswith("flags")), []))
+    settings["cpu"] = model + "".join(f", {f}" for f in ("avx512_bf16", "amx_bf16") if f in flags)
+except OSError:
+    pass
 tmp = sys.argv[1] + ".tmp"
 with open(tmp, "w") as f:
     json.dump(settings, f, indent=1)

@@ -177,7 +177,9 @@ def table(args):
         settings = json.load(f)
     lines = [f"PneumoScan vs PyTorch {settings['torch']}: {settings['mode']}, threads {settings['threads']}, "
              f"{settings['pairs']} interleaved pair(s), batch {settings['batch']}, {settings['train_images']} "
-             f"training / {settings['val_images']} validation images",
+             f"training / {settings['val_images']} validation images"
+             + (f", PneumoScan in {settings['precision']}" if settings.get("precision") else "")
+             + (f"; CPU: {settings['cpu']}" if settings.get("cpu") else ""),
              "", "ratio = PneumoScan's advantage (>1: PneumoScan better): PyTorch/PneumoScan for times and "
              "memory, PneumoScan/PyTorch for img/s; median of the per-pair ratios (min-max)", "",
              "| workload | PneumoScan (median) | PyTorch (median) | ratio (min-max) |", "|---|---|---|---|"]
