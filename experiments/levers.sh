@@ -54,7 +54,7 @@ lever_args() {
     resnet50-scratch) echo "SCRATCH resnet50-v1 128 0.485,0.456,0.406 0.229,0.224,0.225" ;;
     tta) echo "TTA" ;;  # no training: the baseline's models, evaluated with test-time augmentation
     frozen) echo "--unfreeze-after 0" ;;
-    # The head on average and max pooled features (models/mobilenet.h says why: focal against
+    # The head on average and max pooled features (src/models/mobilenet.h says why: focal against
     # diffuse opacity, which the type turns on).
     avgmax) echo "--arch mobilenet-v2-avgmax" ;;
     # Half the viral loss weight: with the class weighting, viral and bacterial errors then cost

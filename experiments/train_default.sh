@@ -32,7 +32,7 @@
 # on 3 channels, --lr 1e-4 as in experiments/levers.sh) instead of MobileNetV2;
 # docs/generalisation.md "ResNet-50 at 224 px" (session 20, one seed).
 # ARCH=mobilenet-v2-avgmax trains the same members with the head on average and max pooled
-# features side by side (models/mobilenet.h; docs/generalisation.md "Average and max pooling").
+# features side by side (src/models/mobilenet.h; docs/generalisation.md "Two type levers screened").
 # WORKDIR keeps the manifests, the members, their logs and the evaluations
 # (default: experiments/runs/default). Rerunning resumes finished members.
 # Held out from training and validation: the patients of the 200
