@@ -25,6 +25,8 @@
 # FEATURE_LR=F passes --feature-lr-scale F (after unfreezing, the pretrained layers learn at F times
 # the head's rate; the bundled model has one rate: docs/generalisation.md "Discriminative learning
 # rates", session 24).
+# PRECISION=bf16 passes --precision bf16 (mixed-precision training on CPUs with AVX512-BF16 or
+# AMX; the bundled model was trained in float32).
 # THREADS=N passes --threads N (two members trained at once with THREADS=1
 # each use the two cores better than one after the other); MEMBERS_ONLY=1 stops
 # after training the members of SEEDS (rerun without it to make the ensemble).
@@ -55,6 +57,7 @@ ema=(); [ -z "${EMA:-}" ] || ema=(--ema-decay "$EMA")
 hflip=(); [ "${HFLIP:-0}" = 1 ] && hflip=(--hflip)
 viral=(); [ -z "${VIRAL_WEIGHT:-}" ] || viral=(--class-weight-scale "VIRAL=$VIRAL_WEIGHT")
 feature_lr=(); [ -z "${FEATURE_LR:-}" ] || feature_lr=(--feature-lr-scale "$FEATURE_LR")
+precision=(); [ -z "${PRECISION:-}" ] || precision=(--precision "$PRECISION")
 norm=(--normalization fixed --norm-mean 0.5 --norm-std 0.5)
 case "${ARCH:-mobilenet-v2}" in
   mobilenet-v2 | mobilenet-v2-avgmax)
@@ -87,7 +90,7 @@ for seed in $seeds; do
   /usr/bin/time -f "member $seed: %e s" "$bin" "${threads[@]}" train "${arch[@]}" \
     "${norm[@]}" --image-size 224 \
     --classes normal,bacterial,viral --freeze features --unfreeze-after "$unfreeze_after" \
-    "${zoom[@]}" "${ema[@]}" "${hflip[@]}" "${viral[@]}" "${feature_lr[@]}" \
+    "${zoom[@]}" "${ema[@]}" "${hflip[@]}" "${viral[@]}" "${feature_lr[@]}" "${precision[@]}" \
     --data "$work/trainval.csv" --exclude-qc "$work/qc.json" \
     --epochs "$epochs" --patience "$patience" --seed "$seed" --batch-size 32 \
     --name "pneumoscan-$tag-224-3class-seed$seed" --out "$member" --no-progress "${resume[@]}" \

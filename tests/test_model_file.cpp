@@ -416,6 +416,66 @@ TEST(ModelFileIntegrity, EnsembleClaimedWithoutItsWeightsIsRefusedAfterOneMember
             std::string::npos);
 }
 
+// Members that differ are described one by one (format 4); a description that
+// names an unknown network, miscounts the members, gives a member input the
+// ensemble's cannot be mapped onto, or does not fit the stored weights is
+// refused with the file's name.
+TEST(ModelFileIntegrity, DifferingMembersAreDescribedAndCheckedAgainstTheWeights) {
+  test::TempDir dir;
+  ModelMetadata metadata = small_metadata();
+  metadata.spec = {"mobilenet-v2", 64, 1, 1};  // its feature map is the ResNet's size (2x2 at 64 px)
+  metadata.preprocess.normalization = Normalization::kFixed;
+  metadata.preprocess.mean = {0.5f};
+  metadata.preprocess.std = {0.5f};
+  metadata.ensemble_size = 2;
+  EnsembleMember imagenet{{"resnet18", 64, 3, 1}, metadata.preprocess};
+  imagenet.preprocess.channels = 3;
+  imagenet.preprocess.mean = {0.485f, 0.456f, 0.406f};
+  imagenet.preprocess.std = {0.229f, 0.224f, 0.225f};
+  metadata.members = {{metadata.spec, metadata.preprocess}, imagenet};
+  metadata.checksum_algorithm = "fnv1a64";
+  Classifier mixed = create_network(metadata);
+  const std::string path = dir / "mixed.psmodel";
+  save_model(path, metadata, *mixed);
+  const LoadedModel loaded = load_model(path);
+  EXPECT_EQ(loaded.metadata.format_version, 4);
+  EXPECT_EQ(architecture_summary(loaded.metadata), "mobilenet-v2 + resnet18");
+
+  const nlohmann::json good = to_json(metadata);
+  const auto refused = [&](nlohmann::json json, const std::string& problem) {
+    try {
+      metadata_from_json(json, "m.psmodel");
+      ADD_FAILURE() << "accepted: " << problem;
+    } catch (const ModelFileError& e) {
+      EXPECT_NE(std::string(e.what()).find(problem), std::string::npos) << e.what();
+    }
+  };
+  nlohmann::json unknown = good;
+  unknown["members"][1]["architecture"] = "nonesuch";
+  refused(unknown, "member 1: ");
+  nlohmann::json miscounted = good;
+  miscounted["members"].erase(1);
+  refused(miscounted, "describes 1 members for an ensemble of 2");
+  nlohmann::json per_image = good;
+  per_image["members"][1]["preprocess"]["normalization"] = "image_zscore";
+  refused(per_image, "member 1: its normalisation (image_zscore)");
+  nlohmann::json resized = good;
+  resized["members"][1]["preprocess"]["input_size"] = 96;
+  resized["members"][1]["input_size"] = 96;
+  refused(resized, "member 1: its input size 96 px");
+
+  // The weights of two MobileNetV2 networks under the description of a MobileNetV2 and a ResNet.
+  ModelMetadata alike = metadata;
+  alike.members.clear();
+  Classifier pair = create_network(alike);
+  const std::string swapped = dir / "swapped.psmodel";
+  torch::nn::Module no_weights;
+  write_network_archive(swapped, json_text(to_json(metadata)), no_weights, state_dict(*pair));
+  EXPECT_NE(
+      expect_model_error(swapped).find("are not those of the ensemble it describes (mobilenet-v2 + resnet18"),
+      std::string::npos);
+}
+
 // A network's input side decides how much building it takes; a model file
 // cannot ask for more than kMaxInputSize (small-cnn at 2048 px: 2.1 GB).
 TEST(ModelFile, InputSizeOverTheLimitIsRefusedBeforeBuilding) {

@@ -24,7 +24,7 @@ Provenance provenance_of(const LoadedModel& model) {
   const ModelMetadata& m = model.metadata;
   Provenance p;
   p.model_name = m.name;
-  p.architecture = m.spec.architecture;
+  p.architecture = architecture_summary(m);
   p.ensemble_size = m.ensemble_size;
   p.checksum = model.checksum;
   p.integrity_warning = model.integrity_warning;

@@ -1,5 +1,5 @@
-// pneumoscan ensemble: several model files of one architecture -> one model
-// file that averages their probabilities, calibrated on validation data.
+// pneumoscan ensemble: several model files -> one model file that averages
+// their networks' probabilities, calibrated on validation data.
 #include <cstdio>
 
 #include "cli/calibration_options.h"
@@ -24,15 +24,21 @@ int run_ensemble(EnsembleArgs& args) {
   args.options.threads = common_options().threads;
   print_calibration(calibrate_model(ensemble, read_validation(args.data, args.split), args.options));
   save_model(args.out, ensemble.metadata, *ensemble.net);
-  std::printf("wrote %s (%zu members)\n", args.out.c_str(), args.members.size());
+  std::printf("wrote %s (%d networks: %s)\n", args.out.c_str(), ensemble.metadata.ensemble_size,
+              architecture_summary(ensemble.metadata).c_str());
   return 0;
 }
 
 std::function<int()> add_ensemble(CLI::App& app) {
   auto args = std::make_shared<EnsembleArgs>();
-  CLI::App* cmd = app.add_subcommand(
-      "ensemble", "Combine model files of one architecture into one averaged, calibrated model file");
-  cmd->add_option("members", args->members, "Member model files (two or more)")->required()->expected(2, 64);
+  CLI::App* cmd =
+      app.add_subcommand("ensemble",
+                         "Combine model files into one averaged, calibrated model file (an ensemble file "
+                         "given adds its members; "
+                         "architectures may differ where each member can take the first one's input)");
+  cmd->add_option("members", args->members, "Member model files (two or more networks)")
+      ->required()
+      ->expected(2, 64);
   cmd->add_option("--data", args->data, "Validation folder or manifest for temperature and threshold")
       ->required();
   cmd->add_option("--split", args->split, "Split of --data to use (val; 'all' for every row)")

@@ -58,7 +58,7 @@ int run_evaluate(EvaluateArgs& args) {
   for (const auto& failure : evaluation.failures) std::cerr << "warning: skipped " << failure << "\n";
   const BinaryMetrics& m = evaluation.metrics;
   std::printf("model      %s (%s, %s)\n", model_path.c_str(), model.metadata.name.c_str(),
-              model.metadata.spec.architecture.c_str());
+              architecture_summary(model.metadata).c_str());
   if (args.precision != Precision::kFloat32)
     std::printf("precision  %s\n", precision_name(args.precision).c_str());
   if (args.tta)

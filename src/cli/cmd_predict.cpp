@@ -117,7 +117,7 @@ int run_predict(PredictArgs& args) {
   }
   if (args.json) {
     const nlohmann::json output = {{"model", analyzer.metadata().name},
-                                   {"architecture", analyzer.metadata().spec.architecture},
+                                   {"architecture", architecture_summary(analyzer.metadata())},
                                    {"provenance", to_json(analyzer.provenance())},
                                    {"predictions", results}};
     std::printf("%s\n", json_text(output, 2).c_str());

@@ -18,17 +18,28 @@
 
 namespace pneumoscan {
 
+struct InputAdapter;  // models/ensemble.h
+
 // The newest format this program reads. Files are written with the oldest
 // version that can hold them (required_format_version), so older programs keep
 // reading what they understand and refuse, by version, what they would misread.
 // 2: per-channel normalisation mean/std (lists in "preprocess").
 // 3: an intended use ("intended_use": population, out-of-distribution reference
 //    stored beside the weights as kOodReferenceKey).
-inline constexpr int kModelFormatVersion = 3;
+// 4: ensemble members that differ in architecture or input normalisation
+//    ("members": one description each).
+inline constexpr int kModelFormatVersion = 4;
 
 // The name of the out-of-distribution reference embeddings among the stored
 // tensors (not a weight of the network; covered by the checksum).
 inline constexpr const char* kOodReferenceKey = "intended_use.ood_reference";
+
+// One member of an ensemble whose members differ: its network and the input
+// it was trained on.
+struct EnsembleMember {
+  ModelSpec spec;
+  PreprocessConfig preprocess;
+};
 
 struct ModelMetadata {
   std::string name = "pneumoscan";  // human-readable model name
@@ -38,8 +49,12 @@ struct ModelMetadata {
   // ({NORMAL, BACTERIAL, VIRAL}, one output each; P(pneumonia) = 1 - P(NORMAL)).
   std::vector<std::string> class_names = {"NORMAL", "PNEUMONIA"};
   double threshold = 0.5;  // P(pneumonia) >= threshold -> PNEUMONIA
-  // Members of one architecture (`spec`) averaged in probability (models/ensemble.h); 1 = a single network.
+  // Members averaged in probability (models/ensemble.h); 1 = a single network.
+  // `spec` and `preprocess` describe the ensemble's input and its first member.
   int ensemble_size = 1;
+  // One per member when the members differ in architecture or normalisation
+  // (format 4); empty = every member is `spec` fed as `preprocess`.
+  std::vector<EnsembleMember> members;
   double temperature = 1.0;        // logits / temperature (calibration); 1 = none
   std::vector<double> class_bias;  // then + class_bias, one per output (calibration); empty = none
   // How the temperature and threshold were chosen (eval/calibration.h); empty when never calibrated.
@@ -56,8 +71,19 @@ struct ModelMetadata {
 };
 
 // The oldest model format that can hold `metadata` (1; 2 with per-channel
-// normalisation; 3 with an intended use).
+// normalisation; 3 with an intended use; 4 with differing members).
 int required_format_version(const ModelMetadata& metadata);
+
+// "mobilenet-v2", or for differing members each architecture with its count
+// ("mobilenet-v2 x3 + resnet50-v1"): what provenance and reports name.
+std::string architecture_summary(const ModelMetadata& metadata);
+
+// What a member trained on input preprocessed as `member` does to input
+// preprocessed as `ensemble` (models/ensemble.h): nothing when the two are the
+// same; an exact per-channel affine map between two fixed normalisations of
+// one size (the pixels are gray, so channels repeat). Throws UsageError saying
+// why for any other pair (a per-image normalisation cannot be undone).
+InputAdapter member_input_adapter(const PreprocessConfig& ensemble, const PreprocessConfig& member);
 
 nlohmann::json to_json(const ModelMetadata& metadata);
 // Validates every field; throws ModelFileError(source, ...).
@@ -73,13 +99,14 @@ struct LoadedModel {
 };
 
 // The network `metadata` describes, with fresh weights: a registry network, or
-// an Ensemble of `ensemble_size` of them; its temperature set. For an
-// ensemble, `check_first_member` (when given) sees the first member before the
-// others are built and may throw: load_model refuses there a file whose
+// an Ensemble of `ensemble_size` of them (each with its own architecture and
+// input adapter when `members` says so); its temperature set. For an
+// ensemble, `check_member` (when given) sees each member, with its index, as
+// soon as it is built, and may throw: load_model refuses there a file whose
 // weights cannot be those of the ensemble it describes, so a few bytes of
 // metadata cannot make it build 64 networks first.
 Classifier create_network(const ModelMetadata& metadata,
-                          const std::function<void(ClassifierImpl& first_member)>& check_first_member = {});
+                          const std::function<void(ClassifierImpl& member, size_t index)>& check_member = {});
 
 // Writes atomically. Weights are stored contiguous and in float32, with a
 // checksum over the metadata and every weight. `ood_reference` ([N, D], must

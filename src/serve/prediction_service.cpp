@@ -17,7 +17,7 @@ PredictionService::PredictionService(CaseAnalyzerOptions analysis, const Batcher
 nlohmann::json PredictionService::model_summary() const {
   const ModelMetadata& m = analyzer_.metadata();
   return {{"name", m.name},
-          {"architecture", m.spec.architecture},
+          {"architecture", architecture_summary(m)},
           {"version", m.created_at},
           {"pneumoscan_version", m.pneumoscan_version},
           {"precision", analyzer_.provenance().precision}};
