@@ -5,8 +5,8 @@
 //   hundreds of executions per second, not the 2.2 MB seed's 30),
 //   DIR/state_dict/small.pt (a few tensors as torch.save writes them),
 //   DIR/checkpoint/small.ckpt (checkpoint_parts.h),
-//   DIR/model_metadata/{weights,no_weights,ood,ensemble}.seed (its metadata text,
-//   and a 2-member ensemble's, behind
+//   DIR/model_metadata/{weights,no_weights,ood,ensemble,mixed_ensemble}.seed (its metadata
+//   text, a 2-member ensemble's and one whose members differ, behind
 //   fuzz_model_metadata's layout byte),
 //   DIR/case_index/{flat,hnsw}.psindex, DIR/worklist/worklist.db,
 //   DIR/tensorboard/events.out.tfevents.*, DIR/dicom_node/<name> (each DICOM
@@ -253,11 +253,26 @@ int main(int argc, char** argv) {
   // once made load_model build all 64 before refusing the file.
   nlohmann::json ensemble = nlohmann::json::parse(metadata_text);
   ensemble["ensemble_size"] = 2;
+  // And one whose members differ (format 4): each described, the second fed
+  // through an input adapter from the first's fixed normalisation.
+  ModelMetadata mixed = metadata;
+  mixed.preprocess.normalization = Normalization::kFixed;
+  mixed.preprocess.mean = {0.5f};
+  mixed.preprocess.std = {0.5f};
+  mixed.ensemble_size = 2;
+  EnsembleMember rgb{{"small-cnn", 32, 3, 1}, mixed.preprocess};
+  rgb.preprocess.channels = 3;
+  rgb.preprocess.mean = {0.485f, 0.456f, 0.406f};
+  rgb.preprocess.std = {0.229f, 0.224f, 0.225f};
+  mixed.members = {{mixed.spec, mixed.preprocess}, rgb};
+  mixed.checksum_algorithm = "fnv1a64";
+  (void)metadata_from_json(to_json(mixed), "the mixed-ensemble seed");  // a refused seed would stop at the door
   for (const auto& [name, layout, text] :
        {std::tuple<const char*, char, std::string>{"weights", 1, metadata_text},
         {"no_weights", 0, metadata_text},
         {"ood", 3, metadata_text},
-        {"ensemble", 1, ensemble.dump()}})
+        {"ensemble", 1, ensemble.dump()},
+        {"mixed_ensemble", 1, to_json(mixed).dump()}})
     write_file_atomically((dir / "model_metadata" / (std::string(name) + ".seed")).string(),
                           std::string(1, layout) + text);
 
