@@ -133,6 +133,11 @@ TEST(Ensemble, MembersOfOtherArchitecturesAndNormalisationsSeeTheirOwnInput) {
   EXPECT_EQ(loaded.metadata.members[1].preprocess.channels, 3);
   EXPECT_TRUE(torch::allclose(class_probabilities(loaded.net->forward(input)), expected, 1e-5, 1e-6));
   EXPECT_TRUE(torch::allclose(ensemble_member(*loaded.net, 1).forward(input), rgb_alone, 1e-4, 1e-5));
+  // In bfloat16 the member seen through its adapter reports and computes in its member's type.
+  loaded.net->set_compute_type(torch::kBFloat16);
+  ClassifierImpl& view = ensemble_member(*loaded.net, 1);
+  EXPECT_EQ(view.compute_type(), torch::kBFloat16);
+  EXPECT_EQ(view.forward_features(view.prepare_input(input, torch::kCPU)).scalar_type(), torch::kBFloat16);
 }
 
 // An ensemble file given to make_ensemble gives its members, so a network can

@@ -91,6 +91,15 @@ EnsembleImpl::EnsembleImpl(std::vector<Classifier> members, int64_t in_channels,
   }
 }
 
+ClassifierImpl& EnsembleImpl::member(size_t i) {
+  ClassifierImpl& view = *views_.at(i);
+  // A view is not a registered module, so set_compute_type on the ensemble
+  // does not reach it; it has no weights, so following its member is only
+  // its reported type (and prepare_input's).
+  if (view.compute_type() != members_[i]->compute_type()) view.set_compute_type(members_[i]->compute_type());
+  return view;
+}
+
 torch::Tensor EnsembleImpl::forward_features(torch::Tensor images) {
   std::vector<torch::Tensor> features;
   for (auto& member : views_) features.push_back(member->forward_features(images));

@@ -43,8 +43,9 @@ class EnsembleImpl : public ClassifierImpl {
 
   size_t size() const { return members_.size(); }
   // Member i as a network of the ensemble's input: the member itself, or a
-  // view that applies its adapter first (it shares the member's weights).
-  ClassifierImpl& member(size_t i) { return *views_.at(i); }
+  // view that applies its adapter first (it shares the member's weights and
+  // reports the member's compute type).
+  ClassifierImpl& member(size_t i);
   // Member i's own network, which takes its own input (no adapter).
   const Classifier& member_network(size_t i) const { return members_.at(i); }
   const InputAdapter& adapter(size_t i) const { return adapters_.at(i); }
